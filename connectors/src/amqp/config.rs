@@ -1,0 +1,183 @@
+//! What the user writes: the `amqp-source` keys, parsed once into [`AmqpSourceConfig`].
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use lapin::uri::AMQPUri;
+use sluice_record_builders::BuilderConfig;
+use sluice_runtime::config::{
+    millis, ConfigDef, ConfigErrors, ConfigIssue, ConfigKey, Importance, ParsedConfig, TypedValue,
+    Validator,
+};
+
+const GROUP: &str = "AMQP";
+
+/// Every key of the AMQP source (the runtime adds the common ones).
+pub fn config_def() -> ConfigDef {
+    ConfigDef::new()
+        .define(ConfigKey::password("amqp.uri").importance(Importance::High).group(GROUP)
+            .validator(Validator::Custom(check_uri))
+            .doc("The RabbitMQ server, as an AMQP URI with credentials and virtual host: amqp://user:password@host:5672/vhost (the vhost percent-encoded, %2f for the default `/`; amqps:// for TLS). Connection settings go in the query string: ?heartbeat=10&connection_timeout=10000&frame_max=131072. It holds a secret: use a config provider such as ${env:AMQP_URI} or ${file:/secrets/amqp.properties:uri}; it is masked in REST responses and never logged."))
+        .define(ConfigKey::string("amqp.queue").validator(Validator::NonEmpty).importance(Importance::High).group(GROUP)
+            .doc("The queue to consume from. It must exist (Sluice does not declare it); a missing queue is retried with backoff and shown in the task status."))
+        .define(ConfigKey::string("topic").validator(Validator::NonEmpty).importance(Importance::High).group(GROUP)
+            .doc("The Kafka topic the records are written to."))
+        .define(ConfigKey::int("amqp.batch.size").default("250").at_least(1.0).importance(Importance::Medium).group(GROUP)
+            .doc("The most messages one poll returns. Each batch is acknowledged to RabbitMQ with one basic.ack(multiple=true) once Kafka has acknowledged every record of it and of every earlier batch."))
+        .define(ConfigKey::int("amqp.prefetch").default("1000").between(0.0, 65535.0).importance(Importance::Medium).group(GROUP)
+            .doc("basic.qos prefetch count: how many unacknowledged messages RabbitMQ hands to this task at once. It bounds what is in flight (read but not yet acknowledged) and so the duplicates after a crash. Keep it a few times amqp.batch.size so several batches can be in flight while Kafka acknowledges earlier ones. 0 means no limit (not recommended: memory is then unbounded)."))
+        .define(ConfigKey::long("amqp.max.poll.blocked.time.ms").default("1000").between(0.0, 60000.0).importance(Importance::Low).group(GROUP)
+            .doc("How long a poll waits for the first message when the queue is empty. Once one message arrived the poll takes whatever else is already buffered (up to amqp.batch.size) without waiting."))
+        .define(ConfigKey::long("amqp.reconnect.delay.min.ms").default("64").at_least(0.0).importance(Importance::Low).group(GROUP)
+            .doc("The first delay before reconnecting after the connection was lost or could not be made; it doubles on each failed attempt up to amqp.reconnect.delay.max.ms."))
+        .define(ConfigKey::long("amqp.reconnect.delay.max.ms").default("8192").at_least(0.0).importance(Importance::Low).group(GROUP)
+            .doc("The longest delay between reconnection attempts."))
+        .define(ConfigKey::long("amqp.connection.timeout.ms").default("10000").at_least(1.0).importance(Importance::Low).group(GROUP)
+            .doc("How long one attempt to connect, open a channel and start consuming may take before it counts as failed."))
+        .merge(&sluice_record_builders::config_def("amqp.", "AMQP basic properties and application headers", "Record builder"))
+}
+
+fn check_uri(v: &TypedValue) -> Result<(), String> {
+    match v {
+        TypedValue::Password(s) | TypedValue::String(s) => parse_uri(s).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+/// Parses the URI; the error never repeats the URI (it may hold a password).
+fn parse_uri(s: &str) -> Result<AMQPUri, String> {
+    let s = s.trim();
+    AMQPUri::from_str(s).map_err(|e| format!("not a valid AMQP URI: {}", e.replace(s, "[hidden]")))
+}
+
+/// The parsed settings of one AMQP source task.
+#[derive(Clone)]
+pub struct AmqpSourceConfig {
+    pub uri: AMQPUri,
+    /// The URI as written (for the connection; holds the secret).
+    pub uri_text: String,
+    pub queue: String,
+    pub topic: String,
+    pub batch_size: usize,
+    pub prefetch: u16,
+    pub max_poll_blocked: Duration,
+    pub reconnect_min: Duration,
+    pub reconnect_max: Duration,
+    pub connection_timeout: Duration,
+    pub builder: BuilderConfig,
+}
+
+impl std::fmt::Debug for AmqpSourceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmqpSourceConfig")
+            .field("server", &self.server())
+            .field("queue", &self.queue)
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AmqpSourceConfig {
+    pub fn from_parsed(p: &ParsedConfig) -> Result<Self, ConfigErrors> {
+        let uri_text = p.str("amqp.uri").trim().to_string();
+        let uri = AMQPUri::from_str(&uri_text).map_err(|e| {
+            ConfigErrors(vec![ConfigIssue::new(
+                "amqp.uri",
+                format!("not a valid AMQP URI: {}", e),
+            )])
+        })?;
+        let min = millis(p.long("amqp.reconnect.delay.min.ms"));
+        let max = millis(p.long("amqp.reconnect.delay.max.ms"));
+        if max < min {
+            return Err(ConfigErrors(vec![ConfigIssue::new(
+                "amqp.reconnect.delay.max.ms",
+                "must not be less than amqp.reconnect.delay.min.ms",
+            )]));
+        }
+        Ok(AmqpSourceConfig {
+            uri,
+            uri_text,
+            queue: p.str("amqp.queue"),
+            topic: p.str("topic"),
+            batch_size: p.int("amqp.batch.size") as usize,
+            prefetch: p.int("amqp.prefetch") as u16,
+            max_poll_blocked: millis(p.long("amqp.max.poll.blocked.time.ms")),
+            reconnect_min: min.max(Duration::from_millis(1)),
+            reconnect_max: max.max(Duration::from_millis(1)),
+            connection_timeout: millis(p.long("amqp.connection.timeout.ms")),
+            builder: BuilderConfig::from_parsed(p, "amqp.")?,
+        })
+    }
+
+    /// `host:port/vhost`, without credentials: safe for logs and status.
+    pub fn server(&self) -> String {
+        format!(
+            "{}:{}/{}",
+            self.uri.authority.host, self.uri.authority.port, self.uri.vhost
+        )
+    }
+
+    /// The source partition's name: `<vhost>/<queue>`.
+    pub fn source_name(&self) -> String {
+        format!("{}/{}", self.uri.vhost, self.queue)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_runtime::config::RawConfig;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<AmqpSourceConfig, String> {
+        let raw: RawConfig = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let p = config_def().parse(&raw).map_err(|e| format!("{:?}", e))?;
+        AmqpSourceConfig::from_parsed(&p).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_and_names() {
+        let c = parse(&[
+            ("amqp.uri", "amqp://u:secret@rabbit:5673/%2f"),
+            ("amqp.queue", "orders"),
+            ("topic", "orders"),
+        ])
+        .unwrap();
+        assert_eq!(c.batch_size, 250);
+        assert_eq!(c.prefetch, 1000);
+        assert_eq!(c.max_poll_blocked, Duration::from_millis(1000));
+        assert_eq!(c.reconnect_min, Duration::from_millis(64));
+        assert_eq!(c.reconnect_max, Duration::from_millis(8192));
+        assert_eq!(c.source_name(), "//orders");
+        assert_eq!(c.server(), "rabbit:5673//");
+        assert!(!format!("{:?}", c).contains("secret"));
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let err = parse(&[
+            ("amqp.uri", "http://x"),
+            ("amqp.batch.size", "0"),
+            ("amqp.prefetch", "70000"),
+        ])
+        .unwrap_err();
+        for key in [
+            "amqp.uri",
+            "amqp.queue",
+            "topic",
+            "amqp.batch.size",
+            "amqp.prefetch",
+        ] {
+            assert!(err.contains(key), "{} missing in {}", key, err);
+        }
+    }
+
+    #[test]
+    fn every_key_is_documented() {
+        for k in config_def().keys() {
+            assert!(!k.doc.is_empty(), "{} has no doc", k.name);
+        }
+    }
+}

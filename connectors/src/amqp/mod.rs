@@ -1,0 +1,50 @@
+//! RabbitMQ (AMQP 0-9-1) source: one queue into one Kafka topic.
+//!
+//! # Delivery contract
+//!
+//! * The task consumes with manual acknowledgements and a `basic.qos` prefetch window
+//!   (`amqp.prefetch`). Nothing is acknowledged on receipt.
+//! * `poll` waits up to `amqp.max.poll.blocked.time.ms` for a first message, then takes
+//!   what is already buffered, up to `amqp.batch.size`. The batch carries an ack token
+//!   holding the last delivery tag and the connection generation.
+//! * The runtime hands the token to [`acknowledger::AmqpAcknowledger`] only after Kafka
+//!   acknowledged every record of that batch and of every earlier batch. It then sends
+//!   one `basic.ack(multiple=true)` with that tag, which acknowledges the batch and
+//!   nothing after it.
+//! * If Kafka rejects a record, or the task stops or crashes with records in flight,
+//!   their batch is never acknowledged and RabbitMQ redelivers it: at least once.
+//!   Duplicates are bounded by what was unacknowledged: at most `amqp.prefetch`
+//!   messages per task.
+//! * After a lost connection the task reconnects with backoff (shown in the task
+//!   status). Tokens of the dead channel are ignored, since its unacknowledged
+//!   messages are requeued by RabbitMQ.
+//! * A message the record builder cannot build goes into the batch as a failed record:
+//!   with `errors.tolerance=none` the task fails and the message (and everything after
+//!   it) stays in the queue; with `all` it goes to the dead letter queue and counts as
+//!   delivered.
+//! * With `tasks.max` > 1 each task is a competing consumer on the same queue; order is
+//!   kept within a task only.
+
+mod acknowledger;
+mod config;
+mod mapping;
+mod session;
+mod task;
+
+use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, TaskFactory};
+
+pub use config::{config_def, AmqpSourceConfig};
+pub use task::AmqpSourceTask;
+
+/// `amqp-source`.
+pub fn source_plugin() -> ConnectorPlugin {
+    ConnectorPlugin {
+        class: "io.sluice.connect.amqp.AmqpSourceConnector",
+        aliases: &["amqp-source", "AmqpSource", "RabbitMQSource"],
+        version: env!("CARGO_PKG_VERSION"),
+        doc: "Reads a RabbitMQ queue (AMQP 0-9-1) into a topic; acknowledges each batch with one basic.ack(multiple=true) only after Kafka acknowledged it. Several tasks are competing consumers.",
+        config_def,
+        create_connector: || Box::new(CopyConfigConnector::new(false)),
+        create_task: TaskFactory::Source(|| Box::new(AmqpSourceTask::default())),
+    }
+}

@@ -1,0 +1,268 @@
+//! The AMQP source task: consume, build records, batch, reconnect.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use lapin::message::Delivery;
+use sluice_record_builders::RecordBuilder;
+use sluice_runtime::config::ParsedConfig;
+use sluice_runtime::connector::{
+    Acknowledger, ConnectError, FailedSourceRecord, SourceBatch, SourceTask, SourceTaskContext,
+    StatusDetail,
+};
+use sluice_runtime::data::{SourcePartition, SourceRecord};
+use sluice_runtime::task::Backoff;
+use tokio::time::Instant;
+
+use super::acknowledger::{token, AmqpAcknowledger, LiveChannel};
+use super::config::AmqpSourceConfig;
+use super::mapping;
+use super::session::Session;
+
+/// Reads one RabbitMQ queue into one Kafka topic (see the module doc of `amqp`).
+#[derive(Default)]
+pub struct AmqpSourceTask {
+    state: Option<State>,
+}
+
+struct State {
+    cfg: AmqpSourceConfig,
+    builder: Box<dyn RecordBuilder>,
+    /// Does the builder read properties and headers (key or header copy)?
+    with_metadata: bool,
+    partition: Arc<SourcePartition>,
+    consumer_tag: String,
+    live: Arc<LiveChannel>,
+    session: Option<Session>,
+    generation: u64,
+    backoff: Backoff,
+    next_attempt: Option<Instant>,
+    attempts: u32,
+    status: StatusDetail,
+}
+
+#[async_trait]
+impl SourceTask for AmqpSourceTask {
+    async fn start(
+        &mut self,
+        config: ParsedConfig,
+        ctx: SourceTaskContext,
+    ) -> Result<(), ConnectError> {
+        let cfg = AmqpSourceConfig::from_parsed(&config)?;
+        let builder = sluice_record_builders::create(&cfg.builder)?;
+        let mut partition = SourcePartition::new();
+        partition.insert(
+            "source".into(),
+            serde_json::Value::String(cfg.source_name()),
+        );
+        self.state = Some(State {
+            with_metadata: cfg.builder.key.is_some() || cfg.builder.copy_to_headers,
+            builder,
+            partition: Arc::new(partition),
+            consumer_tag: format!("sluice-{}-{}", ctx.connector, ctx.task),
+            live: Arc::new(LiveChannel::default()),
+            session: None,
+            generation: 0,
+            backoff: Backoff::new(cfg.reconnect_min, cfg.reconnect_max),
+            next_attempt: None,
+            attempts: 0,
+            status: ctx.status.clone(),
+            cfg,
+        });
+        // Connect now so that a wrong address or password shows at once; a failure is
+        // not fatal: poll keeps retrying with backoff.
+        self.state.as_mut().unwrap().connect().await;
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> Result<SourceBatch, ConnectError> {
+        let st = self
+            .state
+            .as_mut()
+            .ok_or_else(|| ConnectError::fatal("the task was not started"))?;
+        st.poll().await
+    }
+
+    fn acknowledger(&self) -> Option<Arc<dyn Acknowledger>> {
+        let st = self.state.as_ref()?;
+        Some(Arc::new(AmqpAcknowledger {
+            live: st.live.clone(),
+        }))
+    }
+
+    async fn stop(&mut self) {
+        if let Some(st) = self.state.as_mut() {
+            st.live.clear();
+            if let Some(s) = st.session.take() {
+                s.close().await;
+            }
+        }
+    }
+}
+
+impl State {
+    /// One connection attempt; on failure schedules the next one.
+    async fn connect(&mut self) -> bool {
+        self.generation += 1;
+        let attempt = tokio::time::timeout(
+            self.cfg.connection_timeout,
+            Session::open(&self.cfg, &self.consumer_tag, self.generation),
+        )
+        .await
+        .unwrap_or_else(|_| Err(format!("timed out after {:?}", self.cfg.connection_timeout)));
+        match attempt {
+            Ok(s) => {
+                if self.attempts > 0 {
+                    tracing::info!(server = %self.cfg.server(), queue = %self.cfg.queue, "reconnected to RabbitMQ");
+                } else {
+                    tracing::info!(server = %self.cfg.server(), queue = %self.cfg.queue, prefetch = self.cfg.prefetch, "consuming from RabbitMQ");
+                }
+                self.live.set(s.generation, s.channel.clone());
+                self.session = Some(s);
+                self.backoff.reset();
+                self.attempts = 0;
+                self.next_attempt = None;
+                self.status.clear();
+                true
+            }
+            Err(e) => {
+                self.attempts += 1;
+                let delay = self.backoff.next_delay();
+                let msg = format!(
+                    "cannot consume from RabbitMQ queue {} at {} (attempt {}), retrying in {:?}: {}",
+                    self.cfg.queue,
+                    self.cfg.server(),
+                    self.attempts,
+                    delay,
+                    e
+                );
+                tracing::warn!("{}", msg);
+                self.status.set(msg);
+                self.next_attempt = Some(Instant::now() + delay);
+                false
+            }
+        }
+    }
+
+    /// The connection or channel died: forget it (its unacknowledged messages return
+    /// to the queue) and reconnect after the backoff delay.
+    fn lost(&mut self, why: String) {
+        self.live.clear();
+        if let Some(s) = self.session.take() {
+            tokio::spawn(s.close());
+        }
+        let delay = self.backoff.next_delay();
+        let msg = format!(
+            "lost the connection to RabbitMQ at {} ({}); reconnecting in {:?}",
+            self.cfg.server(),
+            why,
+            delay
+        );
+        tracing::warn!("{}", msg);
+        self.status.set(msg);
+        self.next_attempt = Some(Instant::now() + delay);
+    }
+
+    async fn poll(&mut self) -> Result<SourceBatch, ConnectError> {
+        if self.session.is_none() {
+            if let Some(at) = self.next_attempt {
+                let now = Instant::now();
+                if at > now {
+                    // Return within about a second so pausing and stopping stay timely.
+                    tokio::time::sleep((at - now).min(Duration::from_secs(1))).await;
+                    if Instant::now() < at {
+                        return Ok(SourceBatch::new());
+                    }
+                }
+            }
+            if !self.connect().await {
+                return Ok(SourceBatch::new());
+            }
+        }
+        let session = self.session.as_mut().expect("connected above");
+        let generation = session.generation;
+        let first =
+            match tokio::time::timeout(self.cfg.max_poll_blocked, session.consumer.next()).await {
+                Err(_) => return Ok(SourceBatch::new()),
+                Ok(Some(Ok(d))) => d,
+                Ok(Some(Err(e))) => {
+                    self.lost(e.to_string());
+                    return Ok(SourceBatch::new());
+                }
+                Ok(None) => {
+                    self.lost("the server cancelled the consumer or closed the channel".into());
+                    return Ok(SourceBatch::new());
+                }
+            };
+        let mut batch = SourceBatch::with_capacity(self.cfg.batch_size.min(1024));
+        let mut last_tag = first.delivery_tag;
+        self.push(first, &mut batch);
+        while batch.len() < self.cfg.batch_size {
+            match self.session.as_mut().expect("connected").next_now() {
+                None => break,
+                Some(Some(Ok(d))) => {
+                    last_tag = d.delivery_tag;
+                    self.push(d, &mut batch);
+                }
+                Some(Some(Err(e))) => {
+                    // Drop the partial batch: its messages were never acknowledged
+                    // and RabbitMQ delivers them again on the next connection.
+                    self.lost(e.to_string());
+                    return Ok(SourceBatch::new());
+                }
+                Some(None) => {
+                    self.lost("the server cancelled the consumer or closed the channel".into());
+                    return Ok(SourceBatch::new());
+                }
+            }
+        }
+        batch.ack = Some(token(generation, last_tag));
+        Ok(batch)
+    }
+
+    /// Builds one delivery's record, or a failed record naming the message.
+    fn push(&mut self, d: Delivery, batch: &mut SourceBatch) {
+        let body = Bytes::from(d.data);
+        let msg = mapping::message(
+            body.clone(),
+            &d.properties,
+            d.exchange.as_str(),
+            d.routing_key.as_str(),
+            d.redelivered,
+            self.with_metadata,
+        );
+        match self.builder.build(&self.cfg.topic, msg) {
+            Ok(record) => {
+                let mut r = SourceRecord::new(record);
+                r.source_partition = Some(self.partition.clone());
+                batch.push(r);
+            }
+            Err(e) => {
+                let id = d
+                    .properties
+                    .message_id()
+                    .as_ref()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "(none)".into());
+                batch.push_failed(FailedSourceRecord {
+                    topic: self.cfg.topic.clone(),
+                    key: None,
+                    value: Some(body),
+                    headers: mapping::raw_headers(&d.properties),
+                    position: format!(
+                        "RabbitMQ queue {} delivery tag {} message id {}{}",
+                        self.cfg.source_name(),
+                        d.delivery_tag,
+                        id,
+                        if d.redelivered { " (redelivered)" } else { "" }
+                    ),
+                    error: e.message,
+                    class_name: e.class_name.to_string(),
+                });
+            }
+        }
+    }
+}

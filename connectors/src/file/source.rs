@@ -1,0 +1,196 @@
+//! The file source task.
+//!
+//! Offsets: partition `{"filename": <file as configured>}`, offset `{"position": <byte
+//! offset after the line>}`, as Connect's FileStream source (Sluice counts bytes where
+//! Connect counts characters, so non-ASCII files resume at the right place). The runtime
+//! stores a position only after Kafka acknowledged the line and every line before it.
+//! The position rides on the last line of each polled batch (at most `batch.size`
+//! lines): positions are stored batch by batch, which costs nothing in safety and
+//! saves an offset map per line.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+use sluice_runtime::config::ParsedConfig;
+use sluice_runtime::connector::{
+    ConnectError, SourceBatch, SourceTask, SourceTaskContext, StatusDetail,
+};
+use sluice_runtime::data::{
+    primitive, Record, SchemaAndValue, SchemaType, SourceOffset, SourcePartition, SourceRecord,
+    Value,
+};
+use tokio::io::AsyncBufReadExt;
+
+use super::line_reader::{Line, LineReader};
+
+/// Reads lines of a file (or stdin) into a topic.
+#[derive(Default)]
+pub struct FileSourceTask {
+    file: Option<PathBuf>,
+    topic: String,
+    batch_size: usize,
+    partition: Arc<SourcePartition>,
+    position: u64,
+    reader: Option<LineReader>,
+    stdin: Option<tokio::io::Lines<tokio::io::BufReader<tokio::io::Stdin>>>,
+    detail: StatusDetail,
+    missing_logged: bool,
+    schema: Option<sluice_runtime::data::SchemaRef>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl FileSourceTask {
+    fn record(&self, line: Line, ts: i64, last: bool) -> SourceRecord {
+        let schema = self
+            .schema
+            .clone()
+            .unwrap_or_else(|| primitive(SchemaType::String, false));
+        let value = SchemaAndValue::with_schema(schema, Value::String(line.text));
+        let record = Record::new(self.topic.clone(), value).with_timestamp(Some(ts));
+        let mut rec = SourceRecord::new(record);
+        if last {
+            let mut offset = SourceOffset::new();
+            offset.insert("position".into(), Json::from(line.next_position));
+            rec = rec.with_position(self.partition.clone(), offset);
+        }
+        rec
+    }
+
+    async fn poll_stdin(&mut self) -> Result<SourceBatch, ConnectError> {
+        let lines = self
+            .stdin
+            .get_or_insert_with(|| tokio::io::BufReader::new(tokio::io::stdin()).lines());
+        let mut batch = SourceBatch::new();
+        let first = tokio::time::timeout(Duration::from_secs(1), lines.next_line()).await;
+        if let Ok(Ok(Some(l))) = first {
+            let value =
+                SchemaAndValue::with_schema(primitive(SchemaType::String, false), Value::String(l));
+            batch.push(SourceRecord::new(
+                Record::new(self.topic.clone(), value).with_timestamp(Some(now_ms())),
+            ));
+        }
+        Ok(batch)
+    }
+}
+
+#[async_trait]
+impl SourceTask for FileSourceTask {
+    async fn start(
+        &mut self,
+        config: ParsedConfig,
+        ctx: SourceTaskContext,
+    ) -> Result<(), ConnectError> {
+        self.file = config
+            .string("file")
+            .filter(|f| !f.is_empty())
+            .map(PathBuf::from);
+        self.topic = config.str("topic");
+        self.batch_size = config.int("batch.size") as usize;
+        self.schema = Some(primitive(SchemaType::String, false));
+        self.detail = ctx.status.clone();
+        if let Some(f) = &self.file {
+            let mut p = SourcePartition::new();
+            p.insert("filename".into(), Json::String(f.display().to_string()));
+            if let Some(offset) = ctx.offsets.offset(&p).await? {
+                self.position = match offset.get("position") {
+                    Some(Json::Number(n)) if n.as_u64().is_some() => n.as_u64().unwrap(),
+                    other => {
+                        return Err(ConnectError::fatal(format!(
+                            "Offset position is the incorrect type: {:?} for file {}",
+                            other,
+                            f.display()
+                        )))
+                    }
+                };
+                tracing::info!(file = %f.display(), position = self.position, "resuming from the stored position");
+            }
+            self.partition = Arc::new(p);
+        }
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> Result<SourceBatch, ConnectError> {
+        let Some(path) = self.file.clone() else {
+            return self.poll_stdin().await;
+        };
+        if self.reader.is_none() {
+            match LineReader::open(&path, self.position) {
+                Ok((r, reset)) => {
+                    if reset {
+                        tracing::warn!(file = %path.display(), position = self.position, "the file is shorter than the stored position (truncated or replaced); reading it from the start");
+                    }
+                    self.reader = Some(r);
+                    self.missing_logged = false;
+                    self.detail.clear();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if !self.missing_logged {
+                        tracing::warn!("Couldn't find file {} for FileStreamSourceTask, sleeping to wait for it to be created", path.display());
+                        self.missing_logged = true;
+                    }
+                    self.detail
+                        .set(format!("waiting for file {} to be created", path.display()));
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    return Ok(SourceBatch::new());
+                }
+                Err(e) => {
+                    self.detail
+                        .set(format!("cannot open {}: {}", path.display(), e));
+                    return Err(ConnectError::retriable(format!(
+                        "cannot open {}: {}",
+                        path.display(),
+                        e
+                    )));
+                }
+            }
+        }
+        let mut reader = self.reader.take().expect("opened above");
+        let max = self.batch_size;
+        let p2 = path.clone();
+        let (reader, result, truncated) = tokio::task::spawn_blocking(move || {
+            let r = reader.read_lines(max);
+            let t = r.as_ref().map(|l| l.is_empty()).unwrap_or(false) && reader.truncated(&p2);
+            (reader, r, t)
+        })
+        .await
+        .map_err(|e| ConnectError::fatal(format!("file reader panicked: {}", e)))?;
+        let lines = match result {
+            Ok(l) => l,
+            Err(e) => {
+                // Drop the reader; the next poll reopens the file at the last position.
+                return Err(ConnectError::retriable(format!(
+                    "error reading {}: {}",
+                    path.display(),
+                    e
+                )));
+            }
+        };
+        if truncated {
+            tracing::warn!(file = %path.display(), "the file was truncated; reading it from the start");
+            self.position = 0;
+            return Ok(SourceBatch::new());
+        }
+        self.position = reader.position();
+        self.reader = Some(reader);
+        if lines.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return Ok(SourceBatch::new());
+        }
+        let ts = now_ms();
+        let n = lines.len();
+        let mut batch = SourceBatch::with_capacity(n);
+        for (i, l) in lines.into_iter().enumerate() {
+            batch.push(self.record(l, ts, i + 1 == n));
+        }
+        Ok(batch)
+    }
+}

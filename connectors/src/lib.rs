@@ -1,0 +1,8 @@
+//! Sluice connectors, one folder per family, each behind a cargo feature.
+
+#[cfg(feature = "amqp")]
+pub mod amqp;
+#[cfg(feature = "file")]
+pub mod file;
+#[cfg(feature = "mqtt")]
+pub mod mqtt;

@@ -1,0 +1,263 @@
+//! What the user writes: the `mqtt-source` keys, parsed once into [`MqttSourceConfig`].
+
+use std::time::Duration;
+
+use sluice_record_builders::key::KeySource;
+use sluice_record_builders::BuilderConfig;
+use sluice_runtime::config::{
+    millis, ConfigDef, ConfigErrors, ConfigIssue, ConfigKey, Importance, ParsedConfig, TypedValue,
+    Validator,
+};
+
+const GROUP: &str = "MQTT";
+
+/// Every key of the MQTT source (the runtime adds the common ones).
+pub fn config_def() -> ConfigDef {
+    ConfigDef::new()
+        .define(ConfigKey::string("mqtt.server.uri").importance(Importance::High).group(GROUP)
+            .validator(Validator::Custom(check_uri))
+            .doc("The MQTT broker: tcp://host:1883 (or mqtt://), ssl://host:8883 (or mqtts://) for TLS with the system's root certificates."))
+        .define(ConfigKey::list("mqtt.topics").importance(Importance::High).group(GROUP)
+            .validator(Validator::Custom(check_topics))
+            .doc("Comma-separated MQTT topic filters to subscribe to; the wildcards + (one level) and # (all remaining levels) are allowed."))
+        .define(ConfigKey::string("topic").validator(Validator::NonEmpty).importance(Importance::High).group(GROUP)
+            .doc("The Kafka topic the records are written to."))
+        .define(ConfigKey::int("mqtt.qos").default("1").between(0.0, 2.0).importance(Importance::High).group(GROUP)
+            .doc("The subscription QoS. 1 and 2: each message is acknowledged to the broker (PUBACK, or PUBREC for QoS 2) only after Kafka acknowledged it and every message before it, so none is lost across crashes and restarts (with mqtt.clean.session=false). 0: the broker sends each message once and forgets it; messages in flight when the worker stops are lost."))
+        .define(ConfigKey::string("mqtt.client.id").optional().importance(Importance::High).group(GROUP)
+            .doc("The MQTT client id. The broker keeps a persistent session (subscriptions and unacknowledged or queued QoS 1/2 messages) under this id, so it must stay the same across restarts and be unique on the broker. Default: sluice-<connector name>."))
+        .define(ConfigKey::boolean("mqtt.clean.session").default("false").importance(Importance::Medium).group(GROUP)
+            .doc("false (default): a persistent session, so QoS 1/2 messages published while the worker is away, and those read but not yet acknowledged, are delivered when it comes back. true: every connection starts afresh and those messages are lost."))
+        .define(ConfigKey::string("mqtt.user.name").optional().importance(Importance::Medium).group(GROUP)
+            .doc("User name for the broker, if it requires one."))
+        .define(ConfigKey::password("mqtt.password").optional().importance(Importance::Medium).group(GROUP)
+            .doc("Password for the broker. Use a config provider (${env:...} or ${file:...}); it is masked in REST responses and never logged."))
+        .define(ConfigKey::boolean("mqtt.topic.to.key").default("false").importance(Importance::Medium).group(GROUP)
+            .doc("Use the MQTT topic a message was published to as the record key (a string). Same as mqtt.record.builder.key.header=topic; do not set both."))
+        .define(ConfigKey::string("mqtt.topic.header.name").optional().importance(Importance::Medium).group(GROUP)
+            .doc("If set, the MQTT topic a message was published to is added as a Kafka header with this name."))
+        .define(ConfigKey::int("mqtt.batch.size").default("250").at_least(1.0).importance(Importance::Medium).group(GROUP)
+            .doc("The most messages one poll returns."))
+        .define(ConfigKey::long("mqtt.max.poll.blocked.time.ms").default("1000").between(0.0, 60000.0).importance(Importance::Low).group(GROUP)
+            .doc("How long a poll waits for the first message when none is buffered; then it takes whatever else is buffered, up to mqtt.batch.size, without waiting."))
+        .define(ConfigKey::int("mqtt.keep.alive.interval").default("60").between(5.0, 65535.0).importance(Importance::Low).group(GROUP)
+            .doc("Keep-alive interval in seconds: the client pings the broker at this interval; the broker drops the connection after 1.5 intervals of silence."))
+        .define(ConfigKey::int("mqtt.receive.buffer.size").default("1000").between(1.0, 1000000.0).importance(Importance::Low).group(GROUP)
+            .doc("How many received messages may wait for the next poll. When it is full the client stops reading from the network (back-pressure). It bounds memory for QoS 0; for QoS 1/2 the broker's own in-flight limit (Mosquitto: max_inflight_messages) bounds unacknowledged messages."))
+        .define(ConfigKey::long("mqtt.reconnect.delay.min.ms").default("64").at_least(0.0).importance(Importance::Low).group(GROUP)
+            .doc("The first delay before reconnecting after the connection was lost or refused; doubles on each failed attempt up to mqtt.reconnect.delay.max.ms."))
+        .define(ConfigKey::long("mqtt.reconnect.delay.max.ms").default("8192").at_least(0.0).importance(Importance::Low).group(GROUP)
+            .doc("The longest delay between reconnection attempts."))
+        .merge(&sluice_record_builders::config_def("mqtt.", "MQTT message properties (topic, qos, retain, dup)", "Record builder"))
+}
+
+fn check_uri(v: &TypedValue) -> Result<(), String> {
+    match v {
+        TypedValue::String(s) => ServerUri::parse(s).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+fn check_topics(v: &TypedValue) -> Result<(), String> {
+    if let TypedValue::List(items) = v {
+        if items.is_empty() {
+            return Err("at least one topic filter is required".into());
+        }
+        for t in items {
+            if !rumqttc::valid_filter(t) {
+                return Err(format!("{} is not a valid MQTT topic filter", t));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `scheme://host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerUri {
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+}
+
+impl ServerUri {
+    pub fn parse(s: &str) -> Result<ServerUri, String> {
+        let s = s.trim();
+        let (scheme, rest) = s
+            .split_once("://")
+            .ok_or_else(|| format!("{} is not an MQTT URI like tcp://host:1883", s))?;
+        let tls = match scheme.to_ascii_lowercase().as_str() {
+            "tcp" | "mqtt" => false,
+            "ssl" | "mqtts" | "tls" => true,
+            other => {
+                return Err(format!(
+                    "unknown scheme {}; use tcp://, mqtt://, ssl:// or mqtts://",
+                    other
+                ))
+            }
+        };
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !h.is_empty() => (
+                h.to_string(),
+                p.parse::<u16>()
+                    .map_err(|_| format!("invalid port {}", p))?,
+            ),
+            _ => (rest.to_string(), if tls { 8883 } else { 1883 }),
+        };
+        if host.is_empty() || host.contains('/') || host.contains('@') {
+            return Err(format!("invalid host in {}", s));
+        }
+        Ok(ServerUri { host, port, tls })
+    }
+}
+
+/// The parsed settings of the MQTT source task.
+#[derive(Debug, Clone)]
+pub struct MqttSourceConfig {
+    pub server: ServerUri,
+    pub topics: Vec<String>,
+    pub kafka_topic: String,
+    pub qos: u8,
+    pub client_id: Option<String>,
+    pub clean_session: bool,
+    pub credentials: Option<(String, String)>,
+    pub topic_header: Option<String>,
+    pub batch_size: usize,
+    pub max_poll_blocked: Duration,
+    pub keep_alive: Duration,
+    pub receive_buffer: usize,
+    pub reconnect_min: Duration,
+    pub reconnect_max: Duration,
+    pub builder: BuilderConfig,
+}
+
+impl MqttSourceConfig {
+    pub fn from_parsed(p: &ParsedConfig) -> Result<Self, ConfigErrors> {
+        let mut issues = Vec::new();
+        let server = ServerUri::parse(&p.str("mqtt.server.uri"))
+            .map_err(|e| issues.push(ConfigIssue::new("mqtt.server.uri", e)))
+            .ok();
+        let mut builder = BuilderConfig::from_parsed(p, "mqtt.")?;
+        if p.boolean("mqtt.topic.to.key") {
+            if builder.key.is_some() {
+                issues.push(ConfigIssue::new(
+                    "mqtt.topic.to.key",
+                    "set either mqtt.topic.to.key or mqtt.record.builder.key.header, not both",
+                ));
+            }
+            builder.key = Some(KeySource::Named("topic".into()));
+        }
+        let min = millis(p.long("mqtt.reconnect.delay.min.ms"));
+        let max = millis(p.long("mqtt.reconnect.delay.max.ms"));
+        if max < min {
+            issues.push(ConfigIssue::new(
+                "mqtt.reconnect.delay.max.ms",
+                "must not be less than mqtt.reconnect.delay.min.ms",
+            ));
+        }
+        let user = p.string("mqtt.user.name").filter(|u| !u.is_empty());
+        let password = p.string("mqtt.password");
+        if password.is_some() && user.is_none() {
+            issues.push(ConfigIssue::new("mqtt.password", "needs mqtt.user.name"));
+        }
+        if !issues.is_empty() {
+            return Err(ConfigErrors(issues));
+        }
+        Ok(MqttSourceConfig {
+            server: server.expect("checked"),
+            topics: p.list("mqtt.topics"),
+            kafka_topic: p.str("topic"),
+            qos: p.int("mqtt.qos") as u8,
+            client_id: p.string("mqtt.client.id").filter(|c| !c.trim().is_empty()),
+            clean_session: p.boolean("mqtt.clean.session"),
+            credentials: user.map(|u| (u, password.unwrap_or_default())),
+            topic_header: p.string("mqtt.topic.header.name").filter(|h| !h.is_empty()),
+            batch_size: p.int("mqtt.batch.size") as usize,
+            max_poll_blocked: millis(p.long("mqtt.max.poll.blocked.time.ms")),
+            keep_alive: Duration::from_secs(p.int("mqtt.keep.alive.interval") as u64),
+            receive_buffer: p.int("mqtt.receive.buffer.size") as usize,
+            reconnect_min: min.max(Duration::from_millis(1)),
+            reconnect_max: max.max(Duration::from_millis(1)),
+            builder,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_runtime::config::RawConfig;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<MqttSourceConfig, String> {
+        let raw: RawConfig = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let p = config_def().parse(&raw).map_err(|e| format!("{:?}", e))?;
+        MqttSourceConfig::from_parsed(&p).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn uris() {
+        assert_eq!(
+            ServerUri::parse("tcp://127.0.0.1:1883").unwrap(),
+            ServerUri {
+                host: "127.0.0.1".into(),
+                port: 1883,
+                tls: false
+            }
+        );
+        assert_eq!(ServerUri::parse("ssl://broker").unwrap().port, 8883);
+        assert!(ServerUri::parse("http://x:1").is_err());
+        assert!(ServerUri::parse("localhost:1883").is_err());
+    }
+
+    #[test]
+    fn defaults_and_checks() {
+        let c = parse(&[
+            ("mqtt.server.uri", "tcp://localhost:1883"),
+            ("mqtt.topics", "sensors/+/temp, alarms/#"),
+            ("topic", "k"),
+            ("mqtt.topic.to.key", "true"),
+        ])
+        .unwrap();
+        assert_eq!(c.qos, 1);
+        assert!(!c.clean_session);
+        assert_eq!(c.topics, vec!["sensors/+/temp", "alarms/#"]);
+        assert_eq!(c.builder.key, Some(KeySource::Named("topic".into())));
+        let err = parse(&[
+            ("mqtt.server.uri", "tcp://localhost:1883"),
+            ("mqtt.topics", "a/#/b"),
+            ("topic", "k"),
+            ("mqtt.qos", "3"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.contains("mqtt.topics") && err.contains("mqtt.qos"),
+            "{}",
+            err
+        );
+        let err = parse(&[
+            ("mqtt.server.uri", "tcp://localhost:1883"),
+            ("mqtt.topics", "a"),
+            ("topic", "k"),
+            ("mqtt.topic.to.key", "true"),
+            ("mqtt.record.builder.key.header", "qos"),
+            ("mqtt.password", "p"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.contains("not both") && err.contains("needs mqtt.user.name"),
+            "{}",
+            err
+        );
+    }
+
+    #[test]
+    fn every_key_is_documented() {
+        for k in config_def().keys() {
+            assert!(!k.doc.is_empty(), "{} has no doc", k.name);
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The MQTT source task: subscribe, build records, batch, acknowledge after Kafka.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rumqttc::{AsyncClient, MqttOptions, QoS, Transport};
+use sluice_record_builders::{QueueMessage, RecordBuilder};
+use sluice_runtime::config::ParsedConfig;
+use sluice_runtime::connector::{
+    AckToken, Acknowledger, ConnectError, FailedSourceRecord, SourceBatch, SourceTask,
+    SourceTaskContext,
+};
+use sluice_runtime::data::{
+    primitive, SchemaAndValue, SchemaType, SourcePartition, SourceRecord, Value,
+};
+use tokio::sync::{mpsc, watch};
+
+use super::acknowledger::{MqttAcknowledger, PendingAck, Shared};
+use super::config::MqttSourceConfig;
+use super::driver::{self, Incoming};
+
+/// Reads MQTT topic filters into one Kafka topic (see the module doc of `mqtt`).
+#[derive(Default)]
+pub struct MqttSourceTask {
+    state: Option<State>,
+}
+
+struct State {
+    cfg: MqttSourceConfig,
+    builder: Box<dyn RecordBuilder>,
+    with_metadata: bool,
+    partition: Arc<SourcePartition>,
+    client: AsyncClient,
+    shared: Arc<Shared>,
+    rx: mpsc::Receiver<Incoming>,
+    stop: watch::Sender<bool>,
+    driver: Option<tokio::task::JoinHandle<()>>,
+    next_token: u64,
+}
+
+fn string(s: &str) -> SchemaAndValue {
+    SchemaAndValue::with_schema(
+        primitive(SchemaType::String, false),
+        Value::String(s.to_string()),
+    )
+}
+
+fn typed(kind: SchemaType, v: Value) -> SchemaAndValue {
+    SchemaAndValue::with_schema(primitive(kind, false), v)
+}
+
+fn qos_number(q: QoS) -> i8 {
+    match q {
+        QoS::AtMostOnce => 0,
+        QoS::AtLeastOnce => 1,
+        QoS::ExactlyOnce => 2,
+    }
+}
+
+#[async_trait]
+impl SourceTask for MqttSourceTask {
+    async fn start(
+        &mut self,
+        config: ParsedConfig,
+        ctx: SourceTaskContext,
+    ) -> Result<(), ConnectError> {
+        let cfg = MqttSourceConfig::from_parsed(&config)?;
+        let builder = sluice_record_builders::create(&cfg.builder)?;
+        let client_id = cfg
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("sluice-{}", ctx.connector));
+        let mut opts =
+            MqttOptions::new(client_id.clone(), cfg.server.host.clone(), cfg.server.port);
+        opts.set_clean_session(cfg.clean_session)
+            .set_manual_acks(true)
+            .set_keep_alive(cfg.keep_alive)
+            .set_max_packet_size(256 * 1024 * 1024, 256 * 1024 * 1024);
+        if let Some((u, p)) = &cfg.credentials {
+            opts.set_credentials(u.clone(), p.clone());
+        }
+        if cfg.server.tls {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            opts.set_transport(Transport::tls_with_default_config());
+        }
+        // Acks go through the request channel: make it large enough that queueing an
+        // ack never has to wait (see acknowledger).
+        let (client, eventloop) = AsyncClient::new(opts, cfg.receive_buffer + 65_536);
+        let shared = Shared::new();
+        let (tx, rx) = mpsc::channel(cfg.receive_buffer);
+        let (stop, stop_rx) = watch::channel(false);
+        let driver = tokio::spawn(driver::run(
+            eventloop,
+            client.clone(),
+            cfg.clone(),
+            shared.clone(),
+            tx,
+            ctx.status.clone(),
+            stop_rx,
+        ));
+        let mut partition = SourcePartition::new();
+        partition.insert(
+            "source".into(),
+            serde_json::Value::String(format!(
+                "{}:{}/{}",
+                cfg.server.host, cfg.server.port, client_id
+            )),
+        );
+        tracing::info!(server = %format!("{}:{}", cfg.server.host, cfg.server.port), client_id = %client_id, topics = ?cfg.topics, qos = cfg.qos, "MQTT source started");
+        self.state = Some(State {
+            with_metadata: cfg.builder.key.is_some()
+                || cfg.builder.copy_to_headers
+                || cfg.topic_header.is_some(),
+            builder,
+            partition: Arc::new(partition),
+            client,
+            shared,
+            rx,
+            stop,
+            driver: Some(driver),
+            next_token: 0,
+            cfg,
+        });
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> Result<SourceBatch, ConnectError> {
+        let st = self
+            .state
+            .as_mut()
+            .ok_or_else(|| ConnectError::fatal("the task was not started"))?;
+        let first = match tokio::time::timeout(st.cfg.max_poll_blocked, st.rx.recv()).await {
+            Err(_) => return Ok(SourceBatch::new()),
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                return Err(ConnectError::retriable(
+                    "the MQTT connection driver stopped",
+                ))
+            }
+        };
+        let mut batch = SourceBatch::with_capacity(st.cfg.batch_size.min(1024));
+        let mut acks = Vec::new();
+        st.push(first, &mut batch, &mut acks);
+        while batch.len() < st.cfg.batch_size {
+            match st.rx.try_recv() {
+                Ok(m) => st.push(m, &mut batch, &mut acks),
+                Err(_) => break,
+            }
+        }
+        st.next_token += 1;
+        let token = AckToken(st.next_token);
+        st.shared.batches.lock().unwrap().push_back((token, acks));
+        batch.ack = Some(token);
+        Ok(batch)
+    }
+
+    fn acknowledger(&self) -> Option<Arc<dyn Acknowledger>> {
+        let st = self.state.as_ref()?;
+        Some(Arc::new(MqttAcknowledger {
+            shared: st.shared.clone(),
+            client: st.client.clone(),
+        }))
+    }
+
+    async fn stop(&mut self) {
+        let Some(st) = self.state.as_mut() else {
+            return;
+        };
+        // A clean DISCONNECT: the broker keeps the persistent session, with every
+        // message not acknowledged yet, for the next start.
+        let _ = st.client.try_disconnect();
+        let _ = st.stop.send(true);
+        st.rx.close();
+        if let Some(d) = st.driver.take() {
+            if tokio::time::timeout(driver::STOP_TIMEOUT, d).await.is_err() {
+                tracing::warn!("the MQTT connection did not close in time");
+            }
+        }
+    }
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        if let Some(d) = self.driver.take() {
+            d.abort();
+        }
+    }
+}
+
+impl State {
+    fn push(&mut self, m: Incoming, batch: &mut SourceBatch, acks: &mut Vec<PendingAck>) {
+        let p = m.publish;
+        acks.push(PendingAck {
+            generation: m.generation,
+            qos: p.qos,
+            pkid: p.pkid,
+        });
+        let mut msg = QueueMessage::new(p.payload.clone());
+        if self.with_metadata {
+            msg.properties = vec![
+                ("topic", string(&p.topic)),
+                (
+                    "qos",
+                    typed(SchemaType::Int8, Value::Int8(qos_number(p.qos))),
+                ),
+                (
+                    "retain",
+                    typed(SchemaType::Boolean, Value::Boolean(p.retain)),
+                ),
+                ("dup", typed(SchemaType::Boolean, Value::Boolean(p.dup))),
+            ];
+        }
+        match self.builder.build(&self.cfg.kafka_topic, msg) {
+            Ok(mut record) => {
+                if let Some(h) = &self.cfg.topic_header {
+                    record.headers.add(h.clone(), string(&p.topic));
+                }
+                let mut r = SourceRecord::new(record);
+                r.source_partition = Some(self.partition.clone());
+                batch.push(r);
+            }
+            Err(e) => batch.push_failed(FailedSourceRecord {
+                topic: self.cfg.kafka_topic.clone(),
+                key: None,
+                value: Some(p.payload.clone()),
+                headers: vec![(
+                    "mqtt.topic".into(),
+                    Some(bytes::Bytes::from(p.topic.clone())),
+                )],
+                position: format!(
+                    "MQTT topic {} packet id {} (qos {}{})",
+                    p.topic,
+                    p.pkid,
+                    qos_number(p.qos),
+                    if p.dup { ", redelivered" } else { "" }
+                ),
+                error: e.message,
+                class_name: e.class_name.to_string(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! `JsonConverter`: JSON with or without Connect's `{"schema":..., "payload":...}`
+//! envelope (`schemas.enable`, default true).
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use serde_json::Value as Json;
+
+use super::json_schema::{schema_from_json, schema_to_json};
+use super::json_value::{value_from_json, value_to_json, DecimalFormat};
+use super::{ConvertError, Converter, HeaderConverter};
+use crate::config::{ConfigDef, ConfigErrors, ConfigKey, RawConfig};
+use crate::data::{Headers, SchemaAndValue, SchemaRef};
+
+pub(super) fn config_def() -> ConfigDef {
+    ConfigDef::new()
+        .define(
+            ConfigKey::boolean("schemas.enable")
+                .default("true")
+                .doc("Include schemas within each of the serialized values and keys."),
+        )
+        .define(
+            ConfigKey::int("schemas.cache.size")
+                .default("1000")
+                .at_least(0.0)
+                .doc(
+                    "The maximum number of schemas that can be cached in this converter instance.",
+                ),
+        )
+        .define(
+            ConfigKey::string("decimal.format")
+                .default("BASE64")
+                .one_of(&["BASE64", "NUMERIC"])
+                .doc("How decimals are written: BASE64 (default) or NUMERIC."),
+        )
+        .define(
+            ConfigKey::boolean("replace.null.with.default")
+                .default("true")
+                .doc("Write a null field that has a default value as that default."),
+        )
+        .define(
+            ConfigKey::string("converter.type")
+                .optional()
+                .one_of(&["key", "value", "header"])
+                .doc("Set by the worker: key, value or header."),
+        )
+}
+
+/// The parsed `JsonConverter` settings.
+#[derive(Debug, Clone)]
+pub struct JsonConverterConfig {
+    pub schemas_enable: bool,
+    pub cache_size: usize,
+    pub decimal_format: DecimalFormat,
+    pub replace_null_with_default: bool,
+}
+
+impl JsonConverterConfig {
+    pub fn parse(raw: &RawConfig) -> Result<Self, ConfigErrors> {
+        let p = config_def().parse(raw).map_err(ConfigErrors)?;
+        Ok(JsonConverterConfig {
+            schemas_enable: p.boolean("schemas.enable"),
+            cache_size: p.int("schemas.cache.size") as usize,
+            decimal_format: if p.str("decimal.format").eq_ignore_ascii_case("NUMERIC") {
+                DecimalFormat::Numeric
+            } else {
+                DecimalFormat::Base64
+            },
+            replace_null_with_default: p.boolean("replace.null.with.default"),
+        })
+    }
+}
+
+impl Default for JsonConverterConfig {
+    fn default() -> Self {
+        JsonConverterConfig {
+            schemas_enable: true,
+            cache_size: 1000,
+            decimal_format: DecimalFormat::Base64,
+            replace_null_with_default: true,
+        }
+    }
+}
+
+/// JSON converter with two small caches: schemas already written (by identity) and
+/// schemas already read (by their JSON text).
+pub struct JsonConverter {
+    config: JsonConverterConfig,
+    written: Vec<(SchemaRef, Json)>,
+    read: HashMap<String, Option<SchemaRef>>,
+}
+
+pub(super) fn create(raw: &RawConfig, _is_key: bool) -> Result<Box<dyn Converter>, ConfigErrors> {
+    Ok(Box::new(JsonConverter::new(JsonConverterConfig::parse(
+        raw,
+    )?)))
+}
+
+pub(super) fn create_header(raw: &RawConfig) -> Result<Box<dyn HeaderConverter>, ConfigErrors> {
+    Ok(Box::new(JsonConverter::new(JsonConverterConfig::parse(
+        raw,
+    )?)))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    schema: &'a serde_json::value::RawValue,
+    payload: Json,
+}
+
+const ENVELOPE_REQUIRED: &str = "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.";
+
+impl JsonConverter {
+    pub fn new(config: JsonConverterConfig) -> Self {
+        JsonConverter {
+            config,
+            written: Vec::new(),
+            read: HashMap::new(),
+        }
+    }
+
+    /// A converter with `schemas.enable` set as given and other settings at default.
+    pub fn with_schemas(schemas_enable: bool) -> Self {
+        Self::new(JsonConverterConfig {
+            schemas_enable,
+            ..Default::default()
+        })
+    }
+
+    fn schema_json(&mut self, schema: &SchemaRef) -> Result<Json, ConvertError> {
+        if let Some((_, j)) = self
+            .written
+            .iter()
+            .find(|(s, _)| std::sync::Arc::ptr_eq(s, schema))
+        {
+            return Ok(j.clone());
+        }
+        let j = schema_to_json(schema, self.config.decimal_format)?;
+        if self.config.cache_size > 0 {
+            if self.written.len() >= self.config.cache_size.min(64) {
+                self.written.remove(0);
+            }
+            self.written.push((schema.clone(), j.clone()));
+        }
+        Ok(j)
+    }
+
+    /// Serializes to JSON bytes (envelope or plain).
+    pub fn serialize(&mut self, data: &SchemaAndValue) -> Result<Option<Bytes>, ConvertError> {
+        if data.schema.is_none() && data.value.is_null() {
+            return Ok(None);
+        }
+        let payload = value_to_json(
+            data.schema.as_deref(),
+            &data.value,
+            self.config.decimal_format,
+            self.config.replace_null_with_default,
+        )?;
+        let out = if self.config.schemas_enable {
+            let schema = match &data.schema {
+                Some(s) => self.schema_json(s)?,
+                None => Json::Null,
+            };
+            let mut buf = Vec::with_capacity(64);
+            buf.extend_from_slice(b"{\"schema\":");
+            serde_json::to_writer(&mut buf, &schema).map_err(ser_err)?;
+            buf.extend_from_slice(b",\"payload\":");
+            serde_json::to_writer(&mut buf, &payload).map_err(ser_err)?;
+            buf.push(b'}');
+            buf
+        } else {
+            serde_json::to_vec(&payload).map_err(ser_err)?
+        };
+        Ok(Some(Bytes::from(out)))
+    }
+
+    /// Parses JSON bytes (envelope or plain).
+    pub fn deserialize(&mut self, bytes: Option<&[u8]>) -> Result<SchemaAndValue, ConvertError> {
+        let Some(bytes) = bytes else {
+            return Ok(SchemaAndValue::NULL);
+        };
+        if !self.config.schemas_enable {
+            let json: Json = serde_json::from_slice(bytes).map_err(de_err)?;
+            return Ok(SchemaAndValue::schemaless(value_from_json(None, &json)?));
+        }
+        let env: Envelope = match serde_json::from_slice(bytes) {
+            Ok(e) => e,
+            Err(e) if e.is_data() => return Err(ConvertError::new(ENVELOPE_REQUIRED)),
+            Err(e) => return Err(de_err(e)),
+        };
+        let schema = self.read_schema(env.schema.get())?;
+        let value = value_from_json(schema.as_ref(), &env.payload)?;
+        Ok(SchemaAndValue::new(schema, value))
+    }
+
+    fn read_schema(&mut self, text: &str) -> Result<Option<SchemaRef>, ConvertError> {
+        if let Some(s) = self.read.get(text) {
+            return Ok(s.clone());
+        }
+        let json: Json = serde_json::from_str(text).map_err(de_err)?;
+        let schema = schema_from_json(&json)?;
+        if self.config.cache_size > 0 {
+            if self.read.len() >= self.config.cache_size {
+                self.read.clear();
+            }
+            self.read.insert(text.to_string(), schema.clone());
+        }
+        Ok(schema)
+    }
+}
+
+fn ser_err(e: serde_json::Error) -> ConvertError {
+    ConvertError::new(format!(
+        "Converting Kafka Connect data to byte[] failed due to serialization error: {}",
+        e
+    ))
+}
+
+fn de_err(e: serde_json::Error) -> ConvertError {
+    ConvertError::new(format!(
+        "Converting byte[] to Kafka Connect data failed due to serialization error: {}",
+        e
+    ))
+}
+
+impl Converter for JsonConverter {
+    fn from_connect(
+        &mut self,
+        _: &str,
+        _: &Headers,
+        data: &SchemaAndValue,
+    ) -> Result<Option<Bytes>, ConvertError> {
+        self.serialize(data)
+    }
+    fn to_connect(
+        &mut self,
+        _: &str,
+        _: &Headers,
+        bytes: Option<&Bytes>,
+    ) -> Result<SchemaAndValue, ConvertError> {
+        self.deserialize(bytes.map(|b| b.as_ref()))
+    }
+}
+
+impl HeaderConverter for JsonConverter {
+    fn from_connect_header(
+        &mut self,
+        _: &str,
+        _: &str,
+        data: &SchemaAndValue,
+    ) -> Result<Option<Bytes>, ConvertError> {
+        self.serialize(data)
+    }
+    fn to_connect_header(
+        &mut self,
+        _: &str,
+        _: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, ConvertError> {
+        self.deserialize(bytes)
+    }
+}

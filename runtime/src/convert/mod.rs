@@ -1,0 +1,218 @@
+//! Converters turn Connect values into the bytes stored in Kafka and back:
+//! `StringConverter`, `ByteArrayConverter`, `JsonConverter` and the header converter.
+//! Connect's class names work as aliases.
+//!
+//! A converter instance belongs to one task (like in Connect), so it may keep caches
+//! without locks.
+
+mod bytearray;
+mod header;
+mod json;
+mod json_schema;
+#[cfg(test)]
+mod json_tests;
+mod json_value;
+mod string;
+
+use bytes::Bytes;
+
+use crate::config::{ConfigDef, ConfigErrors, RawConfig};
+use crate::data::{Headers, SchemaAndValue};
+
+pub use bytearray::ByteArrayConverter;
+pub use header::{parse_string as parse_header_string, SimpleHeaderConverter};
+pub use json::{JsonConverter, JsonConverterConfig};
+pub use json_schema::{schema_from_json, schema_to_json};
+pub use json_value::{value_from_json, value_to_json, DecimalFormat};
+pub use string::StringConverter;
+
+/// Why a conversion failed. The message names what was wrong.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct ConvertError(pub String);
+
+impl ConvertError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        ConvertError(msg.into())
+    }
+}
+
+/// Converts record keys or values between Connect values and bytes.
+#[allow(clippy::wrong_self_convention)]
+pub trait Converter: Send {
+    /// Serializes a value for `topic`. `None` means a null Kafka key or value.
+    fn from_connect(
+        &mut self,
+        topic: &str,
+        headers: &Headers,
+        data: &SchemaAndValue,
+    ) -> Result<Option<Bytes>, ConvertError>;
+
+    /// Like [`from_connect`](Self::from_connect) but may take the value apart to avoid a
+    /// copy (a string or bytes value becomes the record's bytes as it is). On error the
+    /// value is handed back unchanged.
+    fn from_connect_owned(
+        &mut self,
+        topic: &str,
+        headers: &Headers,
+        data: SchemaAndValue,
+    ) -> Result<Option<Bytes>, (ConvertError, SchemaAndValue)> {
+        self.from_connect(topic, headers, &data)
+            .map_err(|e| (e, data))
+    }
+
+    /// Like [`to_connect`](Self::to_connect) but takes the bytes, so a string or bytes
+    /// value can reuse the buffer instead of copying it.
+    fn to_connect_owned(
+        &mut self,
+        topic: &str,
+        headers: &Headers,
+        bytes: Option<Bytes>,
+    ) -> Result<SchemaAndValue, ConvertError> {
+        self.to_connect(topic, headers, bytes.as_ref())
+    }
+
+    /// Deserializes bytes read from `topic`. `None` (a null key or tombstone) gives null.
+    fn to_connect(
+        &mut self,
+        topic: &str,
+        headers: &Headers,
+        bytes: Option<&Bytes>,
+    ) -> Result<SchemaAndValue, ConvertError>;
+}
+
+/// Converts header values between Connect values and bytes.
+#[allow(clippy::wrong_self_convention)]
+pub trait HeaderConverter: Send {
+    fn from_connect_header(
+        &mut self,
+        topic: &str,
+        key: &str,
+        data: &SchemaAndValue,
+    ) -> Result<Option<Bytes>, ConvertError>;
+    fn to_connect_header(
+        &mut self,
+        topic: &str,
+        key: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, ConvertError>;
+}
+
+/// A converter or header converter that users name in configs.
+#[allow(clippy::type_complexity)]
+pub struct ConverterPlugin {
+    /// Connect's class name.
+    pub class: &'static str,
+    /// Other accepted names (short names).
+    pub aliases: &'static [&'static str],
+    pub doc: &'static str,
+    pub config_def: fn() -> ConfigDef,
+    /// Builds a record converter (`is_key` says whether it converts keys).
+    pub create: Option<fn(&RawConfig, bool) -> Result<Box<dyn Converter>, ConfigErrors>>,
+    /// Builds a header converter.
+    pub create_header: Option<fn(&RawConfig) -> Result<Box<dyn HeaderConverter>, ConfigErrors>>,
+}
+
+impl ConverterPlugin {
+    /// Does this plugin answer to `name` (class name, alias, or simple class name)?
+    pub fn matches(&self, name: &str) -> bool {
+        let name = name.trim();
+        self.class == name
+            || self.aliases.contains(&name)
+            || self.class.rsplit('.').next() == Some(name)
+    }
+}
+
+/// Every converter Sluice provides.
+pub fn converter_plugins() -> &'static [ConverterPlugin] {
+    static PLUGINS: &[ConverterPlugin] = &[
+        ConverterPlugin {
+            class: "org.apache.kafka.connect.storage.StringConverter",
+            aliases: &["string", "StringConverter"],
+            doc: "Keys or values as UTF-8 strings.",
+            config_def: string::config_def,
+            create: Some(string::create),
+            create_header: Some(string::create_header),
+        },
+        ConverterPlugin {
+            class: "org.apache.kafka.connect.converters.ByteArrayConverter",
+            aliases: &["bytes", "bytearray", "ByteArrayConverter"],
+            doc: "Keys or values passed through as bytes, untouched.",
+            config_def: ConfigDef::new,
+            create: Some(bytearray::create),
+            create_header: Some(bytearray::create_header),
+        },
+        ConverterPlugin {
+            class: "org.apache.kafka.connect.json.JsonConverter",
+            aliases: &["json", "JsonConverter"],
+            doc: "JSON, with Connect's {schema, payload} envelope when schemas.enable is true.",
+            config_def: json::config_def,
+            create: Some(json::create),
+            create_header: Some(json::create_header),
+        },
+        ConverterPlugin {
+            class: "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+            aliases: &["simple", "SimpleHeaderConverter"],
+            doc: "Header values as strings, with types inferred when read back.",
+            config_def: ConfigDef::new,
+            create: None,
+            create_header: Some(header::create),
+        },
+    ];
+    PLUGINS
+}
+
+/// Finds a converter plugin by any of its names.
+pub fn find_converter(name: &str) -> Option<&'static ConverterPlugin> {
+    converter_plugins().iter().find(|p| p.matches(name))
+}
+
+fn unknown(key: &str, name: &str, header: bool) -> ConfigErrors {
+    let known: Vec<&str> = converter_plugins()
+        .iter()
+        .filter(|p| {
+            if header {
+                p.create_header.is_some()
+            } else {
+                p.create.is_some()
+            }
+        })
+        .map(|p| p.class)
+        .collect();
+    ConfigErrors(vec![crate::config::ConfigIssue::new(
+        key,
+        format!("unknown converter {}; known: {}", name, known.join(", ")),
+    )])
+}
+
+/// Builds the record converter named `class` with its sub-config.
+pub fn build_converter(
+    key: &str,
+    class: &str,
+    config: &RawConfig,
+    is_key: bool,
+) -> Result<Box<dyn Converter>, ConfigErrors> {
+    let plugin = find_converter(class).ok_or_else(|| unknown(key, class, false))?;
+    let create = plugin.create.ok_or_else(|| unknown(key, class, false))?;
+    create(config, is_key).map_err(|e| prefix_issues(e, key))
+}
+
+/// Builds the header converter named `class` with its sub-config.
+pub fn build_header_converter(
+    key: &str,
+    class: &str,
+    config: &RawConfig,
+) -> Result<Box<dyn HeaderConverter>, ConfigErrors> {
+    let plugin = find_converter(class).ok_or_else(|| unknown(key, class, true))?;
+    let create = plugin
+        .create_header
+        .ok_or_else(|| unknown(key, class, true))?;
+    create(config).map_err(|e| prefix_issues(e, key))
+}
+
+fn prefix_issues(mut e: ConfigErrors, key: &str) -> ConfigErrors {
+    for i in &mut e.0 {
+        i.key = format!("{}.{}", key, i.key);
+    }
+    e
+}

@@ -1,0 +1,1224 @@
+//! The distributed herder: runs this worker's share of the cluster's connectors and
+//! tasks, leads the assignment when Kafka makes it leader, and serves the REST API for
+//! the whole cluster (see the module doc of `distributed` for the protocol).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, watch};
+
+use super::assignment::{assign, Unit};
+use super::membership::{GroupSettings, Membership, MembershipHandle};
+use super::records::{AssignmentRecord, ConfigRecord, StatusRecord, StatusValue};
+use super::settings::DistributedSettings;
+use super::state::{ConfigState, RestartRequest, StatusState};
+use super::topic_log::TopicLog;
+use crate::config::files::TargetState;
+use crate::config::worker::WorkerConfig;
+use crate::config::RawConfig;
+use crate::connector::{
+    Connector, ConnectorContext, ConnectorRequest, ConnectorType, OffsetReader,
+};
+use crate::connector_config::parse_plugin_config;
+use crate::herder::{
+    cluster_id, offsets_api, reverse_transform, validate_for_api, validation_issues, ActiveTopics,
+    ConfigOrigin, ConnectorInfo, ConnectorStateInfo, Herder, HerderError, MetricsSnapshot,
+    OffsetEntry, PutOptions, TaskMetricsView, ValidationReport, OFFSETS_MESSAGE,
+};
+use crate::kafka::{client_config, ensure_topic, TopicSpec};
+use crate::offsets::KafkaOffsetStore;
+use crate::plugins::Plugins;
+use crate::status::{SharedStatus, State, Status};
+use crate::task::{TaskId, TaskTarget};
+use crate::worker::{TaskHandle, TaskLaunch, Worker};
+
+const REBALANCING: &str =
+    "Cannot complete request momentarily due to no known leader URL, likely because a rebalance was underway.";
+
+struct LocalConnector {
+    instance: Box<dyn Connector>,
+    raw: RawConfig,
+    target: TargetState,
+    status: SharedStatus,
+}
+
+struct LocalTask {
+    handle: TaskHandle,
+    /// The stored (unresolved) task config it runs with.
+    config: RawConfig,
+    /// The connector config it was started with.
+    connector_raw: RawConfig,
+    target: TargetState,
+}
+
+#[derive(Default)]
+struct Local {
+    connectors: BTreeMap<String, LocalConnector>,
+    tasks: BTreeMap<(String, u32), LocalTask>,
+    /// Last status written per unit.
+    published: HashMap<Unit, (State, Option<String>)>,
+    topics: HashMap<String, ActiveTopics>,
+    published_topics: BTreeSet<(String, String)>,
+    /// Restart requests up to this sequence number are handled.
+    restarts_done: u64,
+}
+
+/// A worker of a cluster.
+pub struct DistributedHerder {
+    worker: Arc<Worker>,
+    settings: DistributedSettings,
+    config: Arc<Mutex<ConfigState>>,
+    config_log: TopicLog,
+    status: Arc<Mutex<StatusState>>,
+    status_log: TopicLog,
+    offsets: Arc<KafkaOffsetStore>,
+    membership: Mutex<Option<MembershipHandle>>,
+    membership_state: watch::Receiver<Membership>,
+    local: tokio::sync::Mutex<Local>,
+    /// When each departed worker was first seen missing (leader only).
+    departed: Mutex<HashMap<String, Instant>>,
+    caught_up: AtomicBool,
+    stopping: AtomicBool,
+    generation: AtomicU64,
+}
+
+fn task_target(t: TargetState) -> TaskTarget {
+    match t {
+        TargetState::Running => TaskTarget::Running,
+        TargetState::Paused => TaskTarget::Paused,
+        TargetState::Stopped => TaskTarget::Stopped,
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl DistributedHerder {
+    /// Creates the internal topics if missing, reads them to their ends and joins the
+    /// cluster. `offsets` must be the store on `offset.storage.topic`.
+    pub async fn start(
+        worker: Arc<Worker>,
+        settings: DistributedSettings,
+        offsets: Arc<KafkaOffsetStore>,
+        mut requests: mpsc::Receiver<(String, ConnectorRequest)>,
+    ) -> Result<Arc<Self>, String> {
+        let admin = client_config(&[&worker.config.client_config("admin.")]);
+        let consumer = client_config(&[&worker.config.client_config("consumer.")]);
+        let producer = client_config(&[&worker.config.client_config("producer.")]);
+        ensure_topic(
+            &admin,
+            &TopicSpec {
+                name: settings.config_topic.clone(),
+                partitions: 1,
+                replication: crate::kafka::cap_replication(&admin, settings.config_replication),
+                compacted: true,
+            },
+        )
+        .await?;
+        ensure_topic(
+            &admin,
+            &TopicSpec {
+                name: settings.status_topic.clone(),
+                partitions: settings.status_partitions,
+                replication: crate::kafka::cap_replication(&admin, settings.status_replication),
+                compacted: true,
+            },
+        )
+        .await?;
+        let config = Arc::new(Mutex::new(ConfigState::default()));
+        let c2 = config.clone();
+        let config_log = TopicLog::start(
+            &settings.config_topic,
+            &consumer,
+            &producer,
+            Box::new(move |k, v| c2.lock().unwrap().apply(ConfigRecord::parse(k, v))),
+        )?;
+        let status = Arc::new(Mutex::new(StatusState::default()));
+        let s2 = status.clone();
+        let status_log = TopicLog::start(
+            &settings.status_topic,
+            &consumer,
+            &producer,
+            Box::new(move |k, v| s2.lock().unwrap().apply(StatusRecord::parse(k, v))),
+        )?;
+        config_log.read_to_end(Duration::from_secs(120)).await?;
+        status_log.read_to_end(Duration::from_secs(120)).await?;
+        let restarts_done = config.lock().unwrap().last_restart();
+        tracing::info!(topic = %settings.config_topic, connectors = config.lock().unwrap().connectors.len(), "read the config topic to its end");
+        let membership = MembershipHandle::start(
+            &consumer,
+            GroupSettings {
+                group_id: settings.group_id.clone(),
+                worker_id: worker.worker_id.clone(),
+                topic: settings.config_topic.clone(),
+                session_timeout: settings.session_timeout,
+                heartbeat_interval: settings.heartbeat_interval,
+                rebalance_timeout: settings.rebalance_timeout,
+            },
+        )?;
+        let membership_state = membership.state.clone();
+        let herder = Arc::new(DistributedHerder {
+            worker,
+            settings,
+            config,
+            config_log,
+            status,
+            status_log,
+            offsets,
+            membership: Mutex::new(Some(membership)),
+            membership_state,
+            local: tokio::sync::Mutex::new(Local {
+                restarts_done,
+                ..Default::default()
+            }),
+            departed: Mutex::new(HashMap::new()),
+            caught_up: AtomicBool::new(true),
+            stopping: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+        });
+        // Connectors asking for new task configs.
+        let weak = Arc::downgrade(&herder);
+        tokio::spawn(async move {
+            while let Some((name, req)) = requests.recv().await {
+                let Some(h) = weak.upgrade() else { return };
+                h.on_connector_request(&name, req).await;
+            }
+        });
+        let weak = Arc::downgrade(&herder);
+        let mut cfg_rx = herder.config_log.subscribe();
+        let mut st_rx = herder.status_log.subscribe();
+        let mut m_rx = herder.membership_state.clone();
+        tokio::spawn(async move {
+            loop {
+                let Some(h) = weak.upgrade() else { return };
+                if h.stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                h.tick().await;
+                drop(h);
+                tokio::select! {
+                    _ = cfg_rx.changed() => {}
+                    _ = st_rx.changed() => {}
+                    _ = m_rx.changed() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+            }
+        });
+        Ok(herder)
+    }
+
+    fn membership(&self) -> Membership {
+        self.membership_state.borrow().clone()
+    }
+
+    fn writable(&self) -> Result<(), HerderError> {
+        if !self.caught_up.load(Ordering::SeqCst) || !self.membership().in_group {
+            return Err(HerderError::Conflict(REBALANCING.into()));
+        }
+        Ok(())
+    }
+
+    /// Reads the config topic to its end, so that checks see every write made so far
+    /// (by any worker).
+    async fn sync_config(&self) -> Result<(), HerderError> {
+        self.config_log
+            .read_to_end(Duration::from_secs(30))
+            .await
+            .map_err(|_| HerderError::Conflict(REBALANCING.into()))
+    }
+
+    fn config_snapshot(&self) -> ConfigState {
+        self.config.lock().unwrap().clone()
+    }
+
+    async fn write_config(&self, r: ConfigRecord) -> Result<(), HerderError> {
+        let (k, v) = r.encode();
+        self.config_log
+            .write(&k, v)
+            .await
+            .map_err(HerderError::Internal)
+    }
+
+    async fn write_status(&self, r: StatusRecord) {
+        let (k, v) = r.encode();
+        if let Err(e) = self.status_log.write(&k, v).await {
+            tracing::warn!("cannot write status: {}", e);
+        }
+    }
+
+    /// One round: lead (if leader), then make local work match the assignment.
+    async fn tick(&self) {
+        let m = self.membership();
+        let cfg = self.config_snapshot();
+        if m.leader {
+            self.lead(&m, &cfg).await;
+        }
+        self.reconcile(&m, &cfg).await;
+        self.publish().await;
+    }
+
+    /// The units the cluster must run.
+    fn units(cfg: &ConfigState) -> BTreeSet<Unit> {
+        let mut out = BTreeSet::new();
+        for name in cfg.connectors.keys() {
+            if cfg.target(name) == TargetState::Stopped {
+                continue;
+            }
+            out.insert(Unit::Connector(name.clone()));
+            for t in 0..cfg.tasks.get(name).map(|v| v.len()).unwrap_or(0) {
+                out.insert(Unit::Task(name.clone(), t as u32));
+            }
+        }
+        out
+    }
+
+    async fn lead(&self, m: &Membership, cfg: &ConfigState) {
+        let previous = &cfg.assignment;
+        let delay = self.settings.rebalance_delay;
+        let may_reassign = {
+            let mut departed = self.departed.lock().unwrap();
+            departed.retain(|w, _| !m.members.contains(w));
+            for w in previous.assignment.values() {
+                if !m.members.contains(w) {
+                    departed.entry(w.clone()).or_insert_with(Instant::now);
+                }
+            }
+            let ready: BTreeSet<String> = departed
+                .iter()
+                .filter(|(_, t)| t.elapsed() >= delay)
+                .map(|(w, _)| w.clone())
+                .collect();
+            move |w: &str| ready.contains(w)
+        };
+        let (next, held) = assign(
+            &m.members,
+            &Self::units(cfg),
+            &previous.assignment,
+            may_reassign,
+        );
+        let members: Vec<String> = m.members.iter().cloned().collect();
+        if next == previous.assignment && members == previous.members {
+            return;
+        }
+        if !held.units.is_empty() {
+            tracing::info!(
+                held = held.units.len(),
+                "holding back a departed worker's units for scheduled.rebalance.max.delay.ms"
+            );
+        }
+        let record = AssignmentRecord {
+            version: previous.version + 1,
+            leader: self.worker.worker_id.clone(),
+            members,
+            assignment: next,
+        };
+        tracing::info!(version = record.version, members = ?record.members, units = record.assignment.len(), "publishing assignment");
+        if let Err(e) = self.write_config(ConfigRecord::Assignment(record)).await {
+            tracing::warn!("cannot publish the assignment: {}", e);
+        }
+    }
+
+    /// Stops what is no longer ours, starts what is ours once it is safe, and applies
+    /// config, target-state and restart changes.
+    async fn reconcile(&self, m: &Membership, cfg: &ConfigState) {
+        let me = self.worker.worker_id.clone();
+        self.generation
+            .store(cfg.assignment.version, Ordering::SeqCst);
+        let mut local = self.local.lock().await;
+        let fenced = !m.in_group || self.stopping.load(Ordering::SeqCst);
+        let all_units = Self::units(cfg);
+        let mine: BTreeSet<Unit> = if fenced {
+            BTreeSet::new()
+        } else {
+            cfg.assignment
+                .assignment
+                .iter()
+                .filter(|(_, w)| **w == me)
+                .map(|(u, _)| u.clone())
+                .filter(|u| all_units.contains(u))
+                .collect()
+        };
+        if fenced && (!local.connectors.is_empty() || !local.tasks.is_empty()) {
+            tracing::warn!("this worker is not in the group: stopping its work");
+        }
+
+        // 1. Stop what is not ours (or changed so that it must restart).
+        let stop_connectors: Vec<String> = local
+            .connectors
+            .iter()
+            .filter(|(n, c)| {
+                !mine.contains(&Unit::Connector((*n).clone()))
+                    || cfg.connectors.get(*n) != Some(&c.raw)
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in stop_connectors {
+            let mut c = local.connectors.remove(&n).expect("listed");
+            c.instance.stop().await;
+            tracing::info!(connector = %n, "stopped connector here");
+            local.published.remove(&Unit::Connector(n.clone()));
+            self.write_status(StatusRecord::Connector {
+                name: n.clone(),
+                status: Some(self.status_value(State::Unassigned, None)),
+            })
+            .await;
+        }
+        let stop_tasks: Vec<(String, u32)> = local
+            .tasks
+            .iter()
+            .filter(|((n, t), lt)| {
+                !mine.contains(&Unit::Task(n.clone(), *t))
+                    || cfg.tasks.get(n).and_then(|v| v.get(*t as usize)) != Some(&lt.config)
+                    || cfg.connectors.get(n) != Some(&lt.connector_raw)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        let timeout = self.worker.config.shutdown_timeout + Duration::from_secs(5);
+        let mut stops = Vec::new();
+        for k in stop_tasks {
+            let t = local.tasks.remove(&k).expect("listed");
+            stops.push(async move {
+                t.handle.stop(timeout).await;
+                k
+            });
+        }
+        for (n, t) in futures::future::join_all(stops).await {
+            tracing::info!(task = %format!("{}-{}", n, t), "stopped task here");
+            local.published.remove(&Unit::Task(n.clone(), t));
+            // Written after the task flushed its offsets: the new owner may start now.
+            self.write_status(StatusRecord::Task {
+                name: n.clone(),
+                task: t,
+                status: Some(self.status_value(State::Unassigned, None)),
+            })
+            .await;
+        }
+
+        // 2. Apply target-state changes to what keeps running.
+        for (n, c) in local.connectors.iter_mut() {
+            let target = cfg.target(n);
+            if c.target != target {
+                c.target = target;
+                c.status.set_state(if target == TargetState::Paused {
+                    State::Paused
+                } else {
+                    State::Running
+                });
+            }
+        }
+        for ((n, _), t) in local.tasks.iter_mut() {
+            let target = cfg.target(n);
+            if t.target != target {
+                t.target = target;
+                t.handle.set_target(task_target(target));
+            }
+        }
+
+        // 3. Start what is ours, once its previous owner has let go.
+        let statuses = self.status.lock().unwrap().clone();
+        for u in &mine {
+            let running = match u {
+                Unit::Connector(n) => local.connectors.contains_key(n),
+                Unit::Task(n, t) => local.tasks.contains_key(&(n.clone(), *t)),
+            };
+            if running {
+                continue;
+            }
+            let previous = match u {
+                Unit::Connector(n) => statuses.connectors.get(n),
+                Unit::Task(n, t) => statuses.tasks.get(&(n.clone(), *t)),
+            };
+            let free = match previous {
+                None => true,
+                Some(s) => {
+                    s.worker_id == me
+                        || s.state == State::Unassigned
+                        || !m.members.contains(&s.worker_id)
+                }
+            };
+            if !free {
+                continue; // wait for the previous owner's UNASSIGNED
+            }
+            match u {
+                Unit::Connector(n) => self.start_connector(&mut local, n, cfg).await,
+                Unit::Task(n, t) => self.start_task(&mut local, n, *t, cfg).await,
+            }
+        }
+
+        // 4. Restart requests read since we caught up.
+        let done = local.restarts_done;
+        for (seq, req) in cfg.restarts.iter().filter(|(s, _)| *s > done) {
+            local.restarts_done = *seq;
+            match req {
+                RestartRequest::Connector {
+                    name,
+                    include_tasks,
+                    only_failed,
+                } => {
+                    if let Some(c) = local.connectors.get(name) {
+                        if !*only_failed || c.status.get().state == State::Failed {
+                            let mut c = local.connectors.remove(name).expect("present");
+                            c.instance.stop().await;
+                            tracing::info!(connector = %name, "restarting connector");
+                            self.start_connector(&mut local, name, cfg).await;
+                        }
+                    }
+                    if *include_tasks {
+                        let keys: Vec<(String, u32)> = local
+                            .tasks
+                            .iter()
+                            .filter(|((n, _), t)| {
+                                n == name
+                                    && (!*only_failed
+                                        || t.handle.status.get().state == State::Failed)
+                            })
+                            .map(|(k, _)| k.clone())
+                            .collect();
+                        for k in keys {
+                            self.restart_local_task(&mut local, &k.0, k.1, cfg).await;
+                        }
+                    }
+                }
+                RestartRequest::Task { name, task } => {
+                    if local.tasks.contains_key(&(name.clone(), *task)) {
+                        self.restart_local_task(&mut local, name, *task, cfg).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn restart_local_task(
+        &self,
+        local: &mut Local,
+        name: &str,
+        task: u32,
+        cfg: &ConfigState,
+    ) {
+        if let Some(t) = local.tasks.remove(&(name.to_string(), task)) {
+            t.handle
+                .stop(self.worker.config.shutdown_timeout + Duration::from_secs(5))
+                .await;
+            tracing::info!(task = %format!("{}-{}", name, task), "restarting task");
+            self.start_task(local, name, task, cfg).await;
+        }
+    }
+
+    fn status_value(&self, state: State, trace: Option<String>) -> StatusValue {
+        StatusValue {
+            state,
+            trace,
+            worker_id: self.worker.worker_id.clone(),
+            generation: self.generation.load(Ordering::SeqCst) as i64,
+        }
+    }
+
+    async fn start_connector(&self, local: &mut Local, name: &str, cfg: &ConfigState) {
+        let Some(raw) = cfg.connectors.get(name).cloned() else {
+            return;
+        };
+        let target = cfg.target(name);
+        let status = SharedStatus::new(State::Unassigned, &self.worker.worker_id);
+        let fail = |status: &SharedStatus, msg: String| {
+            tracing::error!(connector = %name, "{}", msg);
+            status.fail(msg);
+        };
+        let Some(plugin) = raw
+            .get("connector.class")
+            .and_then(|c| self.worker.plugins.find_connector(c))
+            .cloned()
+        else {
+            fail(
+                &status,
+                format!("unknown connector class {:?}", raw.get("connector.class")),
+            );
+            local.connectors.insert(
+                name.to_string(),
+                LocalConnector {
+                    instance: Box::new(crate::connector::CopyConfigConnector::new(true)),
+                    raw,
+                    target,
+                    status,
+                },
+            );
+            return;
+        };
+        let mut instance = (plugin.create_connector)();
+        let outcome: Result<Vec<RawConfig>, String> = async {
+            let (resolved, secret_keys) = self
+                .worker
+                .config
+                .providers
+                .resolve(&raw)
+                .map_err(|i| HerderError::Invalid(i).to_string())?;
+            let parsed = parse_plugin_config(&plugin, &resolved).map_err(|e| e.to_string())?;
+            let ctx = ConnectorContext::new(
+                name.to_string(),
+                self.worker.requests.clone(),
+                OffsetReader::new(name.to_string(), self.worker.offsets.clone()),
+            );
+            instance
+                .start(parsed, ctx)
+                .await
+                .map_err(|e| format!("connector {} failed to start: {}", name, e))?;
+            let max = resolved
+                .get("tasks.max")
+                .and_then(|t| t.trim().parse::<usize>().ok())
+                .unwrap_or(1);
+            let configs = instance.task_configs(max).await.map_err(|e| {
+                format!("connector {} failed to generate task configs: {}", name, e)
+            })?;
+            Ok(configs
+                .into_iter()
+                .take(max)
+                .map(|tc| reverse_transform(&tc, &raw, &resolved, &secret_keys))
+                .collect())
+        }
+        .await;
+        match outcome {
+            Ok(configs) => {
+                status.set_state(if target == TargetState::Paused {
+                    State::Paused
+                } else {
+                    State::Running
+                });
+                if cfg.tasks.get(name) != Some(&configs) {
+                    self.write_task_configs(name, &configs).await;
+                }
+                tracing::info!(connector = %name, "started connector here");
+            }
+            Err(msg) => fail(&status, msg),
+        }
+        local.connectors.insert(
+            name.to_string(),
+            LocalConnector {
+                instance,
+                raw,
+                target,
+                status,
+            },
+        );
+    }
+
+    /// Writes task configs, then the commit that makes them take effect.
+    async fn write_task_configs(&self, name: &str, configs: &[RawConfig]) {
+        for (i, c) in configs.iter().enumerate() {
+            let r = ConfigRecord::Task {
+                name: name.to_string(),
+                task: i as u32,
+                config: c.clone(),
+            };
+            if let Err(e) = self.write_config(r).await {
+                tracing::warn!(connector = %name, "cannot write task configs: {}", e);
+                return;
+            }
+        }
+        if let Err(e) = self
+            .write_config(ConfigRecord::Commit {
+                name: name.to_string(),
+                tasks: configs.len() as u32,
+            })
+            .await
+        {
+            tracing::warn!(connector = %name, "cannot commit task configs: {}", e);
+        } else {
+            tracing::info!(connector = %name, tasks = configs.len(), "task configs committed");
+        }
+    }
+
+    async fn start_task(&self, local: &mut Local, name: &str, task: u32, cfg: &ConfigState) {
+        let (Some(raw), Some(stored)) = (
+            cfg.connectors.get(name).cloned(),
+            cfg.tasks
+                .get(name)
+                .and_then(|v| v.get(task as usize))
+                .cloned(),
+        ) else {
+            return;
+        };
+        let Some(plugin) = raw
+            .get("connector.class")
+            .and_then(|c| self.worker.plugins.find_connector(c))
+            .cloned()
+        else {
+            return;
+        };
+        // Offsets written by the previous owner must be visible first.
+        if plugin.kind() == ConnectorType::Source {
+            if let Err(e) = self.offsets.refresh().await {
+                tracing::warn!(task = %format!("{}-{}", name, task), "cannot read the offsets topic (will retry): {}", e);
+                return;
+            }
+        }
+        let (Ok((resolved, _)), Ok((task_resolved, _))) = (
+            self.worker.config.providers.resolve(&raw),
+            self.worker.config.providers.resolve(&stored),
+        ) else {
+            tracing::error!(connector = %name, "cannot resolve config providers");
+            return;
+        };
+        let target = cfg.target(name);
+        let topics = local.topics.entry(name.to_string()).or_default().clone();
+        let handle = self.worker.start_task(TaskLaunch {
+            plugin,
+            id: TaskId {
+                connector: name.to_string(),
+                task,
+            },
+            connector_config: resolved,
+            task_config: task_resolved,
+            stored_task_config: stored.clone(),
+            target: task_target(target),
+            topics,
+        });
+        tracing::info!(task = %format!("{}-{}", name, task), "started task here");
+        local.tasks.insert(
+            (name.to_string(), task),
+            LocalTask {
+                handle,
+                config: stored,
+                connector_raw: raw,
+                target,
+            },
+        );
+    }
+
+    /// Writes the statuses and topics of local units that changed.
+    async fn publish(&self) {
+        let mut writes = Vec::new();
+        {
+            let mut local = self.local.lock().await;
+            let mut changed: Vec<(Unit, Status)> = Vec::new();
+            for (n, c) in &local.connectors {
+                changed.push((Unit::Connector(n.clone()), c.status.get()));
+            }
+            for ((n, t), lt) in &local.tasks {
+                changed.push((Unit::Task(n.clone(), *t), lt.handle.status.get()));
+            }
+            for (u, s) in changed {
+                let key = (s.state, s.trace.clone());
+                if local.published.get(&u) == Some(&key) {
+                    continue;
+                }
+                local.published.insert(u.clone(), key);
+                let v = Some(self.status_value(s.state, s.trace));
+                writes.push(match u {
+                    Unit::Connector(n) => StatusRecord::Connector { name: n, status: v },
+                    Unit::Task(n, t) => StatusRecord::Task {
+                        name: n,
+                        task: t,
+                        status: v,
+                    },
+                });
+            }
+            let mut topic_records = Vec::new();
+            for (c, set) in &local.topics {
+                for t in set.list() {
+                    if !local.published_topics.contains(&(c.clone(), t.clone())) {
+                        topic_records.push((c.clone(), t));
+                    }
+                }
+            }
+            for (c, t) in topic_records {
+                local.published_topics.insert((c.clone(), t.clone()));
+                writes.push(StatusRecord::Topic {
+                    topic: t,
+                    connector: c,
+                    task: 0,
+                    discovered: now_ms(),
+                    present: true,
+                });
+            }
+        }
+        for w in writes {
+            self.write_status(w).await;
+        }
+    }
+
+    async fn on_connector_request(&self, name: &str, req: ConnectorRequest) {
+        let cfg = self.config_snapshot();
+        let mut local = self.local.lock().await;
+        let Some(c) = local.connectors.get_mut(name) else {
+            return;
+        };
+        match req {
+            ConnectorRequest::Failed(msg) => c.status.fail(msg),
+            ConnectorRequest::ReconfigureTasks => {
+                let Ok((resolved, secret_keys)) = self.worker.config.providers.resolve(&c.raw)
+                else {
+                    return;
+                };
+                let max = resolved
+                    .get("tasks.max")
+                    .and_then(|t| t.trim().parse::<usize>().ok())
+                    .unwrap_or(1);
+                match c.instance.task_configs(max).await {
+                    Ok(configs) => {
+                        let configs: Vec<RawConfig> = configs
+                            .into_iter()
+                            .take(max)
+                            .map(|tc| reverse_transform(&tc, &c.raw, &resolved, &secret_keys))
+                            .collect();
+                        if cfg.tasks.get(name) != Some(&configs) {
+                            drop(local);
+                            self.write_task_configs(name, &configs).await;
+                        }
+                    }
+                    Err(e) => c.status.fail(format!(
+                        "connector {} failed to generate task configs: {}",
+                        name, e
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Leaves the cluster: stops local work (flushing offsets, writing UNASSIGNED),
+    /// then leaves the group so others take over.
+    pub async fn shutdown(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let m = Membership {
+            leader: false,
+            members: BTreeSet::new(),
+            in_group: false,
+        };
+        let cfg = self.config_snapshot();
+        self.reconcile(&m, &cfg).await;
+        let handle = self.membership.lock().unwrap().take();
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.leave()).await;
+        }
+    }
+
+    fn connector_kind(&self, raw: &RawConfig) -> Option<ConnectorType> {
+        raw.get("connector.class")
+            .and_then(|c| self.worker.plugins.find_connector(c))
+            .map(|p| p.kind())
+    }
+
+    fn status_of(&self, v: Option<&StatusValue>) -> Status {
+        match v {
+            Some(s) => Status {
+                state: s.state,
+                trace: s.trace.clone(),
+                detail: None,
+                worker_id: s.worker_id.clone(),
+            },
+            None => Status::new(State::Unassigned, ""),
+        }
+    }
+
+    fn not_found(name: &str) -> HerderError {
+        HerderError::NotFound(format!("Connector {} not found", name))
+    }
+
+    /// Offsets may change only while a connector is STOPPED and none of its tasks runs.
+    fn check_stopped(&self, name: &str) -> Result<(RawConfig, Option<ConnectorType>), HerderError> {
+        let cfg = self.config_snapshot();
+        let raw = cfg
+            .connectors
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Self::not_found(name))?;
+        let st = self.status.lock().unwrap();
+        let running = st.tasks.iter().any(|((n, _), s)| {
+            n == name && matches!(s.state, State::Running | State::Paused | State::Restarting)
+        });
+        if cfg.target(name) != TargetState::Stopped || running {
+            return Err(HerderError::BadRequest(format!(
+                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{}/stop' endpoint",
+                name
+            )));
+        }
+        let kind = self.connector_kind(&raw);
+        Ok((raw, kind))
+    }
+}
+
+#[async_trait]
+impl Herder for DistributedHerder {
+    fn worker_id(&self) -> String {
+        self.worker.worker_id.clone()
+    }
+
+    fn plugins(&self) -> &Plugins {
+        &self.worker.plugins
+    }
+
+    fn worker_config(&self) -> &WorkerConfig {
+        &self.worker.config
+    }
+
+    fn is_ready(&self) -> bool {
+        self.caught_up.load(Ordering::SeqCst) && self.membership().in_group
+    }
+
+    async fn connector_names(&self) -> Result<Vec<String>, HerderError> {
+        self.sync_config().await?;
+        Ok(self
+            .config
+            .lock()
+            .unwrap()
+            .connectors
+            .keys()
+            .cloned()
+            .collect())
+    }
+
+    async fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError> {
+        self.sync_config().await?;
+        let cfg = self.config.lock().unwrap();
+        let raw = cfg
+            .connectors
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Self::not_found(name))?;
+        let tasks = if cfg.target(name) == TargetState::Stopped {
+            0
+        } else {
+            cfg.tasks.get(name).map(|v| v.len()).unwrap_or(0)
+        };
+        Ok(ConnectorInfo {
+            name: name.to_string(),
+            kind: self.connector_kind(&raw),
+            config: raw,
+            tasks: (0..tasks as u32)
+                .map(|t| TaskId {
+                    connector: name.to_string(),
+                    task: t,
+                })
+                .collect(),
+        })
+    }
+
+    async fn put_connector(
+        &self,
+        name: &str,
+        mut config: RawConfig,
+        _origin: ConfigOrigin,
+        opts: PutOptions,
+    ) -> Result<(bool, ConnectorInfo), HerderError> {
+        self.writable()?;
+        match config.get("name") {
+            Some(n) if n != name => {
+                return Err(HerderError::BadRequest(format!(
+                "Connector name configuration ({}) doesn't match connector name in the URL ({})",
+                n, name
+            )))
+            }
+            _ => {
+                config.insert("name".into(), name.to_string());
+            }
+        }
+        let issues = validation_issues(&self.worker, &config).await;
+        if !issues.is_empty() {
+            return Err(HerderError::Invalid(issues));
+        }
+        self.sync_config().await?;
+        let existed = self.config.lock().unwrap().connectors.get(name).cloned();
+        if existed.is_some() && opts.create_only {
+            return Err(HerderError::AlreadyExists(format!(
+                "Connector {} already exists",
+                name
+            )));
+        }
+        if let Some(s) = opts.initial_state {
+            self.write_config(ConfigRecord::TargetState {
+                name: name.to_string(),
+                state: Some(s),
+            })
+            .await?;
+        }
+        if existed.as_ref() != Some(&config) {
+            self.write_config(ConfigRecord::Connector {
+                name: name.to_string(),
+                config: Some(config),
+            })
+            .await?;
+            tracing::info!(connector = %name, "{} connector in the cluster", if existed.is_some() { "updated" } else { "created" });
+        }
+        Ok((existed.is_none(), self.connector_info(name).await?))
+    }
+
+    async fn delete_connector(&self, name: &str, _origin: ConfigOrigin) -> Result<(), HerderError> {
+        self.writable()?;
+        self.sync_config().await?;
+        if !self.config.lock().unwrap().connectors.contains_key(name) {
+            return Err(Self::not_found(name));
+        }
+        self.write_config(ConfigRecord::Connector {
+            name: name.to_string(),
+            config: None,
+        })
+        .await?;
+        self.write_config(ConfigRecord::TargetState {
+            name: name.to_string(),
+            state: None,
+        })
+        .await?;
+        tracing::info!(connector = %name, "deleted connector from the cluster");
+        Ok(())
+    }
+
+    async fn status(&self, name: &str) -> Result<ConnectorStateInfo, HerderError> {
+        let info = self.connector_info(name).await.map_err(|_| {
+            HerderError::NotFound(format!("No status found for connector {}", name))
+        })?;
+        let cfg_target = self.config.lock().unwrap().target(name);
+        let st = self.status.lock().unwrap();
+        let mut connector = self.status_of(st.connectors.get(name));
+        if cfg_target == TargetState::Stopped {
+            connector.state = State::Stopped;
+            connector.trace = None;
+        }
+        let tasks = info
+            .tasks
+            .iter()
+            .map(|t| {
+                (
+                    t.task,
+                    self.status_of(st.tasks.get(&(name.to_string(), t.task))),
+                )
+            })
+            .collect();
+        Ok(ConnectorStateInfo {
+            name: name.to_string(),
+            connector,
+            tasks,
+            kind: info.kind,
+            config_error: None,
+        })
+    }
+
+    async fn task_status(&self, name: &str, task: u32) -> Result<Status, HerderError> {
+        let info = self.connector_info(name).await?;
+        if task as usize >= info.tasks.len() {
+            return Err(HerderError::NotFound(format!(
+                "Task {}-{} not found",
+                name, task
+            )));
+        }
+        Ok(self.status_of(
+            self.status
+                .lock()
+                .unwrap()
+                .tasks
+                .get(&(name.to_string(), task)),
+        ))
+    }
+
+    async fn task_configs(&self, name: &str) -> Result<Vec<(TaskId, RawConfig)>, HerderError> {
+        let info = self.connector_info(name).await?;
+        let cfg = self.config.lock().unwrap();
+        Ok(info
+            .tasks
+            .into_iter()
+            .filter_map(|t| {
+                cfg.tasks
+                    .get(name)
+                    .and_then(|v| v.get(t.task as usize))
+                    .cloned()
+                    .map(|c| (t, c))
+            })
+            .collect())
+    }
+
+    async fn set_target(&self, name: &str, target: TargetState) -> Result<(), HerderError> {
+        self.writable()?;
+        self.sync_config().await?;
+        if !self.config.lock().unwrap().connectors.contains_key(name) {
+            return Err(Self::not_found(name));
+        }
+        self.write_config(ConfigRecord::TargetState {
+            name: name.to_string(),
+            state: Some(target),
+        })
+        .await
+    }
+
+    async fn restart_connector(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<ConnectorStateInfo, HerderError> {
+        self.writable()?;
+        let mut planned = self.status(name).await.map_err(|_| Self::not_found(name))?;
+        if !only_failed || planned.connector.state == State::Failed {
+            planned.connector.state = State::Restarting;
+        }
+        if include_tasks {
+            for (_, s) in planned.tasks.iter_mut() {
+                if !only_failed || s.state == State::Failed {
+                    s.state = State::Restarting;
+                }
+            }
+        }
+        self.write_config(ConfigRecord::RestartConnector {
+            name: name.to_string(),
+            include_tasks,
+            only_failed,
+        })
+        .await?;
+        Ok(planned)
+    }
+
+    async fn restart_task(&self, name: &str, task: u32) -> Result<(), HerderError> {
+        self.writable()?;
+        self.task_status(name, task).await?;
+        self.write_config(ConfigRecord::RestartTask {
+            name: name.to_string(),
+            task,
+            requested: now_ms(),
+        })
+        .await
+    }
+
+    async fn offsets(&self, name: &str) -> Result<Vec<OffsetEntry>, HerderError> {
+        let raw = self
+            .config
+            .lock()
+            .unwrap()
+            .connectors
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Self::not_found(name))?;
+        match self.connector_kind(&raw) {
+            Some(ConnectorType::Sink) => offsets_api::sink_offsets(&self.worker, name, &raw).await,
+            _ => {
+                self.offsets
+                    .refresh()
+                    .await
+                    .map_err(|e| HerderError::Internal(e.to_string()))?;
+                offsets_api::source_offsets(self.worker.offsets.as_ref(), name).await
+            }
+        }
+    }
+
+    async fn alter_offsets(
+        &self,
+        name: &str,
+        entries: Vec<OffsetEntry>,
+    ) -> Result<String, HerderError> {
+        self.writable()?;
+        let (_, kind) = self.check_stopped(name)?;
+        if entries.is_empty() {
+            return Err(HerderError::BadRequest(
+                "Partitions / offsets need to be provided for an alter offsets request".into(),
+            ));
+        }
+        match kind {
+            Some(ConnectorType::Sink) => {
+                offsets_api::alter_sink_offsets(&self.worker, name, entries).await?
+            }
+            _ => {
+                offsets_api::alter_source_offsets(self.worker.offsets.as_ref(), name, entries)
+                    .await?
+            }
+        }
+        Ok(OFFSETS_MESSAGE.replace("{op}", "altered"))
+    }
+
+    async fn reset_offsets(&self, name: &str) -> Result<String, HerderError> {
+        self.writable()?;
+        let (raw, kind) = self.check_stopped(name)?;
+        match kind {
+            Some(ConnectorType::Sink) => {
+                offsets_api::reset_sink_offsets(&self.worker, name, &raw).await?
+            }
+            _ => {
+                self.offsets
+                    .refresh()
+                    .await
+                    .map_err(|e| HerderError::Internal(e.to_string()))?;
+                offsets_api::reset_source_offsets(self.worker.offsets.as_ref(), name).await?
+            }
+        }
+        Ok(OFFSETS_MESSAGE.replace("{op}", "reset"))
+    }
+
+    async fn active_topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
+        if !self.config.lock().unwrap().connectors.contains_key(name) {
+            return Err(Self::not_found(name));
+        }
+        Ok(self
+            .status
+            .lock()
+            .unwrap()
+            .topics
+            .get(name)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn reset_active_topics(&self, name: &str) -> Result<(), HerderError> {
+        self.writable()?;
+        let topics = self.active_topics(name).await?;
+        for t in topics {
+            self.write_status(StatusRecord::Topic {
+                topic: t.clone(),
+                connector: name.to_string(),
+                task: 0,
+                discovered: 0,
+                present: false,
+            })
+            .await;
+        }
+        let mut local = self.local.lock().await;
+        if let Some(set) = local.topics.get(name) {
+            set.clear();
+        }
+        local.published_topics.retain(|(c, _)| c != name);
+        Ok(())
+    }
+
+    async fn validate(&self, raw: RawConfig) -> ValidationReport {
+        validate_for_api(&self.worker, raw).await
+    }
+
+    async fn metrics(&self) -> MetricsSnapshot {
+        let local = self.local.lock().await;
+        let tasks: Vec<TaskMetricsView> = local
+            .tasks
+            .iter()
+            .filter_map(|((n, _), t)| {
+                let kind = self.connector_kind(&t.connector_raw)?;
+                let _ = n;
+                Some(TaskMetricsView {
+                    id: t.handle.id.clone(),
+                    kind,
+                    status: t.handle.status.get(),
+                    metrics: t.handle.metrics.clone(),
+                })
+            })
+            .collect();
+        let connectors = local
+            .connectors
+            .iter()
+            .map(|(n, c)| ConnectorStateInfo {
+                name: n.clone(),
+                connector: c.status.get(),
+                tasks: local
+                    .tasks
+                    .iter()
+                    .filter(|((tn, _), _)| tn == n)
+                    .map(|((_, t), lt)| (*t, lt.handle.status.get()))
+                    .collect(),
+                kind: self.connector_kind(&c.raw),
+                config_error: None,
+            })
+            .collect();
+        MetricsSnapshot { connectors, tasks }
+    }
+
+    async fn kafka_cluster_id(&self) -> Option<String> {
+        cluster_id(&self.worker).await
+    }
+}

@@ -1,0 +1,58 @@
+//! Starting a distributed worker.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::{DistributedHerder, DistributedSettings};
+use crate::config::worker::WorkerConfig;
+use crate::herder::{ConnectorsDir, Herder};
+use crate::kafka::{cap_replication, client_config, TopicSpec};
+use crate::offsets::KafkaOffsetStore;
+use crate::plugins::Plugins;
+use crate::worker::Worker;
+
+/// Creates the internal topics if missing, reads them, joins the cluster and starts
+/// watching `connectors.dir` (files there are applied to the whole cluster).
+pub async fn start(
+    config: WorkerConfig,
+    plugins: Plugins,
+) -> Result<Arc<DistributedHerder>, String> {
+    let settings = DistributedSettings::parse(&config.raw).map_err(|e| e.to_string())?;
+    let admin = client_config(&[&config.client_config("admin.")]);
+    let spec = TopicSpec {
+        name: settings.offset_topic.clone(),
+        partitions: config.offset_topic_partitions,
+        replication: cap_replication(&admin, config.offset_topic_replication),
+        compacted: true,
+    };
+    let store = Arc::new(
+        KafkaOffsetStore::open(
+            &client_config(&[&config.client_config("producer.")]),
+            &client_config(&[&config.client_config("consumer.")]),
+            &admin,
+            spec,
+        )
+        .await
+        .map_err(|e| e.to_string())?,
+    );
+    let (tx, rx) = mpsc::channel(64);
+    let worker = Arc::new(Worker {
+        worker_id: config.worker_id(),
+        config,
+        plugins,
+        offsets: store.clone(),
+        requests: tx,
+    });
+    tracing::info!(worker = %worker.worker_id, group = %settings.group_id, "joining cluster");
+    let herder = DistributedHerder::start(worker.clone(), settings, store, rx).await?;
+    if let Some(dir) = worker.config.connectors_dir.clone() {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("connectors.dir {} cannot be created: {}", dir.display(), e))?;
+        let h: Arc<dyn Herder> = herder.clone();
+        let watcher = ConnectorsDir::new(dir, h);
+        let interval = worker.config.connectors_dir_poll;
+        tokio::spawn(watcher.run(interval));
+    }
+    Ok(herder)
+}

@@ -1,0 +1,125 @@
+//! The parsed error-handling settings of a connector.
+
+use std::time::Duration;
+
+use crate::config::{millis, ConfigDef, ConfigKey, Importance, ParsedConfig};
+
+/// `errors.tolerance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tolerance {
+    None,
+    All,
+}
+
+/// Error keys every connector has.
+pub fn error_config_def() -> ConfigDef {
+    let g = "Error Handling";
+    ConfigDef::new()
+        .define(ConfigKey::string("errors.tolerance").default("none").one_of(&["none", "all"]).group(g)
+            .importance(Importance::Medium)
+            .doc("none: a record that fails conversion, transformation or writing fails the task. all: such records are logged (if enabled), skipped or sent to the dead letter queue."))
+        .define(ConfigKey::long("errors.retry.timeout").default("0").validator(crate::config::Validator::Range { min: Some(-1.0), max: None }).group(g)
+            .doc("How long a retriable operation on a record is retried, in ms; 0 = no retries, -1 = forever."))
+        .define(ConfigKey::long("errors.retry.delay.max.ms").default("60000").at_least(1.0).group(g)
+            .doc("The longest wait between retries (backoff doubles up to this)."))
+        .define(ConfigKey::boolean("errors.log.enable").default("false").group(g)
+            .doc("Log each failed record (stage, class, location and error)."))
+        .define(ConfigKey::boolean("errors.log.include.messages").default("false").group(g)
+            .doc("Include the record's position (never its content) in those log lines."))
+        .define(ConfigKey::string("errors.deadletterqueue.topic.name").default("").group(g)
+            .doc("Topic that receives failed records (with errors.tolerance=all). Empty: none. Sluice also supports it for source connectors."))
+        .define(ConfigKey::int("errors.deadletterqueue.topic.replication.factor").default("3").group(g)
+            .doc("Replication factor of the dead letter queue topic when Sluice creates it (-1 = broker default; capped to the brokers available)."))
+        .define(ConfigKey::boolean("errors.deadletterqueue.context.headers.enable").default("false").group(g)
+            .doc("Add __connect.errors.* headers describing the failure to dead letter queue records."))
+}
+
+/// Same as [`error_config_def`]; sink connectors additionally check the DLQ topic
+/// against `topics` / `topics.regex`.
+pub fn sink_error_config_def() -> ConfigDef {
+    error_config_def()
+}
+
+/// A connector's error settings.
+#[derive(Debug, Clone)]
+pub struct ErrorPolicy {
+    pub tolerance: Tolerance,
+    /// `None` = retry forever.
+    pub retry_timeout: Option<Duration>,
+    pub retry_delay_max: Duration,
+    pub log_enable: bool,
+    pub log_include_messages: bool,
+    pub dlq_topic: Option<String>,
+    pub dlq_replication: i32,
+    pub dlq_context_headers: bool,
+}
+
+impl Default for ErrorPolicy {
+    fn default() -> Self {
+        ErrorPolicy {
+            tolerance: Tolerance::None,
+            retry_timeout: Some(Duration::ZERO),
+            retry_delay_max: Duration::from_secs(60),
+            log_enable: false,
+            log_include_messages: false,
+            dlq_topic: None,
+            dlq_replication: 3,
+            dlq_context_headers: false,
+        }
+    }
+}
+
+impl ErrorPolicy {
+    /// Reads the error keys from a connector config parsed with [`error_config_def`].
+    pub fn from_config(p: &ParsedConfig) -> Self {
+        let timeout = p.long("errors.retry.timeout");
+        let dlq = p
+            .str("errors.deadletterqueue.topic.name")
+            .trim()
+            .to_string();
+        ErrorPolicy {
+            tolerance: if p.str("errors.tolerance").eq_ignore_ascii_case("all") {
+                Tolerance::All
+            } else {
+                Tolerance::None
+            },
+            retry_timeout: if timeout < 0 {
+                None
+            } else {
+                Some(millis(timeout))
+            },
+            retry_delay_max: millis(p.long("errors.retry.delay.max.ms")),
+            log_enable: p.boolean("errors.log.enable"),
+            log_include_messages: p.boolean("errors.log.include.messages"),
+            dlq_topic: if dlq.is_empty() { None } else { Some(dlq) },
+            dlq_replication: p.int("errors.deadletterqueue.topic.replication.factor"),
+            dlq_context_headers: p.boolean("errors.deadletterqueue.context.headers.enable"),
+        }
+    }
+
+    pub fn tolerates_all(&self) -> bool {
+        self.tolerance == Tolerance::All
+    }
+
+    /// Logs a tolerated error as Connect's LogReporter does, if enabled.
+    pub fn log(&self, connector: &str, task: u32, err: &super::RecordError) {
+        if !self.log_enable {
+            return;
+        }
+        if self.log_include_messages {
+            tracing::error!(
+                "Error encountered in task {}-{}. Executing stage '{}' with class '{}', where record is {{{}}}: {}",
+                connector, task, err.stage, err.class_name, err.location, err.message
+            );
+        } else {
+            tracing::error!(
+                "Error encountered in task {}-{}. Executing stage '{}' with class '{}': {}",
+                connector,
+                task,
+                err.stage,
+                err.class_name,
+                err.message
+            );
+        }
+    }
+}

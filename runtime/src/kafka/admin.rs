@@ -1,0 +1,48 @@
+//! Topic creation for internal and dead letter queue topics.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::ClientConfig;
+
+/// A topic Sluice creates when it is missing.
+#[derive(Debug, Clone)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: i32,
+    /// -1 lets the broker choose.
+    pub replication: i32,
+    pub compacted: bool,
+}
+
+/// Creates the topic unless it exists. Errors name the topic.
+pub async fn ensure_topic(config: &ClientConfig, spec: &TopicSpec) -> Result<(), String> {
+    let admin: AdminClient<DefaultClientContext> = config
+        .create()
+        .map_err(|e| format!("cannot create Kafka admin client: {}", e))?;
+    let mut topic = NewTopic::new(
+        &spec.name,
+        spec.partitions,
+        TopicReplication::Fixed(spec.replication),
+    );
+    if spec.compacted {
+        topic = topic.set("cleanup.policy", "compact");
+    }
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = admin
+        .create_topics([&topic], &opts)
+        .await
+        .map_err(|e| format!("cannot create topic {}: {}", spec.name, e))?;
+    for r in results {
+        match r {
+            Ok(_) => {
+                tracing::info!(topic = %spec.name, partitions = spec.partitions, "created topic")
+            }
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => return Err(format!("cannot create topic {}: {}", name, code)),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Kafka clients: building rdkafka configs from worker and connector settings, creating
+//! topics, and reading a topic to its end.
+
+mod admin;
+mod read_to_end;
+
+use rdkafka::ClientConfig;
+
+use crate::config::RawConfig;
+
+pub use admin::{ensure_topic, TopicSpec};
+pub use read_to_end::read_to_end;
+
+/// The producer settings Sluice uses for source records unless overridden:
+/// idempotent, acks=all, many records in flight.
+pub fn source_producer_defaults() -> RawConfig {
+    [
+        ("enable.idempotence", "true"),
+        ("acks", "all"),
+        ("max.in.flight.requests.per.connection", "5"),
+        ("linger.ms", "5"),
+        ("batch.num.messages", "10000"),
+        ("queue.buffering.max.messages", "200000"),
+        ("queue.buffering.max.kbytes", "262144"),
+        ("message.timeout.ms", "300000"),
+        ("partitioner", "murmur2_random"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// The consumer settings Sluice uses for sink tasks unless overridden.
+///
+/// `fetch.queue.backoff.ms`: librdkafka (2.4+) stops fetching a partition for this long
+/// whenever its local queue is above `queued.min.messages`; its default of 1000 ms
+/// halves throughput when the task drains the queue in bursts, so Sluice uses 20 ms.
+pub fn sink_consumer_defaults() -> RawConfig {
+    [
+        ("fetch.queue.backoff.ms", "20"),
+        ("enable.auto.commit", "false"),
+        ("enable.auto.offset.store", "false"),
+        ("auto.offset.reset", "earliest"),
+        ("enable.partition.eof", "false"),
+        ("fetch.min.bytes", "1"),
+        ("session.timeout.ms", "45000"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Keys Connect users set on Java clients that librdkafka does not know; dropped so a
+/// config copied from a Connect worker does not fail.
+const JAVA_ONLY_KEYS: &[&str] = &[
+    "key.serializer",
+    "value.serializer",
+    "key.deserializer",
+    "value.deserializer",
+    "interceptor.classes",
+    "buffer.memory",
+    "max.block.ms",
+    "delivery.timeout.ms",
+    "default.api.timeout.ms",
+    "request.timeout.ms",
+    "retry.backoff.ms",
+    "metadata.max.age.ms",
+    "max.poll.records",
+    "max.poll.interval.ms.java",
+    "partition.assignment.strategy.java",
+    "client.dns.lookup",
+    "security.providers",
+];
+
+/// Builds an rdkafka config from layered settings (later layers win).
+pub fn client_config(layers: &[&RawConfig]) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    for layer in layers {
+        for (k, v) in layer.iter() {
+            if JAVA_ONLY_KEYS.contains(&k.as_str()) {
+                continue;
+            }
+            let (k, v) = translate(k, v);
+            cfg.set(k, v);
+        }
+    }
+    cfg
+}
+
+/// Translates Java client keys whose librdkafka name or values differ.
+fn translate<'a>(k: &'a str, v: &'a str) -> (&'a str, String) {
+    match k {
+        "batch.size" => ("batch.size", v.to_string()),
+        "compression.type" => ("compression.type", v.to_string()),
+        "acks" if v == "-1" => ("acks", "all".to_string()),
+        _ => (k, v.to_string()),
+    }
+}
+
+/// Caps a wanted replication factor to the number of brokers (so defaults of 3 work on
+/// a one-broker setup); -1 (broker default) is kept.
+pub fn cap_replication(admin: &ClientConfig, wanted: i32) -> i32 {
+    use rdkafka::consumer::Consumer;
+    if wanted < 1 {
+        return wanted;
+    }
+    let brokers = admin
+        .create::<rdkafka::consumer::BaseConsumer>()
+        .ok()
+        .and_then(|c| {
+            c.fetch_metadata(None, std::time::Duration::from_secs(10))
+                .ok()
+        })
+        .map(|m| m.brokers().len() as i32)
+        .unwrap_or(1);
+    wanted.min(brokers.max(1))
+}
+
+/// A short description of an rdkafka error.
+pub fn describe(e: &rdkafka::error::KafkaError) -> String {
+    e.to_string()
+}

@@ -1,0 +1,364 @@
+//! `/connectors`: create, read, change, delete, status, lifecycle, offsets and topics.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json as Body, Router};
+use serde_json::{json, Map, Value as Json};
+
+use super::bodies;
+use super::error::{ApiError, JsonBody};
+use super::RestState;
+use crate::config::files::TargetState;
+use crate::herder::{ConfigOrigin, PutOptions};
+
+type S = State<Arc<RestState>>;
+type Result<T> = std::result::Result<T, ApiError>;
+
+pub(super) fn routes() -> Router<Arc<RestState>> {
+    Router::new()
+        .route("/connectors", get(list).post(create))
+        .route("/connectors/{name}", get(info).delete(delete))
+        .route(
+            "/connectors/{name}/config",
+            get(config).put(put_config).patch(patch_config),
+        )
+        .route("/connectors/{name}/status", get(status))
+        .route("/connectors/{name}/tasks", get(tasks))
+        .route("/connectors/{name}/tasks-config", get(tasks_config))
+        .route("/connectors/{name}/tasks/{task}/status", get(task_status))
+        .route(
+            "/connectors/{name}/tasks/{task}/restart",
+            post(restart_task),
+        )
+        .route("/connectors/{name}/restart", post(restart))
+        .route("/connectors/{name}/pause", put(pause))
+        .route("/connectors/{name}/resume", put(resume))
+        .route("/connectors/{name}/stop", put(stop))
+        .route(
+            "/connectors/{name}/offsets",
+            get(offsets).patch(alter_offsets).delete(reset_offsets),
+        )
+        .route("/connectors/{name}/topics", get(topics))
+        .route("/connectors/{name}/topics/reset", put(reset_topics))
+}
+
+async fn list(State(st): S, Query(q): Query<Vec<(String, String)>>) -> Result<Body<Json>> {
+    let names = st.herder.connector_names().await?;
+    let expand: Vec<&str> = q
+        .iter()
+        .filter(|(k, _)| k == "expand")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let with_status = expand.contains(&"status");
+    let with_info = expand.contains(&"info");
+    if !with_status && !with_info {
+        return Ok(Body(json!(names)));
+    }
+    let mut out = Map::new();
+    for n in names {
+        let mut entry = Map::new();
+        if with_status {
+            if let Ok(s) = st.herder.status(&n).await {
+                entry.insert("status".into(), bodies::connector_state(&s));
+            }
+        }
+        if with_info {
+            if let Ok(i) = st.herder.connector_info(&n).await {
+                entry.insert("info".into(), bodies::connector_info(&i));
+            }
+        }
+        out.insert(n, Json::Object(entry));
+    }
+    Ok(Body(Json::Object(out)))
+}
+
+fn parse_state(v: Option<&Json>) -> Result<Option<TargetState>> {
+    match v {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) => TargetState::parse(s).map(Some).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Invalid initial_state {}: must be one of RUNNING, PAUSED, STOPPED",
+                s
+            ))
+        }),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "Invalid initial_state {}",
+            other
+        ))),
+    }
+}
+
+fn created(name: &str, body: Json) -> Response {
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/connectors/{}", name))],
+        Body(body),
+    )
+        .into_response()
+}
+
+async fn create(State(st): S, JsonBody(body): JsonBody<Json>) -> Result<Response> {
+    let obj = body.as_object().ok_or_else(|| {
+        ApiError::bad_request("The request body must be a JSON object with name and config")
+    })?;
+    for k in obj.keys() {
+        if !matches!(k.as_str(), "name" | "config" | "initial_state") {
+            return Err(ApiError::bad_request(format!(
+                "Unrecognized field \"{}\" (expected name, config, initial_state)",
+                k
+            )));
+        }
+    }
+    let name = obj
+        .get("name")
+        .and_then(Json::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let config = obj
+        .get("config")
+        .ok_or_else(|| ApiError::bad_request("The request body has no \"config\" object"))
+        .and_then(|c| bodies::config_map(c).map_err(ApiError::bad_request))?;
+    let initial_state = parse_state(obj.get("initial_state"))?;
+    if name.is_empty() {
+        return Err(ApiError::bad_request(
+            "Connector configuration is invalid and contains the following 1 error(s):\nInvalid value  for configuration name: String may not be empty\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`",
+        ));
+    }
+    let (_, info) = st
+        .herder
+        .put_connector(
+            &name,
+            config,
+            ConfigOrigin::Api,
+            PutOptions {
+                create_only: true,
+                initial_state,
+            },
+        )
+        .await?;
+    Ok(created(&name, bodies::connector_info(&info)))
+}
+
+async fn info(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
+    Ok(Body(bodies::connector_info(
+        &st.herder.connector_info(&name).await?,
+    )))
+}
+
+async fn delete(State(st): S, Path(name): Path<String>) -> Result<StatusCode> {
+    st.herder.delete_connector(&name, ConfigOrigin::Api).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn config(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
+    Ok(Body(json!(st.herder.connector_info(&name).await?.config)))
+}
+
+async fn put_config(
+    State(st): S,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Json>,
+) -> Result<Response> {
+    let config = bodies::config_map(&body).map_err(ApiError::bad_request)?;
+    let (was_created, info) = st
+        .herder
+        .put_connector(
+            &name,
+            config,
+            ConfigOrigin::Api,
+            PutOptions {
+                create_only: false,
+                initial_state: None,
+            },
+        )
+        .await?;
+    let body = bodies::connector_info(&info);
+    Ok(if was_created {
+        created(&name, body)
+    } else {
+        (StatusCode::OK, Body(body)).into_response()
+    })
+}
+
+async fn patch_config(
+    State(st): S,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Json>,
+) -> Result<Body<Json>> {
+    let patch = body
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("The patch must be a JSON object"))?;
+    let mut config = st.herder.connector_info(&name).await?.config;
+    for (k, v) in patch {
+        match v {
+            Json::Null => {
+                config.remove(k);
+            }
+            Json::String(s) => {
+                config.insert(k.clone(), s.clone());
+            }
+            Json::Number(n) => {
+                config.insert(k.clone(), n.to_string());
+            }
+            Json::Bool(b) => {
+                config.insert(k.clone(), b.to_string());
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "config key {} must have a string value or null, not {}",
+                    k, other
+                )))
+            }
+        }
+    }
+    let (_, info) = st
+        .herder
+        .put_connector(
+            &name,
+            config,
+            ConfigOrigin::Api,
+            PutOptions {
+                create_only: false,
+                initial_state: None,
+            },
+        )
+        .await?;
+    Ok(Body(bodies::connector_info(&info)))
+}
+
+async fn status(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
+    Ok(Body(bodies::connector_state(
+        &st.herder.status(&name).await?,
+    )))
+}
+
+async fn tasks(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
+    let tasks = st.herder.task_configs(&name).await?;
+    Ok(Body(json!(tasks
+        .iter()
+        .map(|(id, cfg)| json!({"id": {"connector": id.connector, "task": id.task}, "config": cfg}))
+        .collect::<Vec<_>>())))
+}
+
+async fn tasks_config(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
+    let tasks = st.herder.task_configs(&name).await?;
+    let mut out = Map::new();
+    for (id, cfg) in tasks {
+        out.insert(id.to_string(), json!(cfg));
+    }
+    Ok(Body(Json::Object(out)))
+}
+
+fn task_id(name: &str, task: &str) -> Result<u32> {
+    task.parse()
+        .map_err(|_| ApiError::not_found(format!("Task {}-{} not found", name, task)))
+}
+
+async fn task_status(
+    State(st): S,
+    Path((name, task)): Path<(String, String)>,
+) -> Result<Body<Json>> {
+    let t = task_id(&name, &task)?;
+    Ok(Body(bodies::task_state(
+        t,
+        &st.herder.task_status(&name, t).await?,
+    )))
+}
+
+async fn restart_task(
+    State(st): S,
+    Path((name, task)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    let t = task_id(&name, &task)?;
+    st.herder.restart_task(&name, t).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn flag(q: &[(String, String)], key: &str) -> Result<bool> {
+    match q
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.to_ascii_lowercase())
+    {
+        None => Ok(false),
+        Some(v) if v == "true" => Ok(true),
+        Some(v) if v == "false" => Ok(false),
+        Some(v) => Err(ApiError::bad_request(format!(
+            "Invalid value {} for query parameter {}: expected true or false",
+            v, key
+        ))),
+    }
+}
+
+async fn restart(
+    State(st): S,
+    Path(name): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response> {
+    let include_tasks = flag(&q, "includeTasks")?;
+    let only_failed = flag(&q, "onlyFailed")?;
+    let planned = st
+        .herder
+        .restart_connector(&name, include_tasks, only_failed)
+        .await?;
+    if !include_tasks && !only_failed {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Body(bodies::connector_state(&planned)),
+    )
+        .into_response())
+}
+
+async fn pause(State(st): S, Path(name): Path<String>) -> Result<StatusCode> {
+    st.herder.set_target(&name, TargetState::Paused).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn resume(State(st): S, Path(name): Path<String>) -> Result<StatusCode> {
+    st.herder.set_target(&name, TargetState::Running).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn stop(State(st): S, Path(name): Path<String>) -> Result<StatusCode> {
+    st.herder.set_target(&name, TargetState::Stopped).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn offsets(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
+    Ok(Body(bodies::offsets(&st.herder.offsets(&name).await?)))
+}
+
+async fn alter_offsets(
+    State(st): S,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Json>,
+) -> Result<Body<Json>> {
+    // Unknown connector first, as Connect does.
+    st.herder.connector_info(&name).await?;
+    let entries = bodies::parse_offsets(&body).map_err(ApiError::bad_request)?;
+    let message = st.herder.alter_offsets(&name, entries).await?;
+    Ok(Body(json!({ "message": message })))
+}
+
+async fn reset_offsets(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
+    let message = st.herder.reset_offsets(&name).await?;
+    Ok(Body(json!({ "message": message })))
+}
+
+async fn topics(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
+    let topics = st.herder.active_topics(&name).await?;
+    Ok(Body(json!({ name: {"topics": topics} })))
+}
+
+async fn reset_topics(State(st): S, Path(name): Path<String>) -> Result<StatusCode> {
+    st.herder.reset_active_topics(&name).await?;
+    Ok(StatusCode::ACCEPTED)
+}

@@ -1,0 +1,67 @@
+//! Task loops: the code that moves records between a connector's tasks and Kafka.
+//!
+//! * [`source`]: poll → transform → convert → produce; offsets stored and batches
+//!   acknowledged upstream only once Kafka acknowledged them, in order ([`in_order`]).
+//! * [`sink`]: consume → convert → transform → put → flush → commit Kafka offsets.
+
+pub mod in_order;
+pub mod metrics;
+mod pipeline;
+mod producer;
+pub mod sink;
+mod sink_consumer;
+pub mod source;
+
+use std::time::Duration;
+
+pub use metrics::TaskMetrics;
+pub use pipeline::{ErrorHandler, OutRecord, Outcome, RecordPipeline};
+
+/// Identifies a task: connector name and task number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId {
+    pub connector: String,
+    pub task: u32,
+}
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.connector, self.task)
+    }
+}
+
+/// What the herder wants a running task to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskTarget {
+    Running,
+    Paused,
+    /// Stop gracefully: deliver what is in flight, commit, then return.
+    Stopped,
+}
+
+/// Exponential backoff between `initial` and `max`.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+    initial: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    pub fn new(initial: Duration, max: Duration) -> Self {
+        Backoff {
+            next: initial,
+            initial,
+            max,
+        }
+    }
+    /// The delay to wait now; doubles the next one.
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(self.max);
+        d
+    }
+    pub fn reset(&mut self) {
+        self.next = self.initial;
+    }
+}

@@ -1,0 +1,450 @@
+//! Per-record processing shared by the task loops: transforms, converters, and what to
+//! do when a record fails (fail the task, skip it, or send it to the dead letter queue).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::config::worker::WorkerConfig;
+use crate::config::{ConfigErrors, RawConfig};
+use crate::connector::FailedSourceRecord;
+use crate::connector_config::converter_settings;
+use crate::convert::{build_converter, build_header_converter, Converter, HeaderConverter};
+use crate::data::{
+    Headers, KafkaOrigin, RawMessage, Record, SchemaAndValue, SinkRecord, SourceRecord,
+    TimestampType,
+};
+use crate::errors::{dlq_headers, DeadLetter, ErrorPolicy, RecordError, RecordLocation, Stage};
+use crate::task::{TaskId, TaskMetrics};
+use crate::transforms::TransformChain;
+
+/// A record ready for the Kafka producer.
+#[derive(Debug, Clone)]
+pub struct OutRecord {
+    pub topic: Arc<str>,
+    pub partition: Option<i32>,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub headers: Vec<(String, Option<Bytes>)>,
+    pub timestamp: Option<i64>,
+}
+
+/// What became of one record.
+pub enum Outcome<T> {
+    /// Carry on with it.
+    Ok(T),
+    /// Dropped by a transform, or skipped after an error with tolerance `all`.
+    Dropped,
+    /// Skipped after an error; write this to the dead letter queue.
+    DeadLetter(OutRecord),
+    /// Tolerance `none`: the task must fail with this trace.
+    Fail(String),
+}
+
+/// Applies a connector's error policy to failed records: fail, skip, or dead-letter.
+#[derive(Clone)]
+pub struct ErrorHandler {
+    pub id: TaskId,
+    pub policy: ErrorPolicy,
+    pub metrics: Arc<TaskMetrics>,
+}
+
+impl ErrorHandler {
+    /// Decides what a record error leads to, logging and counting it.
+    pub fn handle(
+        &self,
+        err: RecordError,
+        dead_letter: impl FnOnce() -> DeadLetter,
+    ) -> Outcome<()> {
+        TaskMetrics::add(&self.metrics.record_errors, 1);
+        if !self.policy.tolerates_all() {
+            TaskMetrics::add(&self.metrics.record_failures, 1);
+            return Outcome::Fail(err.trace(&self.id.connector, self.id.task));
+        }
+        if self.policy.log_enable {
+            TaskMetrics::add(&self.metrics.errors_logged, 1);
+        }
+        self.policy.log(&self.id.connector, self.id.task, &err);
+        TaskMetrics::add(&self.metrics.records_skipped, 1);
+        match &self.policy.dlq_topic {
+            None => Outcome::Dropped,
+            Some(topic) => {
+                let dl = dead_letter();
+                let mut headers = dl.headers;
+                if self.policy.dlq_context_headers {
+                    headers.extend(dlq_headers(&self.id.connector, self.id.task, &err));
+                }
+                TaskMetrics::add(&self.metrics.dlq_produce_requests, 1);
+                Outcome::DeadLetter(OutRecord {
+                    topic: Arc::from(topic.as_str()),
+                    partition: None,
+                    key: dl.key,
+                    value: dl.value,
+                    headers,
+                    timestamp: dl.timestamp,
+                })
+            }
+        }
+    }
+}
+
+/// Converters, transforms and error policy of one task.
+pub struct RecordPipeline {
+    pub id: TaskId,
+    key: Box<dyn Converter>,
+    value: Box<dyn Converter>,
+    header: Box<dyn HeaderConverter>,
+    key_class: String,
+    value_class: String,
+    header_class: String,
+    transforms: TransformChain,
+    pub policy: ErrorPolicy,
+    pub metrics: Arc<TaskMetrics>,
+}
+
+impl RecordPipeline {
+    /// Builds the pipeline from the connector's (resolved) config and the worker's.
+    pub fn new(
+        id: TaskId,
+        connector: &RawConfig,
+        worker: &WorkerConfig,
+        policy: ErrorPolicy,
+        metrics: Arc<TaskMetrics>,
+    ) -> Result<Self, ConfigErrors> {
+        let (key_class, key_sub) = converter_settings("key.converter", connector, worker);
+        let (value_class, value_sub) = converter_settings("value.converter", connector, worker);
+        let (header_class, header_sub) = converter_settings("header.converter", connector, worker);
+        Ok(RecordPipeline {
+            key: build_converter("key.converter", &key_class, &key_sub, true)?,
+            value: build_converter("value.converter", &value_class, &value_sub, false)?,
+            header: build_header_converter("header.converter", &header_class, &header_sub)?,
+            key_class,
+            value_class,
+            header_class,
+            transforms: TransformChain::from_config(connector)?,
+            id,
+            policy,
+            metrics,
+        })
+    }
+
+    fn on_error(&self, err: RecordError, dead_letter: impl FnOnce() -> DeadLetter) -> Outcome<()> {
+        self.errors().handle(err, dead_letter)
+    }
+
+    /// The error handler of this pipeline.
+    pub fn errors(&self) -> ErrorHandler {
+        ErrorHandler {
+            id: self.id.clone(),
+            policy: self.policy.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    fn map_unit<T>(o: Outcome<()>) -> Outcome<T> {
+        match o {
+            Outcome::Ok(()) | Outcome::Dropped => Outcome::Dropped,
+            Outcome::DeadLetter(r) => Outcome::DeadLetter(r),
+            Outcome::Fail(t) => Outcome::Fail(t),
+        }
+    }
+
+    /// Source side: transforms, then converters.
+    pub fn source_record(
+        &mut self,
+        rec: SourceRecord,
+        position: impl Fn() -> String,
+    ) -> Outcome<OutRecord> {
+        let original = rec.record;
+        let fallback = |r: &Record| DeadLetter {
+            key: schemaless_json(&r.key),
+            value: schemaless_json(&r.value),
+            headers: Vec::new(),
+            timestamp: r.timestamp,
+        };
+        let record = if self.transforms.is_empty() {
+            original
+        } else {
+            let snapshot = if self.policy.dlq_topic.is_some() {
+                Some(original.clone())
+            } else {
+                None
+            };
+            match self.transforms.apply(original) {
+                Ok(Some(r)) => r,
+                Ok(None) => return Outcome::Dropped,
+                Err(f) => {
+                    let err = RecordError {
+                        stage: Stage::Transformation,
+                        class_name: f.class,
+                        location: RecordLocation::Source {
+                            description: position(),
+                        },
+                        message: f.message,
+                    };
+                    return Self::map_unit(
+                        self.on_error(err, || fallback(snapshot.as_ref().unwrap())),
+                    );
+                }
+            }
+        };
+        let Record {
+            topic,
+            partition,
+            key,
+            value,
+            headers: record_headers,
+            timestamp,
+            ..
+        } = record;
+        let loc = || RecordLocation::Source {
+            description: position(),
+        };
+        let mut headers = Vec::with_capacity(record_headers.len());
+        for h in record_headers.iter() {
+            match self.header.from_connect_header(&topic, &h.key, &h.value) {
+                Ok(b) => headers.push((h.key.clone(), b)),
+                Err(e) => {
+                    let err = RecordError {
+                        stage: Stage::HeaderConverter,
+                        class_name: self.header_class.clone(),
+                        location: loc(),
+                        message: format!("header {}: {}", h.key, e.0),
+                    };
+                    return Self::map_unit(self.on_error(err, || DeadLetter {
+                        key: schemaless_json(&key),
+                        value: schemaless_json(&value),
+                        headers: Vec::new(),
+                        timestamp,
+                    }));
+                }
+            }
+        }
+        // Key and value are converted by value: a string or bytes payload is not copied.
+        let key = match self.key.from_connect_owned(&topic, &record_headers, key) {
+            Ok(k) => k,
+            Err((e, key)) => {
+                let err = RecordError {
+                    stage: Stage::KeyConverter,
+                    class_name: self.key_class.clone(),
+                    location: loc(),
+                    message: e.0,
+                };
+                return Self::map_unit(self.on_error(err, || DeadLetter {
+                    key: schemaless_json(&key),
+                    value: schemaless_json(&value),
+                    headers: Vec::new(),
+                    timestamp,
+                }));
+            }
+        };
+        let value = match self
+            .value
+            .from_connect_owned(&topic, &record_headers, value)
+        {
+            Ok(v) => v,
+            Err((e, value)) => {
+                let err = RecordError {
+                    stage: Stage::ValueConverter,
+                    class_name: self.value_class.clone(),
+                    location: loc(),
+                    message: e.0,
+                };
+                return Self::map_unit(self.on_error(err, || DeadLetter {
+                    key: key.clone(),
+                    value: schemaless_json(&value),
+                    headers: Vec::new(),
+                    timestamp,
+                }));
+            }
+        };
+        Outcome::Ok(OutRecord {
+            topic,
+            partition,
+            key,
+            value,
+            headers,
+            timestamp,
+        })
+    }
+
+    /// Source side: a message the task could not build.
+    pub fn failed_source_record(&mut self, f: FailedSourceRecord) -> Outcome<OutRecord> {
+        let err = RecordError {
+            stage: Stage::TaskPoll,
+            class_name: f.class_name.clone(),
+            location: RecordLocation::Source {
+                description: f.position.clone(),
+            },
+            message: f.error.clone(),
+        };
+        Self::map_unit(self.on_error(err, || DeadLetter {
+            key: f.key,
+            value: f.value,
+            headers: f.headers,
+            timestamp: None,
+        }))
+    }
+
+    /// Sink side: converters, then transforms.
+    pub fn sink_record(
+        &mut self,
+        origin: KafkaOrigin,
+        raw: RawMessage,
+        ts_type: TimestampType,
+    ) -> Outcome<SinkRecord> {
+        // The original bytes are kept only when a dead letter queue may need them;
+        // otherwise the converters take the buffers over without copying.
+        let raw_copy = if self.policy.dlq_topic.is_some() {
+            Some(Arc::new(raw.clone()))
+        } else {
+            None
+        };
+        let RawMessage {
+            key: raw_key,
+            value: raw_value,
+            headers: raw_headers,
+            timestamp,
+        } = raw;
+        let topic: &str = &origin.topic;
+        let loc = || RecordLocation::Kafka {
+            topic: origin.topic.to_string(),
+            partition: origin.partition,
+            offset: origin.offset,
+        };
+        let dl = || match &raw_copy {
+            Some(raw) => DeadLetter {
+                key: raw.key.clone(),
+                value: raw.value.clone(),
+                headers: raw.headers.clone(),
+                timestamp: raw.timestamp,
+            },
+            None => DeadLetter {
+                key: None,
+                value: None,
+                headers: Vec::new(),
+                timestamp,
+            },
+        };
+        let mut headers = Headers::new();
+        for (k, v) in raw_headers {
+            match self.header.to_connect_header(topic, &k, v.as_deref()) {
+                Ok(h) => {
+                    headers.add(k, h);
+                }
+                Err(e) => {
+                    let err = RecordError {
+                        stage: Stage::HeaderConverter,
+                        class_name: self.header_class.clone(),
+                        location: loc(),
+                        message: format!("header {}: {}", k, e.0),
+                    };
+                    return Self::map_unit(self.on_error(err, dl));
+                }
+            }
+        }
+        let key = match self.key.to_connect_owned(topic, &headers, raw_key) {
+            Ok(k) => k,
+            Err(e) => {
+                let err = RecordError {
+                    stage: Stage::KeyConverter,
+                    class_name: self.key_class.clone(),
+                    location: loc(),
+                    message: e.0,
+                };
+                return Self::map_unit(self.on_error(err, dl));
+            }
+        };
+        let value = match self.value.to_connect_owned(topic, &headers, raw_value) {
+            Ok(v) => v,
+            Err(e) => {
+                let err = RecordError {
+                    stage: Stage::ValueConverter,
+                    class_name: self.value_class.clone(),
+                    location: loc(),
+                    message: e.0,
+                };
+                return Self::map_unit(self.on_error(err, dl));
+            }
+        };
+        let record = Record {
+            topic: origin.topic.clone(),
+            partition: Some(origin.partition),
+            key,
+            value,
+            headers,
+            timestamp,
+            kafka_offset: Some(origin.offset),
+        };
+        let record = if self.transforms.is_empty() {
+            record
+        } else {
+            match self.transforms.apply(record) {
+                Ok(Some(r)) => r,
+                Ok(None) => return Outcome::Dropped,
+                Err(f) => {
+                    let err = RecordError {
+                        stage: Stage::Transformation,
+                        class_name: f.class,
+                        location: loc(),
+                        message: f.message,
+                    };
+                    return Self::map_unit(self.on_error(err, dl));
+                }
+            }
+        };
+        Outcome::Ok(SinkRecord {
+            record,
+            origin,
+            timestamp_type: ts_type,
+            raw: raw_copy,
+        })
+    }
+}
+
+impl ErrorHandler {
+    /// Sink side: a record the task reported as unwritable (errant record reporter).
+    pub fn errant_sink_record(
+        &self,
+        record: &SinkRecord,
+        message: &str,
+        task_class: &str,
+    ) -> Outcome<()> {
+        let err = RecordError {
+            stage: Stage::TaskPut,
+            class_name: task_class.to_string(),
+            location: RecordLocation::Kafka {
+                topic: record.origin.topic.to_string(),
+                partition: record.origin.partition,
+                offset: record.origin.offset,
+            },
+            message: message.to_string(),
+        };
+        let raw = record.raw.clone();
+        self.handle(err, || match raw {
+            Some(r) => DeadLetter {
+                key: r.key.clone(),
+                value: r.value.clone(),
+                headers: r.headers.clone(),
+                timestamp: r.timestamp,
+            },
+            None => DeadLetter {
+                key: None,
+                value: None,
+                headers: Vec::new(),
+                timestamp: None,
+            },
+        })
+    }
+}
+
+/// Best-effort bytes for a value that could not be converted: schemaless JSON.
+fn schemaless_json(v: &SchemaAndValue) -> Option<Bytes> {
+    if v.value.is_null() {
+        return None;
+    }
+    crate::convert::value_to_json(None, &v.value, crate::convert::DecimalFormat::Base64, true)
+        .ok()
+        .and_then(|j| serde_json::to_vec(&j).ok())
+        .map(Bytes::from)
+}

@@ -1,0 +1,196 @@
+//! The producer of a source task: many records in flight, each delivery report marks
+//! its slot in [`InOrderAcks`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientConfig, ClientContext};
+
+use super::in_order::AckRing;
+use super::pipeline::OutRecord;
+use super::TaskMetrics;
+
+/// Routes delivery reports to the task's in-order tracker.
+pub(crate) struct DeliveryContext {
+    acks: Arc<AckRing>,
+    /// `errors.tolerance=all`: a record Kafka rejects is logged and skipped.
+    tolerate: bool,
+    task: String,
+    metrics: Arc<TaskMetrics>,
+}
+
+impl ClientContext for DeliveryContext {}
+
+impl ProducerContext for DeliveryContext {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
+        if seq == UNTRACKED {
+            // Offsets inside a transaction: the commit reports their fate.
+            return;
+        }
+        match result {
+            Ok(_) => {
+                TaskMetrics::add(&self.metrics.source_record_write, 1);
+                self.acks.complete(seq as u64, Ok(()))
+            }
+            Err((e, msg)) => {
+                use rdkafka::Message;
+                let what = format!(
+                    "Kafka did not accept a record for topic {}: {}",
+                    msg.topic(),
+                    e
+                );
+                if self.tolerate {
+                    tracing::error!(task = %self.task, "{}; skipping it (errors.tolerance=all)", what);
+                    TaskMetrics::add(&self.metrics.records_skipped, 1);
+                    self.acks.complete(seq as u64, Ok(()))
+                } else {
+                    self.acks.complete(seq as u64, Err(what))
+                }
+            }
+        }
+    }
+}
+
+/// The delivery opaque of records that hold no slot (offsets inside a transaction).
+pub(crate) const UNTRACKED: usize = usize::MAX;
+
+/// A source task's producer.
+pub(crate) struct SourceProducer {
+    producer: ThreadedProducer<DeliveryContext>,
+    acks: Arc<AckRing>,
+}
+
+impl SourceProducer {
+    pub fn new(
+        config: &ClientConfig,
+        acks: Arc<AckRing>,
+        tolerate: bool,
+        task: String,
+        metrics: Arc<TaskMetrics>,
+    ) -> Result<Self, KafkaError> {
+        let ctx = DeliveryContext {
+            acks: acks.clone(),
+            tolerate,
+            task,
+            metrics,
+        };
+        let producer = config.create_with_context(ctx)?;
+        Ok(SourceProducer { producer, acks })
+    }
+
+    /// Hands a record to the producer; its slot `seq` completes on delivery. Waits while
+    /// the producer's queue is full. An immediate rejection completes the slot with the
+    /// error (or as skipped when tolerated).
+    pub async fn send(&self, seq: u64, rec: &OutRecord) {
+        let mut headers = None;
+        if !rec.headers.is_empty() {
+            let mut h = OwnedHeaders::new_with_capacity(rec.headers.len());
+            for (k, v) in &rec.headers {
+                h = h.insert(Header {
+                    key: k,
+                    value: v.as_deref(),
+                });
+            }
+            headers = Some(h);
+        }
+        loop {
+            let mut r: BaseRecord<'_, [u8], [u8], usize> =
+                BaseRecord::with_opaque_to(&rec.topic, seq as usize);
+            if let Some(k) = &rec.key {
+                r = r.key(&k[..]);
+            }
+            if let Some(v) = &rec.value {
+                r = r.payload(&v[..]);
+            }
+            if let Some(p) = rec.partition {
+                r = r.partition(p);
+            }
+            if let Some(ts) = rec.timestamp {
+                r = r.timestamp(ts);
+            }
+            if let Some(h) = &headers {
+                r = r.headers(h.clone());
+            }
+            match self.producer.send(r) {
+                Ok(()) => return,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    // Deliveries free room; wait for the next one (or a millisecond).
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(1), self.acks.changed()).await;
+                }
+                Err((e, _)) => {
+                    let tolerate = self.producer.context().tolerate;
+                    let what = format!("Kafka rejected a record for topic {}: {}", rec.topic, e);
+                    if tolerate {
+                        tracing::error!("{}; skipping it (errors.tolerance=all)", what);
+                        self.acks.complete(seq, Ok(()));
+                    } else {
+                        self.acks.complete(seq, Err(what));
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends a record that holds no slot (an offset record inside a transaction).
+    pub async fn send_untracked(
+        &self,
+        topic: &str,
+        key: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<(), String> {
+        loop {
+            let mut r: BaseRecord<'_, [u8], [u8], usize> =
+                BaseRecord::with_opaque_to(topic, UNTRACKED).key(key);
+            if let Some(v) = value {
+                r = r.payload(v);
+            }
+            match self.producer.send(r) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(1), self.acks.changed()).await;
+                }
+                Err((e, _)) => return Err(format!("cannot write offsets to {}: {}", topic, e)),
+            }
+        }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&ThreadedProducer<DeliveryContext>) -> Result<T, KafkaError> + Send + 'static,
+    ) -> Result<T, String> {
+        let p = self.producer.clone();
+        tokio::task::spawn_blocking(move || f(&p).map_err(|e| e.to_string()))
+            .await
+            .map_err(|e| e.to_string())?
+    }
+
+    /// Registers the transactional id (fencing older producers with it, on brokers
+    /// that fence).
+    pub async fn init_transactions(&self) -> Result<(), String> {
+        self.blocking(|p| p.init_transactions(Duration::from_secs(60)))
+            .await
+    }
+
+    pub async fn begin_transaction(&self) -> Result<(), String> {
+        self.blocking(|p| p.begin_transaction()).await
+    }
+
+    /// Commits: every record of the transaction is delivered when this returns Ok.
+    pub async fn commit_transaction(&self) -> Result<(), String> {
+        self.blocking(|p| p.commit_transaction(Duration::from_secs(60)))
+            .await
+    }
+
+    pub async fn abort_transaction(&self) -> Result<(), String> {
+        self.blocking(|p| p.abort_transaction(Duration::from_secs(60)))
+            .await
+    }
+}

@@ -1,0 +1,388 @@
+//! The Kafka consumer of a sink task, on its own thread.
+//!
+//! librdkafka's consumer is driven by blocking polls and calls rebalance callbacks from
+//! inside them. This thread owns the consumer: it polls batches and sends them to the
+//! task loop over a bounded channel, runs commits the loop asks for, and on a partition
+//! revocation hands the loop a chance to flush the task and return the offsets to
+//! commit before the partitions go (so the next owner starts where we stopped).
+//!
+//! When the loop falls behind, the thread waits for room (librdkafka keeps prefetching
+//! meanwhile). Only after a long stall (a sink retrying through an outage, a paused
+//! connector) does it pause its partitions and keep polling, so that the group does not
+//! evict it for exceeding `max.poll.interval.ms`. Pausing is kept for long stalls only
+//! because librdkafka drops prefetched data on pause.
+//! Batches carry the assignment generation; the loop drops batches fetched before the
+//! latest rebalance, since the consumer restarts those partitions from the committed
+//! offsets anyway.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc as std_mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::connector::TopicPartition;
+use crate::data::TimestampType;
+
+/// A message copied out of librdkafka.
+#[derive(Debug, Clone)]
+pub struct Consumed {
+    pub topic: Arc<str>,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub headers: Vec<(String, Option<Bytes>)>,
+    pub timestamp: Option<i64>,
+    pub timestamp_type: TimestampType,
+}
+
+/// A batch of messages fetched under one assignment generation.
+pub struct Batch {
+    pub generation: u64,
+    pub messages: Vec<Consumed>,
+}
+
+/// What the consumer thread tells the task loop about the group (rare; never blocks).
+pub enum ConsumerEvent {
+    Assigned {
+        generation: u64,
+        partitions: Vec<TopicPartition>,
+    },
+    /// Partitions are going away: flush, then reply with the offsets to commit.
+    Revoked {
+        partitions: Vec<TopicPartition>,
+        reply: std_mpsc::SyncSender<Vec<(TopicPartition, i64)>>,
+    },
+    /// The consumer hit an error it cannot recover from.
+    Fatal(String),
+}
+
+/// What the task loop asks of the consumer thread.
+pub enum ConsumerCommand {
+    Commit(
+        Vec<(TopicPartition, i64)>,
+        oneshot::Sender<Result<(), String>>,
+    ),
+}
+
+struct SinkConsumerContext {
+    events: mpsc::UnboundedSender<ConsumerEvent>,
+    generation: Arc<AtomicU64>,
+    revoke_timeout: Duration,
+}
+
+impl ClientContext for SinkConsumerContext {}
+
+fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
+    tpl.elements()
+        .iter()
+        .map(|e| TopicPartition {
+            topic: e.topic().to_string(),
+            partition: e.partition(),
+        })
+        .collect()
+}
+
+fn commit_list(offsets: &[(TopicPartition, i64)]) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::new();
+    for (tp, o) in offsets {
+        let _ = tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*o));
+    }
+    tpl
+}
+
+impl ConsumerContext for SinkConsumerContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let partitions = partitions_of(tpl);
+            if partitions.is_empty() {
+                return;
+            }
+            let (tx, rx) = std_mpsc::sync_channel(1);
+            if self
+                .events
+                .send(ConsumerEvent::Revoked {
+                    partitions,
+                    reply: tx,
+                })
+                .is_err()
+            {
+                return;
+            }
+            match rx.recv_timeout(self.revoke_timeout) {
+                Ok(offsets) if !offsets.is_empty() => {
+                    if let Err(e) = consumer.commit(&commit_list(&offsets), CommitMode::Sync) {
+                        tracing::warn!("offset commit on partition revocation failed: {}", e);
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => tracing::warn!("sink task did not flush in time on partition revocation; uncommitted records will be redelivered"),
+            }
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+            let _ = self.events.send(ConsumerEvent::Assigned {
+                generation,
+                partitions: partitions_of(tpl),
+            });
+        }
+    }
+}
+
+/// What to subscribe to.
+#[derive(Debug, Clone)]
+pub enum Subscription {
+    Topics(Vec<String>),
+    /// A regular expression (anchored with `^` as librdkafka requires).
+    Pattern(String),
+}
+
+/// Handle to a running consumer thread.
+pub struct ConsumerThread {
+    pub events: mpsc::UnboundedReceiver<ConsumerEvent>,
+    pub batches: mpsc::Receiver<Batch>,
+    pub commands: std_mpsc::Sender<ConsumerCommand>,
+    pub generation: Arc<AtomicU64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ConsumerThread {
+    /// Starts the thread: creates the consumer, subscribes, polls.
+    pub fn start(
+        config: ClientConfig,
+        subscription: Subscription,
+        max_batch: usize,
+        revoke_timeout: Duration,
+        name: String,
+    ) -> Result<Self, String> {
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let (batch_tx, batch_rx) = mpsc::channel(2);
+        let (cmd_tx, cmd_rx) = std_mpsc::channel();
+        let generation = Arc::new(AtomicU64::new(0));
+        let ctx = SinkConsumerContext {
+            events: ev_tx.clone(),
+            generation: generation.clone(),
+            revoke_timeout,
+        };
+        let consumer: BaseConsumer<SinkConsumerContext> = config
+            .create_with_context(ctx)
+            .map_err(|e| format!("cannot create the Kafka consumer: {}", e))?;
+        match &subscription {
+            Subscription::Topics(t) => {
+                let refs: Vec<&str> = t.iter().map(String::as_str).collect();
+                consumer.subscribe(&refs)
+            }
+            Subscription::Pattern(p) => consumer.subscribe(&[p.as_str()]),
+        }
+        .map_err(|e| format!("cannot subscribe: {}", e))?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let gen2 = generation.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("consumer-{}", name))
+            .spawn(move || poll_loop(consumer, batch_tx, ev_tx, cmd_rx, gen2, stop2, max_batch))
+            .map_err(|e| format!("cannot start the consumer thread: {}", e))?;
+        Ok(ConsumerThread {
+            events: ev_rx,
+            batches: batch_rx,
+            commands: cmd_tx,
+            generation,
+            stop,
+            handle: Some(handle),
+        })
+    }
+
+    /// Commits offsets through the consumer thread.
+    pub async fn commit(&self, offsets: Vec<(TopicPartition, i64)>) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(ConsumerCommand::Commit(offsets, tx))
+            .map_err(|_| "the consumer thread has stopped".to_string())?;
+        rx.await
+            .map_err(|_| "the consumer thread has stopped".to_string())?
+    }
+
+    /// Stops the thread (closing the consumer, which leaves the group).
+    pub async fn shutdown(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Drain events so the thread is never stuck sending; answer revocations.
+        let handle = self.handle.take();
+        let mut events = self.events;
+        let mut batches = self.batches;
+        let drain = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    ev = events.recv() => match ev {
+                        Some(ConsumerEvent::Revoked { reply, .. }) => { let _ = reply.send(Vec::new()); }
+                        Some(_) => {}
+                        None => break,
+                    },
+                    b = batches.recv() => if b.is_none() { break },
+                }
+            }
+        });
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+        drain.abort();
+    }
+}
+
+fn copy(m: &BorrowedMessage<'_>, topic: &Arc<str>) -> Consumed {
+    let headers = m
+        .headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| (h.key.to_string(), h.value.map(Bytes::copy_from_slice)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (timestamp, timestamp_type) = match m.timestamp() {
+        rdkafka::Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
+        rdkafka::Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
+        rdkafka::Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
+    };
+    Consumed {
+        topic: topic.clone(),
+        partition: m.partition(),
+        offset: m.offset(),
+        key: m.key().map(Bytes::copy_from_slice),
+        value: m.payload().map(Bytes::copy_from_slice),
+        headers,
+        timestamp,
+        timestamp_type,
+    }
+}
+
+fn poll_loop(
+    consumer: BaseConsumer<SinkConsumerContext>,
+    batches: mpsc::Sender<Batch>,
+    events: mpsc::UnboundedSender<ConsumerEvent>,
+    commands: std_mpsc::Receiver<ConsumerCommand>,
+    generation: Arc<AtomicU64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    max_batch: usize,
+) {
+    let mut pending: Option<(u64, Vec<Consumed>)> = None;
+    let mut blocked_since: Option<Instant> = None;
+    let mut paused = false;
+    let mut topics: std::collections::HashMap<String, Arc<str>> = std::collections::HashMap::new();
+    while !stop.load(Ordering::SeqCst) {
+        while let Ok(cmd) = commands.try_recv() {
+            match cmd {
+                ConsumerCommand::Commit(offsets, reply) => {
+                    let r = if offsets.is_empty() {
+                        Ok(())
+                    } else {
+                        consumer
+                            .commit(&commit_list(&offsets), CommitMode::Sync)
+                            .map_err(|e| format!("offset commit failed: {}", e))
+                    };
+                    let _ = reply.send(r);
+                }
+            }
+        }
+        if let Some((g, batch)) = pending.take() {
+            match batches.try_send(Batch {
+                generation: g,
+                messages: batch,
+            }) {
+                Ok(()) => {
+                    blocked_since = None;
+                    if paused {
+                        if let Ok(a) = consumer.assignment() {
+                            let _ = consumer.resume(&a);
+                        }
+                        paused = false;
+                    }
+                }
+                Err(mpsc::error::TrySendError::Full(Batch {
+                    generation,
+                    messages,
+                })) => {
+                    pending = Some((generation, messages));
+                    let since = *blocked_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() < LONG_STALL {
+                        // The task is busy: wait for room, still serving commands.
+                        std::thread::sleep(Duration::from_millis(1));
+                        continue;
+                    }
+                    if !paused {
+                        tracing::info!(
+                            "the sink task is stalled; pausing its partitions to stay in the group"
+                        );
+                        paused = true;
+                    }
+                    // Keep (re)pausing: a rebalance may have assigned new partitions.
+                    if let Ok(a) = consumer.assignment() {
+                        let _ = consumer.pause(&a);
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let first = consumer.poll(Duration::from_millis(100));
+        let Some(first) = first else { continue };
+        let g = generation.load(Ordering::SeqCst);
+        let mut batch = match pending.take() {
+            Some((pg, b)) if pg == g => b,
+            _ => Vec::with_capacity(max_batch.min(4096)),
+        };
+        let mut next = Some(first);
+        while let Some(r) = next.take() {
+            match r {
+                Ok(m) => {
+                    let topic = match topics.get(m.topic()) {
+                        Some(t) => t.clone(),
+                        None => {
+                            let t: Arc<str> = Arc::from(m.topic());
+                            topics.insert(m.topic().to_string(), t.clone());
+                            t
+                        }
+                    };
+                    batch.push(copy(&m, &topic));
+                }
+                Err(e) => {
+                    if is_fatal(&e) {
+                        let _ = events.send(ConsumerEvent::Fatal(format!(
+                            "Kafka consumer failed: {}",
+                            e
+                        )));
+                        return;
+                    }
+                    tracing::warn!("Kafka consumer error (retrying): {}", e);
+                }
+            }
+            if batch.len() >= max_batch {
+                break;
+            }
+            next = consumer.poll(Duration::ZERO);
+        }
+        if !batch.is_empty() {
+            pending = Some((g, batch));
+        }
+    }
+}
+
+/// How long the task may keep the consumer waiting before it pauses its partitions.
+const LONG_STALL: Duration = Duration::from_secs(20);
+
+fn is_fatal(e: &rdkafka::error::KafkaError) -> bool {
+    matches!(
+        e.rdkafka_error_code(),
+        Some(rdkafka::types::RDKafkaErrorCode::Fatal)
+            | Some(rdkafka::types::RDKafkaErrorCode::InvalidGroupId)
+            | Some(rdkafka::types::RDKafkaErrorCode::GroupAuthorizationFailed)
+            | Some(rdkafka::types::RDKafkaErrorCode::TopicAuthorizationFailed)
+    )
+}

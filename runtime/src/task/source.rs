@@ -1,0 +1,582 @@
+//! The source task loop.
+//!
+//! Delivery rules (what is acknowledged when, and why):
+//! 1. `poll` returns a batch; each record is transformed, converted and handed to the
+//!    producer (idempotent, acks=all) without waiting for earlier deliveries, so many
+//!    records are in flight at once.
+//! 2. Each record holds a slot in [`InOrderAcks`]. Kafka's delivery reports complete
+//!    slots in any order; only the prefix of completed slots is released.
+//! 3. Released records' source offsets become eligible for storage, and a batch's ack
+//!    token is handed to the task's [`Acknowledger`] once the batch's last slot is
+//!    released. So a queue message is acknowledged upstream only after Kafka has it,
+//!    and never ahead of an earlier message that Kafka does not have yet.
+//! 4. Offsets are written every `offset.flush.interval.ms` and at shutdown. A crash
+//!    loses at most one interval of offsets, i.e. duplicates after restart are bounded
+//!    by what was delivered in that interval; nothing undelivered is ever marked done.
+//! 5. If a record is rejected by Kafka (after the producer's own retries) or fails with
+//!    `errors.tolerance=none`, the task fails: nothing at or after that record is
+//!    released, so the upstream system keeps it.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use tokio::sync::watch;
+
+use super::in_order::{InOrderAcks, SlotInfo};
+use super::pipeline::{Outcome, RecordPipeline};
+use super::producer::SourceProducer;
+use super::{Backoff, TaskId, TaskMetrics, TaskTarget};
+use crate::config::ParsedConfig;
+use crate::connector::{
+    Acknowledger, ConnectError, OffsetReader, Polled, SourceBatch, SourceTask, SourceTaskContext,
+    StatusDetail,
+};
+use crate::data::{SourceOffset, SourcePartition};
+use crate::kafka::TopicSpec;
+use crate::offsets::OffsetStore;
+use crate::status::{SharedStatus, State};
+
+/// Everything a source task loop needs besides the task itself.
+pub struct SourceTaskSettings {
+    pub id: TaskId,
+    /// The task's config, resolved and parsed with the plugin's keys.
+    pub task_config: ParsedConfig,
+    pub pipeline: RecordPipeline,
+    pub producer_config: ClientConfig,
+    pub admin_config: ClientConfig,
+    pub offsets: Arc<dyn OffsetStore>,
+    pub flush_interval: Duration,
+    pub shutdown_timeout: Duration,
+    pub status: SharedStatus,
+    pub detail: StatusDetail,
+    pub metrics: Arc<TaskMetrics>,
+    /// Stop polling while this many records are in flight.
+    pub max_in_flight: usize,
+    /// Topics the connector has written to.
+    pub topics: crate::herder::ActiveTopics,
+    /// Exactly-once: each batch is one transaction, with its offsets.
+    pub transactional: Option<Transactional>,
+}
+
+/// Exactly-once settings of a source task (Connect's KIP-618 model).
+#[derive(Debug, Clone)]
+pub struct Transactional {
+    /// Where the batch's offsets are written, inside the transaction.
+    pub offsets_topic: String,
+}
+
+type PollFuture = Pin<
+    Box<
+        dyn Future<
+                Output = (
+                    Box<dyn SourceTask>,
+                    Result<SourceBatch, ConnectError>,
+                    Duration,
+                ),
+            > + Send,
+    >,
+>;
+
+struct Loop {
+    s: SourceTaskSettings,
+    acks: InOrderAcks,
+    producer: SourceProducer,
+    acknowledger: Option<Arc<dyn Acknowledger>>,
+    pending_offsets: HashMap<String, (Arc<SourcePartition>, SourceOffset)>,
+    flushed_since_commit: bool,
+    failure: Option<String>,
+    last_topic: Option<Arc<str>>,
+}
+
+/// Runs a source task until told to stop or until it fails. Returns the failure trace.
+pub async fn run_source_task(
+    mut task: Box<dyn SourceTask>,
+    s: SourceTaskSettings,
+    mut control: watch::Receiver<TaskTarget>,
+) -> Result<(), String> {
+    // Room for every record in flight plus one more batch.
+    let acks = InOrderAcks::new(s.max_in_flight + 65_536);
+    let producer = SourceProducer::new(
+        &s.producer_config,
+        acks.ring(),
+        s.pipeline.policy.tolerates_all(),
+        s.id.to_string(),
+        s.metrics.clone(),
+    )
+    .map_err(|e| format!("cannot create the Kafka producer: {}", e))?;
+    if s.transactional.is_some() {
+        producer.init_transactions().await.map_err(|e| {
+            format!(
+                "cannot start exactly-once delivery (init_transactions): {}",
+                e
+            )
+        })?;
+        tracing::info!(task = %s.id, "exactly-once: each batch is a Kafka transaction with its offsets");
+    }
+    if let Some(topic) = s.pipeline.policy.dlq_topic.clone() {
+        let spec = TopicSpec {
+            name: topic,
+            partitions: 1,
+            replication: s.pipeline.policy.dlq_replication,
+            compacted: false,
+        };
+        super::sink::ensure_dlq(&s.admin_config, spec).await?;
+    }
+
+    // Start the task, retrying transient failures (e.g. the source system is down).
+    let ctx = SourceTaskContext {
+        connector: s.id.connector.clone(),
+        task: s.id.task,
+        offsets: OffsetReader::new(s.id.connector.clone(), s.offsets.clone()),
+        status: s.detail.clone(),
+    };
+    let mut backoff = Backoff::new(
+        Duration::from_millis(500),
+        s.pipeline.policy.retry_delay_max,
+    );
+    loop {
+        match task.start(s.task_config.clone(), ctx.clone()).await {
+            Ok(()) => break,
+            Err(e) if e.is_retriable() => {
+                let delay = backoff.next_delay();
+                s.detail
+                    .set(format!("starting failed, retrying in {:?}: {}", delay, e));
+                tracing::warn!(task = %s.id, "start failed, retrying in {:?}: {}", delay, e);
+                if wait_or_stop(&mut control, delay).await {
+                    task.stop().await;
+                    return Ok(());
+                }
+            }
+            Err(e) => {
+                task.stop().await;
+                return Err(format!("task {} failed to start: {}", s.id, e));
+            }
+        }
+    }
+    s.detail.clear();
+    tracing::info!(task = %s.id, "source task started");
+
+    let mut l = Loop {
+        acknowledger: task.acknowledger(),
+        s,
+        acks,
+        producer,
+        pending_offsets: HashMap::new(),
+        flushed_since_commit: false,
+        failure: None,
+        last_topic: None,
+    };
+    l.run(task, control).await
+}
+
+/// Sleeps `delay`; returns true if the task was told to stop meanwhile.
+pub(crate) async fn wait_or_stop(
+    control: &mut watch::Receiver<TaskTarget>,
+    delay: Duration,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + delay;
+    loop {
+        if *control.borrow() == TaskTarget::Stopped {
+            return true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => return false,
+            r = control.changed() => if r.is_err() { return true },
+        }
+    }
+}
+
+impl Loop {
+    async fn run(
+        &mut self,
+        task: Box<dyn SourceTask>,
+        mut control: watch::Receiver<TaskTarget>,
+    ) -> Result<(), String> {
+        let mut task_slot = Some(task);
+        let mut poll_fut: Option<PollFuture> = None;
+        let mut flush_tick = tokio::time::interval_at(
+            tokio::time::Instant::now() + self.s.flush_interval,
+            self.s.flush_interval,
+        );
+        flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut poll_backoff = Backoff::new(
+            Duration::from_millis(200),
+            self.s.pipeline.policy.retry_delay_max,
+        );
+        let mut retry_at: Option<tokio::time::Instant> = None;
+
+        loop {
+            let target = *control.borrow();
+            if target == TaskTarget::Stopped {
+                break;
+            }
+            self.release().await;
+            if self.failure.is_some() {
+                break;
+            }
+            let can_poll = target == TaskTarget::Running
+                && self.acks.in_flight() < self.s.max_in_flight
+                && retry_at.is_none_or(|t| t <= tokio::time::Instant::now());
+            if poll_fut.is_none() && can_poll {
+                let mut t = task_slot.take().expect("task is here when no poll runs");
+                poll_fut = Some(Box::pin(async move {
+                    let started = Instant::now();
+                    let r = t.poll().await;
+                    (t, r, started.elapsed())
+                }));
+            }
+            let state = if target == TaskTarget::Paused && poll_fut.is_none() {
+                State::Paused
+            } else {
+                State::Running
+            };
+            if self.s.status.get().state != state {
+                self.s.status.set_state(state);
+                tracing::info!(task = %self.s.id, "task is {}", state.name());
+            }
+
+            tokio::select! {
+                biased;
+                r = control.changed() => {
+                    if r.is_err() {
+                        break;
+                    }
+                }
+                _ = self.acks.changed() => {}
+                (t, result, elapsed) = async { poll_fut.as_mut().unwrap().await }, if poll_fut.is_some() => {
+                    poll_fut = None;
+                    let mut t = t;
+                    match result {
+                        Ok(batch) => {
+                            poll_backoff.reset();
+                            retry_at = None;
+                            if self.s.detail.get().is_some_and(|d| d.starts_with("poll failed")) {
+                                self.s.detail.clear();
+                            }
+                            self.s.metrics.batch(batch.len(), elapsed);
+                            self.process(batch).await;
+                        }
+                        Err(e) if e.is_retriable() => {
+                            let delay = poll_backoff.next_delay();
+                            TaskMetrics::add(&self.s.metrics.retries, 1);
+                            self.s.detail.set(format!("poll failed, retrying in {:?}: {}", delay, e));
+                            tracing::warn!(task = %self.s.id, "poll failed, retrying in {:?}: {}", delay, e);
+                            retry_at = Some(tokio::time::Instant::now() + delay);
+                        }
+                        Err(e) => {
+                            self.failure = Some(format!("task {} failed in poll: {}", self.s.id, e));
+                        }
+                    }
+                    if self.flushed_since_commit && self.failure.is_none() {
+                        self.flushed_since_commit = false;
+                        if let Err(e) = t.commit().await {
+                            tracing::warn!(task = %self.s.id, "task commit failed: {}", e);
+                        }
+                    }
+                    task_slot = Some(t);
+                }
+                _ = flush_tick.tick() => {
+                    self.flush_offsets().await;
+                }
+                _ = async { tokio::time::sleep_until(retry_at.unwrap()).await }, if retry_at.is_some() && poll_fut.is_none() => {
+                    retry_at = None;
+                }
+            }
+        }
+
+        self.shutdown(task_slot, poll_fut).await
+    }
+
+    /// Graceful stop: let a running poll finish (within the shutdown timeout) and send
+    /// its records, wait for deliveries, release, store offsets, stop the task.
+    async fn shutdown(
+        &mut self,
+        mut task_slot: Option<Box<dyn SourceTask>>,
+        poll_fut: Option<PollFuture>,
+    ) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + self.s.shutdown_timeout;
+        if let Some(f) = poll_fut {
+            match tokio::time::timeout_at(deadline, f).await {
+                Ok((t, result, _)) => {
+                    task_slot = Some(t);
+                    if let (Ok(batch), None) = (result, &self.failure) {
+                        self.process(batch).await;
+                    }
+                }
+                Err(_) => {
+                    tracing::warn!(task = %self.s.id, "poll did not return within task.shutdown.graceful.timeout.ms; abandoning it");
+                }
+            }
+        }
+        while self.acks.in_flight() > 0
+            && tokio::time::Instant::now() < deadline
+            && self.failure.is_none()
+        {
+            self.release().await;
+            if self.acks.in_flight() == 0 {
+                break;
+            }
+            let _ = tokio::time::timeout_at(deadline, self.acks.changed()).await;
+        }
+        self.release().await;
+        if self.acks.in_flight() > 0 {
+            tracing::warn!(task = %self.s.id, in_flight = self.acks.in_flight(), "stopping with records not yet acknowledged by Kafka; they stay unacknowledged upstream");
+        }
+        self.flush_offsets().await;
+        if let Some(mut t) = task_slot {
+            if self.failure.is_none() && self.flushed_since_commit {
+                let _ = t.commit().await;
+            }
+            t.stop().await;
+        }
+        TaskMetrics::set(
+            &self.s.metrics.source_record_active,
+            self.acks.in_flight() as u64,
+        );
+        match self.failure.take() {
+            Some(f) => {
+                tracing::error!(task = %self.s.id, "task failed: {}", f);
+                Err(f)
+            }
+            None => {
+                tracing::info!(task = %self.s.id, "source task stopped");
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends a polled batch's records; the batch token rides on a final empty slot.
+    async fn process(&mut self, batch: SourceBatch) {
+        let SourceBatch { items, ack } = batch;
+        TaskMetrics::add(&self.s.metrics.source_record_poll, items.len() as u64);
+        // A transaction per batch; an empty batch without a token needs none.
+        let transactional = self
+            .s
+            .transactional
+            .clone()
+            .filter(|_| !items.is_empty() || ack.is_some());
+        if transactional.is_some() {
+            if let Err(e) = self.producer.begin_transaction().await {
+                self.failure = Some(format!(
+                    "task {}: cannot begin a transaction: {}",
+                    self.s.id, e
+                ));
+                return;
+            }
+        }
+        // The latest offset per source partition in this batch (for the transaction).
+        let mut batch_offsets: HashMap<String, (Arc<SourcePartition>, SourceOffset)> =
+            HashMap::new();
+        for (i, item) in items.into_iter().enumerate() {
+            // A huge batch may outgrow the ack ring: wait for deliveries to make room.
+            while self.acks.room() < 2 {
+                self.release().await;
+                if self.acks.room() < 2 {
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(10), self.acks.changed()).await;
+                }
+                if self.failure.is_some() {
+                    return;
+                }
+            }
+            let (info, outcome) = match item {
+                Polled::Record(mut rec) => {
+                    let offset = rec.source_offset.take();
+                    let partition = rec.source_partition.clone();
+                    // The position text is only built if the record fails.
+                    let outcome = self.s.pipeline.source_record(rec, || {
+                        describe_position(partition.as_deref(), offset.as_ref(), i)
+                    });
+                    let info = SlotInfo {
+                        offset: partition.zip(offset),
+                        ack: None,
+                    };
+                    if transactional.is_some() {
+                        if let Some((p, o)) = &info.offset {
+                            let key = serde_json::to_string(&**p).unwrap_or_default();
+                            batch_offsets.insert(key, (p.clone(), o.clone()));
+                        }
+                    }
+                    (info, outcome)
+                }
+                Polled::Failed(f) => (SlotInfo::default(), self.s.pipeline.failed_source_record(f)),
+            };
+            match outcome {
+                Outcome::Ok(out) | Outcome::DeadLetter(out) => {
+                    if !self
+                        .last_topic
+                        .as_ref()
+                        .is_some_and(|t| Arc::ptr_eq(t, &out.topic))
+                    {
+                        self.s.topics.record(&out.topic);
+                        self.last_topic = Some(out.topic.clone());
+                    }
+                    let seq = self.acks.push_pending(info);
+                    self.producer.send(seq, &out).await;
+                }
+                Outcome::Dropped => self.acks.push_done(info),
+                Outcome::Fail(trace) => {
+                    self.failure = Some(trace);
+                    if transactional.is_some() {
+                        let _ = self.producer.abort_transaction().await;
+                    }
+                    return;
+                }
+            }
+        }
+        if let Some(tx) = &transactional {
+            if !self.commit_transaction(tx, batch_offsets).await {
+                return;
+            }
+        }
+        if ack.is_some() {
+            self.acks.push_done(SlotInfo { offset: None, ack });
+        }
+        TaskMetrics::set(
+            &self.s.metrics.source_record_active,
+            self.acks.in_flight() as u64,
+        );
+    }
+
+    /// Writes the batch's offsets into the open transaction and commits it. Returns
+    /// false (and fails the task) if the commit failed: then nothing of the batch is
+    /// visible to read_committed consumers and nothing is acknowledged upstream.
+    async fn commit_transaction(
+        &mut self,
+        tx: &Transactional,
+        offsets: HashMap<String, (Arc<SourcePartition>, SourceOffset)>,
+    ) -> bool {
+        let mut entries = Vec::with_capacity(offsets.len());
+        for (_, (p, o)) in offsets {
+            let key = crate::offsets::offset_key(&self.s.id.connector, &p);
+            let value = serde_json::to_vec(&o).expect("JSON maps always serialize");
+            if let Err(e) = self
+                .producer
+                .send_untracked(&tx.offsets_topic, &key, Some(&value))
+                .await
+            {
+                let _ = self.producer.abort_transaction().await;
+                self.failure = Some(format!("task {}: {}", self.s.id, e));
+                return false;
+            }
+            entries.push(((*p).clone(), Some(o)));
+        }
+        let started = Instant::now();
+        match self.producer.commit_transaction().await {
+            Ok(()) => {
+                self.s.metrics.commit(true, started.elapsed());
+                self.s.offsets.remember(&self.s.id.connector, entries).await;
+                if fault_armed("SLUICE_FAULT_EXIT_AFTER_COMMITS", &AFTER_COMMIT) {
+                    fault_exit("SLUICE_FAULT_EXIT_AFTER_COMMITS");
+                }
+                true
+            }
+            Err(e) => {
+                self.s.metrics.commit(false, started.elapsed());
+                let _ = self.producer.abort_transaction().await;
+                self.failure = Some(format!("task {}: the transaction failed and was aborted (nothing of the batch was acknowledged): {}", self.s.id, e));
+                false
+            }
+        }
+    }
+
+    /// Releases delivered records: their offsets become pending, their batches are
+    /// acknowledged upstream.
+    async fn release(&mut self) {
+        let r = self.acks.release();
+        if r.count == 0 && r.failure.is_none() {
+            return;
+        }
+        if self.s.transactional.is_none() {
+            // (Exactly-once batches wrote their offsets in their transactions.)
+            self.pending_offsets.extend(r.offsets);
+        }
+        if let Some(a) = &self.acknowledger {
+            for token in r.acks {
+                if let Err(e) = a.ack(token).await {
+                    // The upstream system keeps unacknowledged messages and redelivers them.
+                    tracing::warn!(task = %self.s.id, "could not acknowledge a batch upstream (it will be redelivered): {}", e);
+                }
+            }
+        }
+        if let Some(f) = r.failure {
+            if self.failure.is_none() {
+                self.failure = Some(format!("task {} failed: {}", self.s.id, f));
+            }
+        }
+        TaskMetrics::set(
+            &self.s.metrics.source_record_active,
+            self.acks.in_flight() as u64,
+        );
+    }
+
+    /// Writes released offsets to the offset store.
+    async fn flush_offsets(&mut self) {
+        if self.pending_offsets.is_empty() {
+            return;
+        }
+        let batch: Vec<(String, (Arc<SourcePartition>, SourceOffset))> =
+            self.pending_offsets.drain().collect();
+        let entries = batch
+            .iter()
+            .map(|(_, (p, o))| ((**p).clone(), Some(o.clone())))
+            .collect();
+        let started = Instant::now();
+        match self.s.offsets.put(&self.s.id.connector, entries).await {
+            Ok(()) => {
+                self.s.metrics.commit(true, started.elapsed());
+                self.flushed_since_commit = true;
+            }
+            Err(e) => {
+                self.s.metrics.commit(false, started.elapsed());
+                tracing::warn!(task = %self.s.id, "could not store offsets (will retry at the next flush): {}", e);
+                for (k, v) in batch {
+                    self.pending_offsets.entry(k).or_insert(v);
+                }
+            }
+        }
+    }
+}
+
+fn describe_position(
+    partition: Option<&SourcePartition>,
+    offset: Option<&SourceOffset>,
+    index: usize,
+) -> String {
+    match (partition, offset) {
+        (Some(p), Some(o)) => format!(
+            "source partition {} offset {}",
+            serde_json::Value::Object(p.clone()),
+            serde_json::Value::Object(o.clone())
+        ),
+        (Some(p), None) => format!(
+            "source partition {} (record {} of the batch)",
+            serde_json::Value::Object(p.clone()),
+            index
+        ),
+        _ => format!("record {} of the batch", index),
+    }
+}
+
+static AFTER_COMMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Test hook for the crash exactly-once delivery has to survive: with
+/// `SLUICE_FAULT_EXIT_AFTER_COMMITS=<n>` the process exits right after its n-th
+/// transaction commit, before the batch is acknowledged upstream. Never set it in
+/// production.
+fn fault_armed(var: &str, count: &std::sync::atomic::AtomicU64) -> bool {
+    use std::sync::atomic::Ordering;
+    match std::env::var(var).ok().and_then(|v| v.parse::<u64>().ok()) {
+        Some(n) => count.fetch_add(1, Ordering::SeqCst) + 1 == n,
+        None => false,
+    }
+}
+
+fn fault_exit(var: &str) -> ! {
+    eprintln!("{} reached: exiting", var);
+    std::process::exit(137);
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs and starts every server the tests
+# need (scripts/stack.sh), then runs the unit and integration tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/stack.sh up
+cargo build --workspace --all-targets
+# Integration tests share one broker; two at a time keeps it responsive on 2 cores.
+cargo test --workspace --all-targets -- --test-threads=2

@@ -1,0 +1,30 @@
+//! The `sluice` binary: command line, logging, and the registry of plugins.
+
+mod cli;
+mod commands;
+mod registry;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let log = sluice_runtime::logging::LogControl::init();
+    let plugins = registry::plugins();
+    match cli.command {
+        cli::Command::Standalone {
+            worker_config,
+            connector_configs,
+        } => commands::standalone(plugins, log, worker_config, connector_configs).await,
+        cli::Command::Distributed { worker_config } => {
+            commands::distributed(plugins, log, worker_config).await
+        }
+        cli::Command::Validate {
+            connector_configs,
+            worker,
+        } => commands::validate(plugins, connector_configs, worker).await,
+        cli::Command::Plugins { json } => commands::plugins(plugins, json),
+    }
+}

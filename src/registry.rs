@@ -1,0 +1,19 @@
+//! The plugin registry: one line per connector, each behind its cargo feature.
+
+use sluice_runtime::Plugins;
+
+/// Every connector this build includes.
+pub fn plugins() -> Plugins {
+    #[allow(unused_mut)]
+    let mut connectors = Vec::new();
+    #[cfg(feature = "file")]
+    {
+        connectors.push(sluice_connectors::file::source_plugin());
+        connectors.push(sluice_connectors::file::sink_plugin());
+    }
+    #[cfg(feature = "amqp")]
+    connectors.push(sluice_connectors::amqp::source_plugin());
+    #[cfg(feature = "mqtt")]
+    connectors.push(sluice_connectors::mqtt::source_plugin());
+    Plugins::new(connectors)
+}

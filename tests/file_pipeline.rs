@@ -1,0 +1,233 @@
+//! End to end through the real broker: file source -> topic -> file sink.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::*;
+
+fn connector_files(
+    dir: &std::path::Path,
+    name: &str,
+    topic: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let src = dir.join("source.yaml");
+    std::fs::write(
+        &src,
+        format!(
+            "name: {name}-in\nconfig:\n  connector.class: FileStreamSource\n  file: {}/in.txt\n  topic: {topic}\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let sink = dir.join("sink.yaml");
+    std::fs::write(
+        &sink,
+        format!(
+            "name: {name}-out\nconfig:\n  connector.class: FileStreamSink\n  file: {}/out.txt\n  topics: {topic}\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    (src, sink)
+}
+
+/// How many whole lines the first `bytes` bytes of the input hold.
+fn lines_within(input: &[u8], bytes: usize) -> usize {
+    input[..bytes.min(input.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+}
+
+#[test]
+fn hundred_thousand_lines_arrive_complete_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("lines");
+    create_topic(&topic, 1);
+    write_lines(&dir.path().join("in.txt"), 0, 100_000);
+    let (src, sink) = connector_files(dir.path(), &unique("p"), &topic);
+    let mut w = Sluice::standalone(
+        dir.path(),
+        &worker_yaml(dir.path(), free_port(), ""),
+        &[&src, &sink],
+    );
+    let out = dir.path().join("out.txt");
+    wait_for(
+        "100000 lines in the sink file",
+        Duration::from_secs(300),
+        || lines(&out).len() >= 100_000,
+    );
+    assert!(w.terminate().success());
+    let got = lines(&out);
+    let want = lines(&dir.path().join("in.txt"));
+    assert_eq!(got.len(), 100_000, "no duplicates in a clean run");
+    assert_eq!(got, want, "every line, in order");
+    // The topic holds each line once, in order, with a null key.
+    let msgs = read_all(&topic);
+    assert_eq!(msgs.len(), 100_000);
+    assert!(msgs.iter().all(|m| m.key.is_none()));
+    assert_eq!(msgs[99_999].value_str(), "line-99999");
+}
+
+fn complete_lines(path: &std::path::Path) -> usize {
+    std::fs::read(path)
+        .map(|b| b.iter().filter(|c| **c == b'\n').count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let topic = unique("crash");
+    create_topic(&topic, 1);
+    let input = d.join("in.txt");
+    std::fs::write(&input, "").unwrap();
+    let name = unique("c");
+    let (src, sink) = connector_files(&d, &name, &topic);
+    let worker = worker_yaml(&d, free_port(), "");
+    let out = d.join("out.txt");
+    let group = format!("connect-{}-out", name);
+
+    // The input grows while the worker runs: 100,000 lines over about 25 seconds.
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let writer = {
+        let input = input.clone();
+        let writing = writing.clone();
+        std::thread::spawn(move || {
+            for chunk in 0..50 {
+                write_lines(&input, chunk * 2_000, 2_000);
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            writing.store(false, std::sync::atomic::Ordering::SeqCst);
+        })
+    };
+
+    // 1. SIGKILL while the source is mid-stream.
+    let mut w = Sluice::standalone(&d, &worker, &[&src, &sink]);
+    wait_for(
+        "the source to be mid-stream",
+        Duration::from_secs(60),
+        || end_offset(&topic) >= 20_000,
+    );
+    w.kill();
+    let in_bytes = std::fs::read(&input).unwrap();
+    // No offsets file yet means the kill came before the first flush: position 0.
+    let position = std::fs::read(d.join("offsets.json"))
+        .ok()
+        .map(|b| serde_json::from_slice::<serde_json::Value>(&b).unwrap())
+        .and_then(|o| o["offsets"][0]["value"]["position"].as_u64())
+        .unwrap_or(0) as usize;
+    let stored_lines = lines_within(&in_bytes, position);
+    let produced_at_kill = end_offset(&topic) as usize;
+    assert!(
+        stored_lines <= produced_at_kill,
+        "an offset is stored only for delivered lines"
+    );
+    assert!(
+        produced_at_kill < 100_000,
+        "the kill happened mid-stream (produced {})",
+        produced_at_kill
+    );
+
+    // 2. Restart, and SIGKILL again while the sink is mid-stream.
+    let mut w = Sluice::standalone(&d, &worker, &[&src, &sink]);
+    // Kill right after a commit while lines are still arriving: the sink is live.
+    wait_for(
+        "the sink to commit while input is still arriving",
+        Duration::from_secs(300),
+        || {
+            committed_offset(&group, &topic).unwrap_or(0) >= 1
+                || !writing.load(std::sync::atomic::Ordering::SeqCst)
+        },
+    );
+    std::thread::sleep(Duration::from_millis(250));
+    w.kill();
+    let sink_was_live = writing.load(std::sync::atomic::Ordering::SeqCst);
+    let written_at_kill = complete_lines(&out);
+    let committed_at_kill = committed_offset(&group, &topic).unwrap_or(0) as usize;
+    writer.join().unwrap();
+
+    // 3. Restart: everything arrives.
+    let mut w = Sluice::standalone(&d, &worker, &[&src, &sink]);
+    wait_for(
+        "every line after the restarts",
+        Duration::from_secs(300),
+        || lines(&out).iter().collect::<HashSet<_>>().len() >= 100_000,
+    );
+    // Let the last flush and commit happen, then stop cleanly.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(w.terminate().success());
+
+    let want: HashSet<String> = lines(&input).into_iter().collect();
+    assert_eq!(want.len(), 100_000);
+    let topic_msgs = read_all(&topic);
+    let got_topic: HashSet<String> = topic_msgs
+        .iter()
+        .map(|m| m.value_str().to_string())
+        .collect();
+    assert_eq!(got_topic, want, "nothing lost in Kafka");
+    // Duplicates in Kafka are exactly the lines delivered after the last stored offset,
+    // i.e. within one offset flush interval before the kill.
+    let source_dups = topic_msgs.len() - 100_000;
+    assert_eq!(
+        source_dups,
+        produced_at_kill - stored_lines,
+        "source duplicates = the unflushed tail"
+    );
+    let out_lines = lines(&out);
+    let got_out: HashSet<String> = out_lines.iter().cloned().collect();
+    assert_eq!(got_out, want, "nothing lost in the sink file");
+    // The sink re-writes exactly what it had written but not committed.
+    let sink_dups = out_lines.len() - topic_msgs.len();
+    assert_eq!(
+        sink_dups,
+        written_at_kill.saturating_sub(committed_at_kill),
+        "sink duplicates = the uncommitted tail"
+    );
+    // And the file is Kafka's order, with that tail repeated once.
+    let topic_vals: Vec<&str> = topic_msgs.iter().map(|m| m.value_str()).collect();
+    let mut expected: Vec<&str> = topic_vals[..written_at_kill].to_vec();
+    expected.extend_from_slice(&topic_vals[committed_at_kill.min(written_at_kill)..]);
+    assert_eq!(
+        out_lines.iter().map(String::as_str).collect::<Vec<_>>(),
+        expected
+    );
+    assert!(
+        sink_was_live,
+        "the second kill happened while input was still arriving"
+    );
+    println!(
+        "source kill: {} produced, {} stored -> {} duplicates; sink kill: {} written, {} committed -> {} duplicates",
+        produced_at_kill, stored_lines, source_dups, written_at_kill, committed_at_kill, sink_dups
+    );
+
+    // 4. Clean restart: no new duplicates at all, and new lines arrive exactly once.
+    let before_topic = end_offset(&topic);
+    let before_out = lines(&out).len();
+    let mut w = Sluice::standalone(&d, &worker, &[&src, &sink]);
+    write_lines(&input, 100_000, 1_000);
+    wait_for("the 1000 new lines", Duration::from_secs(120), || {
+        lines(&out).len() >= before_out + 1_000
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(w.terminate().success());
+    assert_eq!(
+        end_offset(&topic),
+        before_topic + 1_000,
+        "a clean restart re-sends nothing"
+    );
+    let after = lines(&out);
+    assert_eq!(
+        after.len(),
+        before_out + 1_000,
+        "a clean restart re-writes nothing"
+    );
+    assert_eq!(
+        after[before_out..].first().map(String::as_str),
+        Some("line-100000")
+    );
+    assert_eq!(after.last().map(String::as_str), Some("line-100999"));
+}

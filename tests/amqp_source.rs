@@ -200,6 +200,75 @@ fn sigkill_mid_stream_loses_nothing_and_duplicates_are_bounded_by_the_prefetch()
     assert!(counts.values().all(|&c| c <= 2));
 }
 
+#[test]
+fn exactly_once_skips_redeliveries_of_committed_messages_after_a_crash() {
+    let _serial = serial();
+    const N: usize = 3_000;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (queue, topic) = setup("amqp-eos");
+    publish(&queue, numbered(0, N));
+    let name = unique("amqp-eos");
+    let c = amqp_config(
+        d,
+        &name,
+        &queue,
+        &topic,
+        "  amqp.prefetch: 500\n  amqp.batch.size: 100\n  exactly.once.support: required\n",
+    );
+    let worker = worker_yaml(
+        d,
+        free_port(),
+        &format!(
+            "offset.storage.topic: {}\nexactly.once.source.support: enabled\ngroup.id: amqp-eos",
+            unique("amqp-eos-offsets")
+        ),
+    );
+
+    // The worker dies right after its fifth transaction commits, before that batch is
+    // acknowledged to RabbitMQ: RabbitMQ must deliver it again.
+    let mut w = Sluice::standalone_with_env(
+        d,
+        &worker,
+        &[&c],
+        &[("SLUICE_FAULT_EXIT_AFTER_COMMITS", "5")],
+    );
+    let status = w
+        .wait_exit(Duration::from_secs(120))
+        .expect("the fault hook ends the worker");
+    assert_eq!(status.code(), Some(137), "{}", tail(&w.log_text()));
+    let committed = read_all(&topic).len();
+    assert!(committed > 0, "five batches were committed");
+    std::thread::sleep(Duration::from_secs(1));
+    let (left, _, _) = queue_counts(&queue);
+    eprintln!("crashed with {committed} records in Kafka and {left} messages in the queue");
+    assert!(
+        left as usize > N - committed,
+        "some committed messages were not acknowledged, so RabbitMQ holds them again"
+    );
+
+    // The restarted worker recognises the redelivered messages by their ids.
+    let mut w = Sluice::standalone(d, &worker, &[&c]);
+    wait_queue_empty(&queue, Duration::from_secs(120), &w);
+    wait_for("every record", Duration::from_secs(60), || {
+        read_all(&topic).len() >= N
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(w.terminate().success());
+    let log = w.log_text();
+    assert!(
+        log.contains("skipped redelivered messages whose ids Kafka already has"),
+        "{}",
+        tail(&log)
+    );
+    let msgs = read_all(&topic);
+    let dups = check_all_present(&msgs, N);
+    assert_eq!(dups, 0, "no message is in Kafka twice");
+    let values: Vec<&str> = msgs.iter().map(|m| m.value_str()).collect();
+    let want: Vec<String> = (0..N).map(|i| format!("body-{}", i)).collect();
+    assert_eq!(values, want, "in queue order");
+}
+
 /// Runs `scripts/stack.sh <what>`. Its output goes nowhere: the broker it starts must
 /// not hold the test's stdout open.
 fn stack(what: &str) -> bool {

@@ -24,8 +24,13 @@
 //!   delivered.
 //! * With `tasks.max` > 1 each task is a competing consumer on the same queue; order is
 //!   kept within a task only.
+//! * With exactly-once delivery (worker `exactly.once.source.support=enabled`) each
+//!   batch is one Kafka transaction that also stores the ids of the latest committed
+//!   messages; a redelivered message whose id is among them is acknowledged without
+//!   being written again (see `committed_ids`).
 
 mod acknowledger;
+mod committed_ids;
 mod config;
 mod mapping;
 mod session;

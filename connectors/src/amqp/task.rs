@@ -10,14 +10,15 @@ use lapin::message::Delivery;
 use sluice_record_builders::RecordBuilder;
 use sluice_runtime::config::ParsedConfig;
 use sluice_runtime::connector::{
-    Acknowledger, ConnectError, FailedSourceRecord, SourceBatch, SourceTask, SourceTaskContext,
-    StatusDetail,
+    Acknowledger, ConnectError, FailedSourceRecord, Polled, SourceBatch, SourceTask,
+    SourceTaskContext, StatusDetail,
 };
 use sluice_runtime::data::{SourcePartition, SourceRecord};
 use sluice_runtime::task::Backoff;
 use tokio::time::Instant;
 
 use super::acknowledger::{token, AmqpAcknowledger, LiveChannel};
+use super::committed_ids::{self, CommittedIds};
 use super::config::AmqpSourceConfig;
 use super::mapping;
 use super::session::Session;
@@ -42,6 +43,14 @@ struct State {
     next_attempt: Option<Instant>,
     attempts: u32,
     status: StatusDetail,
+    /// With exactly-once delivery: the ids of the latest committed messages, to skip
+    /// their redeliveries (see `committed_ids`).
+    committed: Option<CommittedIds>,
+    /// Redelivered messages skipped in the current poll.
+    skipped: usize,
+    /// Ids of the current poll's messages; they join `committed` when the poll
+    /// returns its batch (a batch dropped on a lost connection must not add them).
+    batch_ids: Vec<String>,
 }
 
 #[async_trait]
@@ -53,11 +62,12 @@ impl SourceTask for AmqpSourceTask {
     ) -> Result<(), ConnectError> {
         let cfg = AmqpSourceConfig::from_parsed(&config)?;
         let builder = sluice_record_builders::create(&cfg.builder)?;
-        let mut partition = SourcePartition::new();
-        partition.insert(
-            "source".into(),
-            serde_json::Value::String(cfg.source_name()),
-        );
+        let partition = committed_ids::partition(&cfg.source_name(), ctx.task);
+        let committed = if ctx.exactly_once {
+            Some(load_committed(&cfg, &partition, &ctx).await?)
+        } else {
+            None
+        };
         self.state = Some(State {
             with_metadata: cfg.builder.key.is_some() || cfg.builder.copy_to_headers,
             builder,
@@ -70,6 +80,9 @@ impl SourceTask for AmqpSourceTask {
             next_attempt: None,
             attempts: 0,
             status: ctx.status.clone(),
+            committed,
+            skipped: 0,
+            batch_ids: Vec::new(),
             cfg,
         });
         // Connect now so that a wrong address or password shows at once; a failure is
@@ -199,12 +212,16 @@ impl State {
             };
         let mut batch = SourceBatch::with_capacity(self.cfg.batch_size.min(1024));
         let mut last_tag = first.delivery_tag;
+        let mut taken = 1;
+        self.skipped = 0;
+        self.batch_ids.clear();
         self.push(first, &mut batch);
-        while batch.len() < self.cfg.batch_size {
+        while taken < self.cfg.batch_size {
             match self.session.as_mut().expect("connected").next_now() {
                 None => break,
                 Some(Some(Ok(d))) => {
                     last_tag = d.delivery_tag;
+                    taken += 1;
                     self.push(d, &mut batch);
                 }
                 Some(Some(Err(e))) => {
@@ -219,12 +236,44 @@ impl State {
                 }
             }
         }
+        if let Some(committed) = self.committed.as_mut() {
+            for id in self.batch_ids.drain(..) {
+                committed.push(id);
+            }
+            // The batch's transaction stores the window with the batch's last record.
+            if let Some(last) = batch.items.iter_mut().rev().find_map(|i| match i {
+                Polled::Record(r) => Some(r),
+                Polled::Failed(_) => None,
+            }) {
+                last.source_offset = Some(committed.to_offset());
+            }
+            if self.skipped > 0 {
+                tracing::info!(
+                    queue = %self.cfg.source_name(),
+                    skipped = self.skipped,
+                    "skipped redelivered messages whose ids Kafka already has (exactly-once)"
+                );
+            }
+        }
         batch.ack = Some(token(generation, last_tag));
         Ok(batch)
     }
 
     /// Builds one delivery's record, or a failed record naming the message.
     fn push(&mut self, d: Delivery, batch: &mut SourceBatch) {
+        if let Some(committed) = self.committed.as_ref() {
+            if let Some(id) = d.properties.message_id().as_ref().map(|s| s.as_str()) {
+                let skip = d.redelivered && committed.contains(id);
+                // A skipped id is remembered again: its ack (with this batch) may be
+                // lost too.
+                self.batch_ids.push(id.to_string());
+                if skip {
+                    // Kafka has it: acknowledge it with this batch, write nothing.
+                    self.skipped += 1;
+                    return;
+                }
+            }
+        }
         let body = Bytes::from(d.data);
         let msg = mapping::message(
             body.clone(),
@@ -265,4 +314,28 @@ impl State {
             }
         }
     }
+}
+
+/// Loads the ids of the latest committed messages from this task's stored offset.
+async fn load_committed(
+    cfg: &AmqpSourceConfig,
+    partition: &SourcePartition,
+    ctx: &SourceTaskContext,
+) -> Result<CommittedIds, ConnectError> {
+    if cfg.prefetch == 0 {
+        return Err(ConnectError::fatal(
+            "exactly-once delivery from RabbitMQ needs amqp.prefetch > 0: the prefetch window bounds the message ids Sluice must remember to recognise redeliveries",
+        ));
+    }
+    let mut committed = CommittedIds::new(cfg.prefetch as usize);
+    if let Some(offset) = ctx.offsets.offset(partition).await? {
+        committed.load(&offset);
+    }
+    tracing::info!(
+        queue = %cfg.source_name(),
+        remembered = committed.remembered(),
+        "exactly-once: redelivered messages whose ids are among the last {} committed are skipped",
+        cfg.prefetch
+    );
+    Ok(committed)
 }

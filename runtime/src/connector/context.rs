@@ -119,6 +119,10 @@ pub struct SourceTaskContext {
     pub task: u32,
     pub offsets: OffsetReader,
     pub status: StatusDetail,
+    /// The runtime writes each polled batch in a Kafka transaction together with the
+    /// batch's source offsets (exactly-once delivery). A task that can tell a
+    /// redelivered message from a new one uses this to skip what was already committed.
+    pub exactly_once: bool,
 }
 
 /// Reports records a sink task could not write, honouring `errors.tolerance`.

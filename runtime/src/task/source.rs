@@ -133,6 +133,7 @@ pub async fn run_source_task(
         task: s.id.task,
         offsets: OffsetReader::new(s.id.connector.clone(), s.offsets.clone()),
         status: s.detail.clone(),
+        exactly_once: s.transactional.is_some(),
     };
     let mut backoff = Backoff::new(
         Duration::from_millis(500),

@@ -296,7 +296,7 @@ fn a_killed_workers_tasks_resume_elsewhere_and_nothing_is_lost() {
         201
     );
     assert_eq!(
-        api.post("/connectors", &json!({"name": "sink", "config": sink}))
+        api.post("/connectors", &json!({"name": "dist-sink", "config": sink}))
             .status,
         201
     );
@@ -306,14 +306,14 @@ fn a_killed_workers_tasks_resume_elsewhere_and_nothing_is_lost() {
 
     // Kill the worker running the source task.
     let src_owner = owners(&api, "src", 1)[0].clone();
-    let sink_owner = owners(&api, "sink", 1)[0].clone();
+    let sink_owner = owners(&api, "dist-sink", 1)[0].clone();
     let victim: u16 = src_owner.rsplit(':').next().unwrap().parse().unwrap();
     let killed_at = Instant::now();
     c.kill(victim);
     let survivor = Api::new(*p.iter().find(|x| **x != victim).unwrap());
     let produced_at_kill = end_offset(&topic) as usize;
     let written_at_kill = lines(&out).len();
-    let committed_at_kill = committed_offset("connect-sink", &topic).unwrap_or(0) as usize;
+    let committed_at_kill = committed_offset("connect-dist-sink", &topic).unwrap_or(0) as usize;
     let mut new_owner = owners(&survivor, "src", 1)[0].clone();
     while new_owner == src_owner {
         assert!(

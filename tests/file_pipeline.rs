@@ -91,13 +91,26 @@ fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
     let out = d.join("out.txt");
     let group = format!("connect-{}-out", name);
 
-    // The input grows while the worker runs: 100,000 lines over about 25 seconds.
+    // The input grows while the worker runs: 100,000 lines in chunks of 2,000 every
+    // 500 ms. After 60,000 lines the writer waits until the sink has been killed
+    // (step 2), so that kill always happens while input is still arriving, however
+    // slow the machine.
     let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sink_killed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
         let input = input.clone();
         let writing = writing.clone();
+        let sink_killed = sink_killed.clone();
         std::thread::spawn(move || {
             for chunk in 0..50 {
+                if chunk == 30 {
+                    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+                    while !sink_killed.load(std::sync::atomic::Ordering::SeqCst)
+                        && std::time::Instant::now() < deadline
+                    {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                }
                 write_lines(&input, chunk * 2_000, 2_000);
                 std::thread::sleep(Duration::from_millis(500));
             }
@@ -148,6 +161,7 @@ fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
     let sink_was_live = writing.load(std::sync::atomic::Ordering::SeqCst);
     let written_at_kill = complete_lines(&out);
     let committed_at_kill = committed_offset(&group, &topic).unwrap_or(0) as usize;
+    sink_killed.store(true, std::sync::atomic::Ordering::SeqCst);
     writer.join().unwrap();
 
     // 3. Restart: everything arrives.

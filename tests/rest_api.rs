@@ -730,25 +730,33 @@ fn secrets_from_config_providers_are_used_but_never_shown() {
     create_topic(&topic, 1);
     produce(&topic, &[(None, Some(b"hello"), vec![])]);
     let placeholder = format!("${{file:{}:sink.file}}", props.display());
-    let r = api.post("/connectors", &json!({"name": "s", "config": {"connector.class": "FileStreamSink", "topics": topic, "file": placeholder}}));
+    // A fresh name: the sink's consumer group must not be one a killed worker of
+    // another test left members in (the test broker keeps them).
+    let name = unique("secret");
+    let r = api.post("/connectors", &json!({"name": name, "config": {"connector.class": "FileStreamSink", "topics": topic, "file": placeholder}}));
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["config"]["file"], placeholder.as_str());
-    wait_for(
-        "the record in the file named by the secret",
-        Duration::from_secs(120),
-        || lines(&secret_file) == vec!["hello"],
-    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while lines(&secret_file) != vec!["hello"] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the record never reached the file named by the secret; status {}; log:\n{}",
+            api.get(&format!("/connectors/{name}/status")).text,
+            w.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     assert_eq!(
-        api.get("/connectors/s/config").body["file"],
+        api.get(&format!("/connectors/{name}/config")).body["file"],
         placeholder.as_str()
     );
     assert_eq!(
-        api.get("/connectors/s/tasks").body[0]["config"]["file"],
+        api.get(&format!("/connectors/{name}/tasks")).body[0]["config"]["file"],
         placeholder.as_str()
     );
     let v = api.put(
         "/connector-plugins/FileStreamSink/config/validate",
-        &json!({"name": "s", "topics": "t", "file": placeholder}),
+        &json!({"name": name, "topics": "t", "file": placeholder}),
     );
     let file_entry = v.body["configs"]
         .as_array()

@@ -381,13 +381,14 @@ fn main() {
     let mut plain_json = Vec::new();
     let mut chained = Vec::new();
     for round in 1..=rounds {
-        for (extra, into) in [
-            (JSON_VALUES.to_string(), &mut plain_json),
-            (format!("{}{}", JSON_VALUES, CHAIN), &mut chained),
+        for (label, extra, into) in [
+            ("json", JSON_VALUES.to_string(), &mut plain_json),
+            ("chain", format!("{}{}", JSON_VALUES, CHAIN), &mut chained),
         ] {
             let t = unique("chain");
             create_topic(&s, &t);
-            let tdir = dir.path().join(format!("chain-{}-{}", round, into.len()));
+            // Each run gets its own folder: a leftover offsets file would end it at once.
+            let tdir = dir.path().join(format!("{}-{}", label, round));
             std::fs::create_dir_all(&tdir).unwrap();
             into.push(sluice_produce_with(&s, &tdir, &input, bytes, &t, &extra).as_secs_f64());
         }

@@ -46,17 +46,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+lines_out() { if [ -f "$WORK/output.txt" ]; then wc -l < "$WORK/output.txt"; else echo 0; fi; }
 for _ in $(seq 1 120); do
-  n=$(cat "$WORK/output.txt" 2>/dev/null | wc -l)
-  [ "$n" -ge 1000 ] && break
+  [ "$(lines_out)" -ge 1000 ] && break
   sleep 0.5
 done
-n=$(cat "$WORK/output.txt" 2>/dev/null | wc -l)
+n=$(lines_out)
 echo "== $n of 1000 lines arrived in $WORK/output.txt"
 echo "== appending 3 more lines to the input (the source tails the file)"
 printf 'one more\ntwo more\nthree more\n' >> "$WORK/input.txt"
 for _ in $(seq 1 60); do
-  [ "$(wc -l < "$WORK/output.txt")" -ge 1003 ] && break
+  [ "$(lines_out)" -ge 1003 ] && break
   sleep 0.5
 done
 tail -3 "$WORK/output.txt"

@@ -35,9 +35,15 @@ pub fn source_producer_defaults() -> RawConfig {
 /// `fetch.queue.backoff.ms`: librdkafka (2.4+) stops fetching a partition for this long
 /// whenever its local queue is above `queued.min.messages`; its default of 1000 ms
 /// halves throughput when the task drains the queue in bursts, so Sluice uses 20 ms.
+///
+/// `topic.metadata.refresh.interval.ms`: a consumer subscribed to a topic that does not
+/// exist yet (a sink started before its source created the topic) or to a
+/// `topics.regex` only notices new topics at this interval; librdkafka's default of
+/// 5 minutes left such sinks idle that long, so Sluice uses 10 s.
 pub fn sink_consumer_defaults() -> RawConfig {
     [
         ("fetch.queue.backoff.ms", "20"),
+        ("topic.metadata.refresh.interval.ms", "10000"),
         ("enable.auto.commit", "false"),
         ("enable.auto.offset.store", "false"),
         ("auto.offset.reset", "earliest"),

@@ -57,8 +57,8 @@ pub struct MongoSinkConnector {
 
 #[async_trait]
 impl Connector for MongoSinkConnector {
-    async fn validate(&self, config: &ParsedConfig) -> Vec<ConfigIssue> {
-        config::validate(config.raw())
+    fn validate_raw(&self, config: &RawConfig) -> Vec<ConfigIssue> {
+        config::validate(config)
     }
 
     async fn start(

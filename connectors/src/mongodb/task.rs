@@ -187,11 +187,9 @@ impl MongoSinkTask {
                         "MongoDB rejected the write to {}.{}: {}",
                         ns.db, ns.coll, rej
                     );
-                    if let Err(e) = self.errant(rec, &msg).await {
-                        // Everything before this write is acknowledged; a restart
-                        // resumes from the last committed offset.
-                        return Err(e);
-                    }
+                    // Tolerance none: everything before this write is acknowledged but
+                    // not committed; a restart reads the batch again.
+                    self.errant(rec, &msg).await?;
                 }
                 // Ordered: the writes after a rejected one were not attempted; they
                 // are sent again in the next round.

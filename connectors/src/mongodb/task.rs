@@ -299,18 +299,9 @@ impl SinkTask for MongoSinkTask {
                 work,
             });
         }
+        // A retriable error shows in the task status (the runtime's "put failed,
+        // retrying" detail) until a put succeeds.
         let r = self.write_pending(records).await;
-        if r.is_ok() {
-            if let Some(ctx) = &self.ctx {
-                if ctx
-                    .status
-                    .get()
-                    .is_some_and(|d| d.contains("not acknowledged"))
-                {
-                    ctx.status.clear();
-                }
-            }
-        }
         if !matches!(&r, Err(e) if e.is_retriable()) {
             self.pending = None;
         }

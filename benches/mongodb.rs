@@ -9,8 +9,10 @@
 //! * and, for reference, Sluice with the default write model (ReplaceOne upsert by
 //!   `_id`), which costs the server more per document.
 //!
-//! Both sides are timed from the first document in MongoDB (plain: the first record
-//! consumed) to the last, so the consumer group join and process start are excluded.
+//! The plain loop is timed from the first record consumed to the last acknowledged
+//! `insert_many`; Sluice from the moment its first batch is in MongoDB (document `_id`
+//! 0, looked up every 10 ms) to the last document, counting the records after the first
+//! batch, so the consumer group join and process start are excluded.
 //! Run with `cargo bench --bench mongodb` against `scripts/stack.sh up`.
 //! `SLUICE_BENCH_MONGO_N` (default 50,000) sets the record count.
 
@@ -76,15 +78,34 @@ fn fill_topic(topic: &str, n: usize) {
     );
 }
 
-fn count(coll: &str) -> u64 {
-    rt().block_on(async {
-        let c = mongodb::Client::with_uri_str(mongo_uri()).await.unwrap();
-        c.database(DB)
-            .collection::<Document>(coll)
-            .estimated_document_count()
-            .await
-            .unwrap_or(0)
-    })
+/// Looks documents up by `_id` through one client: a point lookup costs the server
+/// next to nothing (counting documents, or a new connection per poll, would slow the
+/// writes being measured).
+struct Probe {
+    rt: tokio::runtime::Runtime,
+    client: mongodb::Client,
+}
+
+impl Probe {
+    fn new() -> Self {
+        let rt = rt();
+        let client = rt
+            .block_on(mongodb::Client::with_uri_str(mongo_uri()))
+            .unwrap();
+        Probe { rt, client }
+    }
+    fn has(&self, coll: &str, id: i64) -> bool {
+        self.rt.block_on(async {
+            self.client
+                .database(DB)
+                .collection::<Document>(coll)
+                .find_one(doc! {"_id": id})
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+        })
+    }
 }
 
 /// A plain rdkafka consumer + `insert_many` loop. Returns records/s.
@@ -160,27 +181,25 @@ fn sluice(
     )
     .unwrap();
     let mut w = Sluice::standalone(dir, &worker_yaml(dir, free_port(), ""), &[&cfg]);
+    // Records are written in order: the first batch is in when _id 0 is, all of
+    // them when _id n-1 is. Timed over the batches after the first.
+    let probe = Probe::new();
     let deadline = Instant::now() + Duration::from_secs(900);
-    let (mut start, mut first) = (None, 0u64);
-    loop {
-        let c = count(coll);
-        if c > 0 && start.is_none() {
-            start = Some(Instant::now());
-            first = c;
+    let wait = |id: i64| {
+        while !probe.has(coll, id) {
+            assert!(
+                Instant::now() < deadline,
+                "sluice: document {} never arrived; log:\n{}",
+                id,
+                w.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(10));
         }
-        if c >= n as u64 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "sluice: only {} of {} documents; log:\n{}",
-            c,
-            n,
-            w.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let rate = (n as u64 - first) as f64 / start.unwrap().elapsed().as_secs_f64();
+        Instant::now()
+    };
+    let t0 = wait(0);
+    let t1 = wait(n as i64 - 1);
+    let rate = n.saturating_sub(batch) as f64 / (t1 - t0).as_secs_f64();
     assert!(w.terminate().success());
     rate
 }

@@ -301,7 +301,14 @@ impl SinkTask for MongoSinkTask {
         }
         // A retriable error shows in the task status (the runtime's "put failed,
         // retrying" detail) until a put succeeds.
+        let started = std::time::Instant::now();
         let r = self.write_pending(records).await;
+        tracing::debug!(
+            records = records.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            ok = r.is_ok(),
+            "put"
+        );
         if !matches!(&r, Err(e) if e.is_retriable()) {
             self.pending = None;
         }

@@ -256,8 +256,28 @@ fn every_id_strategy_gives_the_expected_id_and_upserts_and_tombstones_apply() {
         files.push(sink(d, &name, &topic, &coll, &refs));
         colls.push(coll);
     }
+    // topic.override.<topic>.<key>: another collection and id strategy for this topic.
+    let base_coll = unique("ids-base");
+    let override_coll = unique("ids-override");
+    let override_collection = format!("topic.override.{}.collection: {}", topic, override_coll);
+    let override_id = format!(
+        "topic.override.{}.document.id.strategy: KafkaMetaDataStrategy",
+        topic
+    );
+    files.push(sink(
+        d,
+        &unique("m-override"),
+        &topic,
+        &base_coll,
+        &[
+            "document.id.strategy.overwrite.existing: true",
+            &override_collection,
+            &override_id,
+        ],
+    ));
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let mut w = Sluice::standalone(d, &worker_yaml(d, free_port(), ""), &paths);
+    wait_count(&override_coll, 25, Duration::from_secs(120));
     let expect_count = |s: &str| -> u64 {
         match s {
             // Ids from the key: upserts replace, tombstones delete.
@@ -276,6 +296,14 @@ fn every_id_strategy_gives_the_expected_id_and_upserts_and_tombstones_apply() {
     // Let any late write land before checking contents.
     std::thread::sleep(Duration::from_secs(1));
     assert!(w.terminate().success());
+    assert_eq!(
+        count(&base_coll),
+        Some(0),
+        "the override's collection is used"
+    );
+    assert!(docs(&override_coll).iter().all(|d| d
+        .get_str("_id")
+        .is_ok_and(|id| id.starts_with(&format!("{}#0#", topic)))));
     for (s, coll) in strategies.iter().zip(&colls) {
         let all = docs(coll);
         assert_eq!(all.len() as u64, expect_count(s), "{}", s);

@@ -200,6 +200,18 @@ impl MongoSinkTask {
     }
 }
 
+/// The write concern of the connection string as a command's `writeConcern`.
+fn write_concern(options: &ClientOptions) -> Result<Option<bson::Document>, ConnectError> {
+    match &options.write_concern {
+        Some(wc) => Ok(Some(
+            bson::to_document(wc)
+                .map_err(|e| ConnectError::fatal(format!("write concern: {}", e)))?,
+        )
+        .filter(|d| !d.is_empty())),
+        None => Ok(None),
+    }
+}
+
 /// The write for one record, `None` for a record that writes nothing (a tombstone
 /// without `delete.on.null.values`).
 fn build_write(
@@ -269,14 +281,7 @@ impl SinkTask for MongoSinkTask {
         if options.app_name.is_none() {
             options.app_name = Some(format!("sluice-{}", ctx.connector));
         }
-        let write_concern = match &options.write_concern {
-            Some(wc) => Some(
-                bson::to_document(wc)
-                    .map_err(|e| ConnectError::fatal(format!("write concern: {}", e)))?,
-            )
-            .filter(|d| !d.is_empty()),
-            None => None,
-        };
+        let write_concern = write_concern(&options)?;
         let client = Client::with_options(options)
             .map_err(|e| super::writer::classify(&e, "cannot create the MongoDB client"))?;
         let writer = Writer::new(client, write_concern);
@@ -325,5 +330,24 @@ impl SinkTask for MongoSinkTask {
         if let Some(w) = self.writer.take() {
             drop(w);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::bson::doc;
+
+    #[tokio::test]
+    async fn the_uri_write_concern_goes_with_every_command() {
+        let o = ClientOptions::parse("mongodb://h/?w=majority&journal=true&wtimeoutMS=500")
+            .await
+            .unwrap();
+        assert_eq!(
+            write_concern(&o).unwrap(),
+            Some(doc! {"w": "majority", "wtimeout": 500, "j": true})
+        );
+        let none = ClientOptions::parse("mongodb://h/").await.unwrap();
+        assert_eq!(write_concern(&none).unwrap(), None);
     }
 }

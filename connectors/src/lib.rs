@@ -4,5 +4,7 @@
 pub mod amqp;
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "mongodb")]
+pub mod mongodb;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;

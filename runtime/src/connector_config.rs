@@ -160,13 +160,12 @@ pub async fn validate_connector<'a>(
     }
     if let Some(p) = plugin {
         let own = (p.config_def)();
+        let connector = (p.create_connector)();
         match own.parse(raw) {
-            Ok(parsed) => {
-                let connector = (p.create_connector)();
-                issues.extend(connector.validate(&parsed).await);
-            }
+            Ok(parsed) => issues.extend(connector.validate(&parsed).await),
             Err(mut i) => issues.append(&mut i),
         }
+        issues.extend(connector.validate_raw(raw));
         def = def.merge(&own);
     }
     dedup(&mut issues);

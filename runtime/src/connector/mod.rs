@@ -43,6 +43,12 @@ pub trait Connector: Send + Sync {
     async fn validate(&self, _config: &ParsedConfig) -> Vec<ConfigIssue> {
         Vec::new()
     }
+    /// Cross-key checks on the raw config, run even when some declared keys did not
+    /// parse, so that every problem is listed at once. Duplicates of the declared
+    /// keys' problems are removed by the caller.
+    fn validate_raw(&self, _config: &RawConfig) -> Vec<ConfigIssue> {
+        Vec::new()
+    }
     /// Starts the connector with its resolved config.
     async fn start(
         &mut self,

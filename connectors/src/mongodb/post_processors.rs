@@ -1,0 +1,441 @@
+//! Post processors: what happens to a record's key and value documents before they
+//! become a write (the MongoDB connector's `post.processor.chain`).
+
+use mongodb::bson::{Bson, Document};
+
+use super::config::simple_name;
+use super::id_strategy::{IdStrategy, SinkDocument};
+
+/// AllowList (keep only listed fields) or BlockList (drop listed fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectionType {
+    AllowList,
+    BlockList,
+}
+
+impl ProjectionType {
+    /// `allowlist`/`whitelist`, `blocklist`/`blacklist`; `none` or empty is `None`.
+    pub fn parse(s: &str) -> Option<ProjectionType> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "allowlist" | "whitelist" => Some(ProjectionType::AllowList),
+            "blocklist" | "blacklist" => Some(ProjectionType::BlockList),
+            _ => None,
+        }
+    }
+}
+
+/// A projection of a document by field paths (`a.b`, `a.*`, `a.**`).
+#[derive(Debug, Clone)]
+pub struct Projection {
+    pub kind: ProjectionType,
+    paths: Vec<Vec<String>>,
+}
+
+impl Projection {
+    pub fn new(kind: ProjectionType, list: &str) -> Self {
+        Projection {
+            kind,
+            paths: list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.split('.').map(str::to_string).collect())
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    /// Applies the projection in place. `_id` survives an allow list.
+    pub fn apply(&self, doc: &mut Document) {
+        self.apply_with(doc, true)
+    }
+
+    /// Applies the projection; `keep_id`: `_id` survives an allow list.
+    pub fn apply_with(&self, doc: &mut Document, keep_id: bool) {
+        let paths: Vec<&[String]> = self.paths.iter().map(|p| p.as_slice()).collect();
+        match self.kind {
+            ProjectionType::AllowList => allow(doc, &paths, keep_id),
+            ProjectionType::BlockList => block(doc, &paths),
+        }
+    }
+}
+
+fn segment_matches(pattern: &str, name: &str) -> bool {
+    pattern == "*" || pattern == "**" || pattern == name
+}
+
+fn allow(doc: &mut Document, paths: &[&[String]], top: bool) {
+    let names: Vec<String> = doc.keys().cloned().collect();
+    for name in names {
+        if top && name == "_id" {
+            continue;
+        }
+        let matching: Vec<&[String]> = paths
+            .iter()
+            .filter(|p| !p.is_empty() && segment_matches(&p[0], &name))
+            .copied()
+            .collect();
+        if matching.is_empty() {
+            doc.remove(&name);
+            continue;
+        }
+        // Kept whole if a path ends here or is `**`.
+        if matching.iter().any(|p| p.len() == 1 || p[0] == "**") {
+            continue;
+        }
+        let rest: Vec<&[String]> = matching.iter().map(|p| &p[1..]).collect();
+        match doc.get_mut(&name) {
+            Some(Bson::Document(sub)) => allow(sub, &rest, false),
+            Some(Bson::Array(items)) => {
+                for item in items.iter_mut() {
+                    if let Bson::Document(sub) = item {
+                        allow(sub, &rest, false);
+                    }
+                }
+            }
+            _ => {
+                doc.remove(&name);
+            }
+        }
+    }
+}
+
+fn block(doc: &mut Document, paths: &[&[String]]) {
+    let names: Vec<String> = doc.keys().cloned().collect();
+    for name in names {
+        let matching: Vec<&[String]> = paths
+            .iter()
+            .filter(|p| !p.is_empty() && segment_matches(&p[0], &name))
+            .copied()
+            .collect();
+        if matching.iter().any(|p| p.len() == 1 || p[0] == "**") {
+            doc.remove(&name);
+            continue;
+        }
+        let rest: Vec<&[String]> = matching.iter().map(|p| &p[1..]).collect();
+        if rest.is_empty() {
+            continue;
+        }
+        match doc.get_mut(&name) {
+            Some(Bson::Document(sub)) => block(sub, &rest),
+            Some(Bson::Array(items)) => {
+                for item in items.iter_mut() {
+                    if let Bson::Document(sub) = item {
+                        block(sub, &rest);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Field renames: by exact path (`field.renamer.mapping`) and by regular expression
+/// (`field.renamer.regexp`).
+#[derive(Debug, Clone, Default)]
+pub struct Renamer {
+    /// (`key`|`value`, path, new name).
+    mappings: Vec<(bool, Vec<String>, String)>,
+    /// (regexp on the full path `key.a.b` / `value.a.b`, pattern, replacement).
+    regexps: Vec<(regex::Regex, regex::Regex, String)>,
+}
+
+impl Renamer {
+    /// Parses both JSON settings; the error says which key (true = mapping) failed.
+    pub fn parse(mapping: &str, regexp: &str) -> Result<Renamer, (bool, String)> {
+        let mut r = Renamer::default();
+        let m: serde_json::Value = serde_json::from_str(if mapping.trim().is_empty() {
+            "[]"
+        } else {
+            mapping
+        })
+        .map_err(|e| (true, format!("not a JSON array: {}", e)))?;
+        for item in m.as_array().ok_or((true, "not a JSON array".to_string()))? {
+            let old = item["oldName"].as_str();
+            let new = item["newName"].as_str();
+            let (Some(old), Some(new)) = (old, new) else {
+                return Err((true, format!("{} needs oldName and newName strings", item)));
+            };
+            let (is_key, path) = if let Some(p) = old.strip_prefix("key.") {
+                (true, p)
+            } else if let Some(p) = old.strip_prefix("value.") {
+                (false, p)
+            } else {
+                return Err((
+                    true,
+                    format!("oldName {} must start with key. or value.", old),
+                ));
+            };
+            r.mappings.push((
+                is_key,
+                path.split('.').map(str::to_string).collect(),
+                new.to_string(),
+            ));
+        }
+        let x: serde_json::Value = serde_json::from_str(if regexp.trim().is_empty() {
+            "[]"
+        } else {
+            regexp
+        })
+        .map_err(|e| (false, format!("not a JSON array: {}", e)))?;
+        for item in x
+            .as_array()
+            .ok_or((false, "not a JSON array".to_string()))?
+        {
+            let (Some(re), Some(pat), Some(rep)) = (
+                item["regexp"].as_str(),
+                item["pattern"].as_str(),
+                item["replace"].as_str(),
+            ) else {
+                return Err((
+                    false,
+                    format!("{} needs regexp, pattern and replace strings", item),
+                ));
+            };
+            let re = regex::Regex::new(re).map_err(|e| (false, e.to_string()))?;
+            let pat = regex::Regex::new(pat).map_err(|e| (false, e.to_string()))?;
+            r.regexps.push((re, pat, rep.to_string()));
+        }
+        Ok(r)
+    }
+
+    fn by_mapping(&self, doc: &mut SinkDocument) {
+        for (is_key, path, new) in &self.mappings {
+            let target = if *is_key {
+                doc.key.as_mut()
+            } else {
+                doc.value.as_mut()
+            };
+            if let Some(d) = target {
+                rename_path(d, path, new);
+            }
+        }
+    }
+
+    fn by_regexp(&self, doc: &mut SinkDocument) {
+        if let Some(d) = doc.key.as_mut() {
+            rename_regexp(d, "key", &self.regexps);
+        }
+        if let Some(d) = doc.value.as_mut() {
+            rename_regexp(d, "value", &self.regexps);
+        }
+    }
+}
+
+fn rename_path(doc: &mut Document, path: &[String], new: &str) {
+    match path {
+        [] => {}
+        [last] => {
+            if let Some(v) = doc.remove(last) {
+                doc.insert(new.to_string(), v);
+            }
+        }
+        [first, rest @ ..] => {
+            if let Some(Bson::Document(sub)) = doc.get_mut(first) {
+                rename_path(sub, rest, new);
+            }
+        }
+    }
+}
+
+fn rename_regexp(doc: &mut Document, prefix: &str, rules: &[(regex::Regex, regex::Regex, String)]) {
+    let old = std::mem::take(doc);
+    for (name, mut value) in old {
+        let path = format!("{}.{}", prefix, name);
+        if let Bson::Document(sub) = &mut value {
+            rename_regexp(sub, &path, rules);
+        }
+        let mut new_name = name;
+        for (re, pat, rep) in rules {
+            if re.is_match(&path) {
+                new_name = pat.replace_all(&new_name, rep.as_str()).into_owned();
+            }
+        }
+        doc.insert(new_name, value);
+    }
+}
+
+/// One post processor of the chain.
+#[derive(Debug, Clone)]
+pub enum PostProcessor {
+    /// Sets `_id` from the id strategy.
+    DocumentIdAdder,
+    /// Adds `topic-partition-offset` and the record timestamp.
+    KafkaMetaAdder,
+    KeyProjector(Projection),
+    ValueProjector(Projection),
+    RenameByMapping(Renamer),
+    RenameByRegExp(Renamer),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    IdAdder,
+    MetaAdder,
+    KeyProjector(ProjectionType),
+    ValueProjector(ProjectionType),
+    RenameByMapping,
+    RenameByRegExp,
+}
+
+impl PostProcessor {
+    fn kind_of_inner(name: &str) -> Option<Kind> {
+        use ProjectionType::*;
+        Some(match simple_name(name).as_str() {
+            "documentidadder" => Kind::IdAdder,
+            "kafkametaadder" => Kind::MetaAdder,
+            "blocklistkeyprojector" | "blacklistkeyprojector" => Kind::KeyProjector(BlockList),
+            "allowlistkeyprojector" | "whitelistkeyprojector" => Kind::KeyProjector(AllowList),
+            "blocklistvalueprojector" | "blacklistvalueprojector" => {
+                Kind::ValueProjector(BlockList)
+            }
+            "allowlistvalueprojector" | "whitelistvalueprojector" => {
+                Kind::ValueProjector(AllowList)
+            }
+            "renamebymapping" => Kind::RenameByMapping,
+            "renamebyregexp" => Kind::RenameByRegExp,
+            _ => return None,
+        })
+    }
+
+    /// Checks a post processor name.
+    pub fn kind_of(name: &str) -> Result<(), String> {
+        Self::kind_of_inner(name).map(|_| ()).ok_or_else(|| {
+            format!(
+                "unknown post processor {}; known: DocumentIdAdder, KafkaMetaAdder, BlockListKeyProjector, AllowListKeyProjector, BlockListValueProjector, AllowListValueProjector, RenameByMapping, RenameByRegExp",
+                name
+            )
+        })
+    }
+
+    /// Builds the chain; DocumentIdAdder goes first when it is not listed.
+    pub fn chain(
+        names: &[String],
+        key_projection: Option<Projection>,
+        value_projection: Option<Projection>,
+        renamer: Renamer,
+    ) -> Result<Vec<PostProcessor>, String> {
+        let mut out = Vec::new();
+        let kinds: Vec<Kind> = names
+            .iter()
+            .map(|n| Self::kind_of_inner(n).ok_or_else(|| Self::kind_of(n).unwrap_err()))
+            .collect::<Result<_, _>>()?;
+        if !kinds.contains(&Kind::IdAdder) {
+            out.push(PostProcessor::DocumentIdAdder);
+        }
+        for k in kinds {
+            out.push(match k {
+                Kind::IdAdder => PostProcessor::DocumentIdAdder,
+                Kind::MetaAdder => PostProcessor::KafkaMetaAdder,
+                Kind::KeyProjector(t) => match &key_projection {
+                    Some(p) if p.kind == t => PostProcessor::KeyProjector(p.clone()),
+                    _ => {
+                        return Err(format!(
+                            "a {:?} key projector needs key.projection.type={:?}",
+                            t, t
+                        ))
+                    }
+                },
+                Kind::ValueProjector(t) => match &value_projection {
+                    Some(p) if p.kind == t => PostProcessor::ValueProjector(p.clone()),
+                    _ => {
+                        return Err(format!(
+                            "a {:?} value projector needs value.projection.type={:?}",
+                            t, t
+                        ))
+                    }
+                },
+                Kind::RenameByMapping => PostProcessor::RenameByMapping(renamer.clone()),
+                Kind::RenameByRegExp => PostProcessor::RenameByRegExp(renamer.clone()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Applies this post processor to a record's documents.
+    pub fn apply(
+        &self,
+        doc: &mut SinkDocument,
+        id: &IdStrategy,
+        overwrite_existing: bool,
+    ) -> Result<(), String> {
+        match self {
+            PostProcessor::DocumentIdAdder => {
+                let append = match &doc.value {
+                    Some(v) => !v.contains_key("_id") || overwrite_existing,
+                    None => false,
+                };
+                if append {
+                    let generated = id.generate(doc)?;
+                    if let Some(v) = doc.value.as_mut() {
+                        v.insert("_id", generated);
+                    }
+                }
+            }
+            PostProcessor::KafkaMetaAdder => {
+                let meta = format!("{}-{}-{}", doc.topic, doc.partition, doc.offset);
+                let ts = doc.timestamp;
+                if let Some(v) = doc.value.as_mut() {
+                    v.insert("topic-partition-offset", meta);
+                    if let Some((kind, ts)) = ts {
+                        v.insert(kind, Bson::Int64(ts));
+                    }
+                }
+            }
+            PostProcessor::KeyProjector(p) => {
+                if let Some(k) = doc.key.as_mut() {
+                    p.apply(k);
+                }
+            }
+            PostProcessor::ValueProjector(p) => {
+                if let Some(v) = doc.value.as_mut() {
+                    p.apply(v);
+                }
+            }
+            PostProcessor::RenameByMapping(r) => r.by_mapping(doc),
+            PostProcessor::RenameByRegExp(r) => r.by_regexp(doc),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::bson::doc;
+
+    #[test]
+    fn allow_and_block_lists_follow_paths() {
+        let d = doc! {"_id": 1, "a": 1, "b": {"c": 2, "d": 3}, "e": [{"c": 1, "x": 2}]};
+        let mut x = d.clone();
+        Projection::new(ProjectionType::AllowList, "a,b.c,e.c").apply(&mut x);
+        assert_eq!(x, doc! {"_id": 1, "a": 1, "b": {"c": 2}, "e": [{"c": 1}]});
+        let mut y = d.clone();
+        Projection::new(ProjectionType::BlockList, "a,b.d,e.*").apply(&mut y);
+        assert_eq!(y, doc! {"_id": 1, "b": {"c": 2}, "e": [{}]});
+        let mut z = d;
+        Projection::new(ProjectionType::AllowList, "b.**").apply(&mut z);
+        assert_eq!(z, doc! {"_id": 1, "b": {"c": 2, "d": 3}});
+    }
+
+    #[test]
+    fn renamers_rename() {
+        let r = Renamer::parse(
+            r#"[{"oldName":"value.b.c","newName":"cc"},{"oldName":"key.k","newName":"kk"}]"#,
+            r#"[{"regexp":"^value\\..*my.*$","pattern":"my","replace":""}]"#,
+        )
+        .unwrap();
+        let mut sd = SinkDocument::for_test(
+            Some(doc! {"k": 1}),
+            Some(doc! {"b": {"c": 1}, "myField": 2}),
+        );
+        r.by_mapping(&mut sd);
+        r.by_regexp(&mut sd);
+        assert_eq!(sd.key, Some(doc! {"kk": 1}));
+        assert_eq!(sd.value, Some(doc! {"b": {"cc": 1}, "Field": 2}));
+        assert!(Renamer::parse("{", "[]").unwrap_err().0);
+    }
+}

@@ -1,0 +1,768 @@
+//! MongoDB sink end to end: the real `sluice` binary reads the test broker and writes
+//! to SecantusDB (MongoDB protocol) on 127.0.0.1:27017; documents are checked with the
+//! `mongodb` crate. One test stops and restarts the MongoDB server, so every test holds
+//! a shared lock and that one an exclusive lock.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+use common::*;
+use mongodb::bson::{doc, Bson, Document};
+
+const DB: &str = "sluice_test";
+static SERVER: RwLock<()> = RwLock::new(());
+
+fn shared() -> RwLockReadGuard<'static, ()> {
+    SERVER.read().unwrap_or_else(|e| e.into_inner())
+}
+fn exclusive() -> RwLockWriteGuard<'static, ()> {
+    SERVER.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn mongo_uri() -> String {
+    std::env::var("SLUICE_TEST_MONGODB").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into())
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// Every document of a collection, sorted by `_id` as MongoDB orders it.
+fn docs(coll: &str) -> Vec<Document> {
+    block_on(async {
+        use futures::TryStreamExt;
+        let c = mongodb::Client::with_uri_str(mongo_uri()).await.unwrap();
+        let cur = c
+            .database(DB)
+            .collection::<Document>(coll)
+            .find(doc! {})
+            .sort(doc! {"_id": 1})
+            .await
+            .unwrap();
+        cur.try_collect().await.unwrap()
+    })
+}
+
+/// The number of documents, or None while the server does not answer.
+fn count(coll: &str) -> Option<u64> {
+    block_on(async {
+        let mut o = mongodb::options::ClientOptions::parse(mongo_uri())
+            .await
+            .ok()?;
+        o.server_selection_timeout = Some(Duration::from_secs(2));
+        let c = mongodb::Client::with_options(o).ok()?;
+        c.database(DB)
+            .collection::<Document>(coll)
+            .count_documents(doc! {})
+            .await
+            .ok()
+    })
+}
+
+fn insert(coll: &str, d: Document) {
+    block_on(async {
+        let c = mongodb::Client::with_uri_str(mongo_uri()).await.unwrap();
+        c.database(DB)
+            .collection::<Document>(coll)
+            .insert_one(d)
+            .await
+            .unwrap();
+    });
+}
+
+/// Writes a connector config; `extra` lines (`key: value`) go under `config:` and
+/// replace the defaults with the same key.
+fn sink(dir: &Path, name: &str, topic: &str, coll: &str, extra: &[&str]) -> PathBuf {
+    let p = dir.join(format!("{}.yaml", name));
+    let uri = mongo_uri();
+    let defaults = [
+        "connector.class: mongodb-sink".to_string(),
+        format!("topics: {topic}"),
+        format!("connection.uri: {uri}"),
+        format!("database: {DB}"),
+        format!("collection: {coll}"),
+        "value.converter: org.apache.kafka.connect.json.JsonConverter".to_string(),
+        "value.converter.schemas.enable: false".to_string(),
+    ];
+    let key_of = |l: &str| l.split(':').next().unwrap_or("").trim().to_string();
+    let mut s = format!("name: {name}\nconfig:\n");
+    for l in defaults
+        .iter()
+        .map(String::as_str)
+        .filter(|l| !extra.iter().any(|e| key_of(e) == key_of(l)))
+        .chain(extra.iter().copied())
+    {
+        s.push_str("  ");
+        s.push_str(l);
+        s.push('\n');
+    }
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+/// Produces keyed JSON records (`None` value = tombstone) in one go.
+fn produce_json(topic: &str, recs: &[(Option<String>, Option<String>)]) {
+    let msgs: Vec<Outgoing<'_>> = recs
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_deref().map(str::as_bytes),
+                v.as_deref().map(str::as_bytes),
+                vec![],
+            )
+        })
+        .collect();
+    for chunk in msgs.chunks(20_000) {
+        produce(topic, chunk);
+    }
+}
+
+fn numbered(from: usize, to: usize, tag: &str) -> Vec<(Option<String>, Option<String>)> {
+    (from..to)
+        .map(|i| {
+            (
+                Some(format!(r#"{{"id":{}}}"#, i)),
+                Some(format!(r#"{{"_id":{},"n":{},"tag":"{}"}}"#, i, i, tag)),
+            )
+        })
+        .collect()
+}
+
+fn wait_count(coll: &str, n: u64, timeout: Duration) {
+    let mut last = None;
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        last = count(coll);
+        if last == Some(n) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("{}: expected {} documents, have {:?}", coll, n, last);
+}
+
+fn task_status(api: &Api, name: &str) -> serde_json::Value {
+    api.get(&format!("/connectors/{}/status", name)).body["tasks"][0].clone()
+}
+
+#[test]
+fn hundred_thousand_json_records_arrive_with_their_ids() {
+    let _g = shared();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let topic = unique("mongo-100k");
+    let coll = unique("c100k");
+    create_topic(&topic, 1);
+    produce_json(&topic, &numbered(0, 100_000, "v1"));
+    let name = unique("m100k");
+    let c = sink(
+        d,
+        &name,
+        &topic,
+        &coll,
+        &[
+            "document.id.strategy: com.mongodb.kafka.connect.sink.processor.id.strategy.ProvidedInValueStrategy",
+            // Inserts: the volume test measures the plain path (upserts are covered below).
+            "writemodel.strategy: InsertOneDefaultStrategy",
+            "max.batch.size: 1000",
+            "consumer.override.max.poll.records: 2000",
+        ],
+    );
+    let started = Instant::now();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, free_port(), ""), &[&c]);
+    wait_count(&coll, 100_000, Duration::from_secs(240));
+    eprintln!("100000 records in MongoDB after {:?}", started.elapsed());
+    assert!(w.terminate().success());
+    let all = docs(&coll);
+    assert_eq!(all.len(), 100_000);
+    for (i, doc) in all.iter().enumerate() {
+        assert_eq!(doc.get("_id"), Some(&Bson::Int64(i as i64)), "{:?}", doc);
+        assert_eq!(doc.get("n"), Some(&Bson::Int64(i as i64)));
+    }
+    assert_eq!(
+        committed_offset(&format!("connect-{}", name), &topic),
+        Some(100_000)
+    );
+}
+
+#[test]
+fn every_id_strategy_gives_the_expected_id_and_upserts_and_tombstones_apply() {
+    let _g = shared();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let topic = unique("mongo-ids");
+    create_topic(&topic, 1);
+    // 20 records keyed {"id":i}, then 5 upserts of ids 0..5 and 3 tombstones (5..8).
+    let mut recs = numbered(0, 20, "v1");
+    recs.extend(numbered(0, 5, "v2"));
+    for i in 5..8 {
+        recs.push((Some(format!(r#"{{"id":{}}}"#, i)), None));
+    }
+    produce_json(&topic, &recs);
+    let strategies = [
+        "BsonOidStrategy",
+        "FullKeyStrategy",
+        "KafkaMetaDataStrategy",
+        "PartialKeyStrategy",
+        "PartialValueStrategy",
+        "ProvidedInKeyStrategy",
+        "ProvidedInValueStrategy",
+        "UuidStrategy",
+    ];
+    let mut files = Vec::new();
+    let mut colls = Vec::new();
+    for s in strategies {
+        let coll = unique(&format!("ids-{}", s));
+        // The values carry an _id (for ProvidedInValue): let the others replace it.
+        let mut extra = vec![
+            format!(
+                "document.id.strategy: com.mongodb.kafka.connect.sink.processor.id.strategy.{}",
+                s
+            ),
+            "document.id.strategy.overwrite.existing: true".to_string(),
+        ];
+        match s {
+            "PartialKeyStrategy" => extra.extend([
+                "key.projection.type: AllowList".to_string(),
+                "key.projection.list: id".to_string(),
+                "delete.on.null.values: true".to_string(),
+            ]),
+            "PartialValueStrategy" => extra.extend([
+                "value.projection.type: AllowList".to_string(),
+                "value.projection.list: n".to_string(),
+            ]),
+            "FullKeyStrategy" => extra.push("delete.on.null.values: true".to_string()),
+            "ProvidedInKeyStrategy" => {
+                // The key must hold _id: rename key.id to _id.
+                extra.push("post.processor.chain: RenameByMapping,DocumentIdAdder".to_string());
+                extra.push(
+                    r#"field.renamer.mapping: '[{"oldName":"key.id","newName":"_id"}]'"#
+                        .to_string(),
+                );
+                extra.push("delete.on.null.values: true".to_string());
+            }
+            "ProvidedInValueStrategy" => extra.push("delete.on.null.values: false".to_string()),
+            _ => {}
+        }
+        let refs: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let name = unique(&format!("m-{}", s));
+        files.push(sink(d, &name, &topic, &coll, &refs));
+        colls.push(coll);
+    }
+    // topic.override.<topic>.<key>: another collection and id strategy for this topic.
+    let base_coll = unique("ids-base");
+    let override_coll = unique("ids-override");
+    let override_collection = format!("topic.override.{}.collection: {}", topic, override_coll);
+    let override_id = format!(
+        "topic.override.{}.document.id.strategy: KafkaMetaDataStrategy",
+        topic
+    );
+    files.push(sink(
+        d,
+        &unique("m-override"),
+        &topic,
+        &base_coll,
+        &[
+            "document.id.strategy.overwrite.existing: true",
+            &override_collection,
+            &override_id,
+        ],
+    ));
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, free_port(), ""), &paths);
+    wait_count(&override_coll, 25, Duration::from_secs(120));
+    let expect_count = |s: &str| -> u64 {
+        match s {
+            // Ids from the key: upserts replace, tombstones delete.
+            "FullKeyStrategy" | "PartialKeyStrategy" | "ProvidedInKeyStrategy" => 17,
+            // Ids from the value's _id / fields: upserts replace, tombstones skipped.
+            "ProvidedInValueStrategy" => 20,
+            // PartialValue on n: the v2 records replace n=0..5.
+            "PartialValueStrategy" => 20,
+            // A new id for every record: 25 documents.
+            _ => 25,
+        }
+    };
+    for (s, coll) in strategies.iter().zip(&colls) {
+        wait_count(coll, expect_count(s), Duration::from_secs(120));
+    }
+    // Let any late write land before checking contents.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(w.terminate().success());
+    assert_eq!(
+        count(&base_coll),
+        Some(0),
+        "the override's collection is used"
+    );
+    assert!(docs(&override_coll).iter().all(|d| d
+        .get_str("_id")
+        .is_ok_and(|id| id.starts_with(&format!("{}#0#", topic)))));
+    for (s, coll) in strategies.iter().zip(&colls) {
+        let all = docs(coll);
+        assert_eq!(all.len() as u64, expect_count(s), "{}", s);
+        let by_n = |n: i64| -> Vec<&Document> {
+            all.iter()
+                .filter(|d| d.get("n") == Some(&Bson::Int64(n)))
+                .collect()
+        };
+        match *s {
+            "BsonOidStrategy" => assert!(all
+                .iter()
+                .all(|d| matches!(d.get("_id"), Some(Bson::ObjectId(_))))),
+            "UuidStrategy" => assert!(all
+                .iter()
+                .all(|d| matches!(d.get("_id"), Some(Bson::String(u)) if u.len() == 36))),
+            "KafkaMetaDataStrategy" => {
+                for (i, doc) in all.iter().enumerate() {
+                    let _ = i;
+                    let id = doc.get_str("_id").unwrap();
+                    assert!(id.starts_with(&format!("{}#0#", topic)), "{}", id);
+                }
+                let offs: std::collections::BTreeSet<i64> = all
+                    .iter()
+                    .map(|d| {
+                        d.get_str("_id")
+                            .unwrap()
+                            .rsplit('#')
+                            .next()
+                            .unwrap()
+                            .parse()
+                            .unwrap()
+                    })
+                    .collect();
+                assert_eq!(
+                    offs,
+                    (0..25).collect(),
+                    "one document per non-tombstone offset"
+                );
+            }
+            "FullKeyStrategy" | "PartialKeyStrategy" => {
+                for n in 0..20i64 {
+                    let found = by_n(n);
+                    if (5..8).contains(&n) {
+                        assert!(found.is_empty(), "{} n={} deleted", s, n);
+                        continue;
+                    }
+                    assert_eq!(found.len(), 1, "{} n={}", s, n);
+                    // The key (StringConverter) is parsed as Extended JSON: small ints are int32.
+                    assert_eq!(
+                        found[0].get("_id"),
+                        Some(&Bson::Document(doc! {"id": n as i32}))
+                    );
+                    let tag = if n < 5 { "v2" } else { "v1" };
+                    assert_eq!(found[0].get_str("tag").unwrap(), tag, "{} n={}", s, n);
+                }
+            }
+            "ProvidedInKeyStrategy" | "ProvidedInValueStrategy" => {
+                for n in 0..20i64 {
+                    let found = by_n(n);
+                    if *s == "ProvidedInKeyStrategy" && (5..8).contains(&n) {
+                        assert!(found.is_empty(), "{} n={} deleted", s, n);
+                        continue;
+                    }
+                    assert_eq!(found.len(), 1, "{} n={}", s, n);
+                    let want = if *s == "ProvidedInKeyStrategy" {
+                        Bson::Int32(n as i32)
+                    } else {
+                        Bson::Int64(n)
+                    };
+                    assert_eq!(found[0].get("_id"), Some(&want), "{}", s);
+                    let tag = if n < 5 { "v2" } else { "v1" };
+                    assert_eq!(found[0].get_str("tag").unwrap(), tag);
+                }
+            }
+            "PartialValueStrategy" => {
+                for n in 0..20i64 {
+                    let found = by_n(n);
+                    assert_eq!(found.len(), 1, "{} n={}", s, n);
+                    assert_eq!(found[0].get("_id"), Some(&Bson::Document(doc! {"n": n})));
+                    let tag = if n < 5 { "v2" } else { "v1" };
+                    assert_eq!(found[0].get_str("tag").unwrap(), tag);
+                }
+            }
+            _ => unreachable!(),
+        }
+    }
+}
+
+#[test]
+fn sigkill_mid_stream_then_restart_loses_nothing() {
+    let _g = shared();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let topic = unique("mongo-kill");
+    let coll = unique("ckill");
+    create_topic(&topic, 1);
+    let total = 20_000u64;
+    produce_json(&topic, &numbered(0, total as usize, "v1"));
+    let name = unique("mkill");
+    let c = sink(
+        d,
+        &name,
+        &topic,
+        &coll,
+        &[
+            "document.id.strategy: ProvidedInValueStrategy",
+            "max.batch.size: 500",
+        ],
+    );
+    let worker = worker_yaml(d, free_port(), "");
+    let mut w = Sluice::standalone(d, &worker, &[&c]);
+    wait_for("some documents", Duration::from_secs(120), || {
+        count(&coll).unwrap_or(0) >= 3_000
+    });
+    w.kill();
+    let at_kill = count(&coll).unwrap();
+    assert!(at_kill < total, "killed mid-stream ({} written)", at_kill);
+    let mut w = Sluice::standalone(d, &worker, &[&c]);
+    wait_count(&coll, total, Duration::from_secs(180));
+    assert!(w.terminate().success());
+    let all = docs(&coll);
+    assert_eq!(all.len() as u64, total);
+    assert!(all
+        .iter()
+        .enumerate()
+        .all(|(i, d)| d.get("_id") == Some(&Bson::Int64(i as i64))));
+}
+
+/// Records 0..6 where record 3 has the _id of record 1 (and of a document inserted
+/// beforehand, so the insert is a duplicate whatever the batching).
+fn duplicate_batch(topic: &str, coll: &str) {
+    insert(coll, doc! {"_id": 1i64, "n": -1i64});
+    let ids = [0i64, 2, 3, 1, 4, 5];
+    let recs: Vec<(Option<String>, Option<String>)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (None, Some(format!(r#"{{"_id":{},"n":{}}}"#, id, i))))
+        .collect();
+    produce_json(topic, &recs);
+}
+
+#[test]
+fn a_duplicate_key_fails_the_task_or_goes_to_the_dlq_ordered_or_not() {
+    let _g = shared();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let mut files = Vec::new();
+    let mut cases = Vec::new();
+    for tolerance in ["none", "all"] {
+        for ordered in [true, false] {
+            let topic = unique("mongo-dup");
+            create_topic(&topic, 1);
+            let coll = unique("cdup");
+            duplicate_batch(&topic, &coll);
+            let name = unique(&format!("mdup-{}-{}", tolerance, ordered));
+            let dlq = unique("mongo-dlq");
+            let mut extra = vec![
+                "writemodel.strategy: com.mongodb.kafka.connect.sink.writemodel.strategy.InsertOneDefaultStrategy".to_string(),
+                "document.id.strategy: ProvidedInValueStrategy".to_string(),
+                format!("bulk.write.ordered: {}", ordered),
+                format!("mongo.errors.tolerance: {}", tolerance),
+            ];
+            if tolerance == "all" {
+                extra.extend([
+                    "errors.tolerance: all".to_string(),
+                    format!("errors.deadletterqueue.topic.name: {}", dlq),
+                    "errors.deadletterqueue.topic.replication.factor: 1".to_string(),
+                    "errors.deadletterqueue.context.headers.enable: true".to_string(),
+                ]);
+            }
+            let refs: Vec<&str> = extra.iter().map(String::as_str).collect();
+            files.push(sink(d, &name, &topic, &coll, &refs));
+            cases.push((tolerance, ordered, topic, coll, name, dlq));
+        }
+    }
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &paths);
+    let api = Api::new(port);
+    api.wait_ready();
+    for (tolerance, ordered, topic, coll, name, dlq) in &cases {
+        let what = format!("tolerance={} ordered={}", tolerance, ordered);
+        if *tolerance == "none" {
+            let mut status = serde_json::Value::Null;
+            wait_for(
+                &format!("{}: the task to fail", what),
+                Duration::from_secs(90),
+                || {
+                    status = task_status(&api, name);
+                    status["state"] == "FAILED"
+                },
+            );
+            let trace = status["trace"].as_str().unwrap_or_default();
+            assert!(
+                trace.contains(&format!("topic={} partition=0 offset=3", topic)),
+                "{}: {}",
+                what,
+                trace
+            );
+            assert!(trace.contains("E11000"), "{}: {}", what, trace);
+            // Ordered: the server stopped at the duplicate; unordered: it wrote the rest.
+            let want: Vec<i64> = if *ordered {
+                vec![0, 1, 2, 3]
+            } else {
+                vec![0, 1, 2, 3, 4, 5]
+            };
+            let ids: Vec<i64> = docs(coll)
+                .iter()
+                .map(|d| d.get_i64("_id").unwrap())
+                .collect();
+            assert_eq!(ids, want, "{}", what);
+            assert_eq!(
+                docs(coll)[1].get_i64("n").unwrap(),
+                -1,
+                "{}: the existing document is untouched",
+                what
+            );
+            let committed = committed_offset(&format!("connect-{}", name), topic);
+            assert!(
+                committed.unwrap_or(0) <= 3,
+                "{}: nothing after the failed record is committed ({:?})",
+                what,
+                committed
+            );
+        } else {
+            // Every other record written (ordered: those after the duplicate were
+            // sent again), the duplicate in the DLQ with context headers.
+            wait_count(coll, 6, Duration::from_secs(90));
+            wait_for(
+                &format!("{}: the DLQ record", what),
+                Duration::from_secs(60),
+                || end_offset(dlq) >= 1,
+            );
+            let dead = read_all(dlq);
+            assert_eq!(dead.len(), 1, "{}", what);
+            let m = &dead[0];
+            assert_eq!(m.value_str(), r#"{"_id":1,"n":3}"#, "{}", what);
+            assert_eq!(
+                m.header("__connect.errors.topic").as_deref(),
+                Some(topic.as_str())
+            );
+            assert_eq!(m.header("__connect.errors.offset").as_deref(), Some("3"));
+            assert!(
+                m.header("__connect.errors.exception.message")
+                    .unwrap_or_default()
+                    .contains("E11000"),
+                "{}: {:?}",
+                what,
+                m.headers
+            );
+            assert_eq!(task_status(&api, name)["state"], "RUNNING", "{}", what);
+            wait_for(
+                &format!("{}: offsets committed", what),
+                Duration::from_secs(30),
+                || committed_offset(&format!("connect-{}", name), topic) == Some(6),
+            );
+            let all = docs(coll);
+            let ns: Vec<i64> = all.iter().map(|d| d.get_i64("n").unwrap()).collect();
+            assert_eq!(ns, vec![0, -1, 1, 2, 4, 5], "{}", what);
+        }
+    }
+    assert!(w.terminate().success());
+}
+
+#[test]
+fn mongodb_stopped_mid_stream_then_started_loses_nothing() {
+    let _g = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let topic = unique("mongo-down");
+    let coll = unique("cdown");
+    create_topic(&topic, 1);
+    let total = 20_000u64;
+    produce_json(&topic, &numbered(0, total as usize, "v1"));
+    let name = unique("mdown");
+    let c = sink(
+        d,
+        &name,
+        &topic,
+        &coll,
+        &[
+            "document.id.strategy: ProvidedInValueStrategy",
+            "max.batch.size: 500",
+        ],
+    );
+    let port = free_port();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&c]);
+    let api = Api::new(port);
+    wait_for("some documents", Duration::from_secs(120), || {
+        count(&coll).unwrap_or(0) >= 2_000
+    });
+    let stack = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/stack.sh");
+    let st = std::process::Command::new(stack)
+        .arg("stop-mongo")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let restart = || {
+        let st = std::process::Command::new(stack)
+            .arg("start-mongo")
+            .status()
+            .unwrap();
+        assert!(st.success(), "start-mongo failed");
+    };
+    // The task shows that it is retrying, and commits nothing it has not written.
+    let mut status = serde_json::Value::Null;
+    let saw_retry = {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = false;
+        while Instant::now() < deadline {
+            status = task_status(&api, &name);
+            if status["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("retrying")
+            {
+                seen = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        seen
+    };
+    let committed_while_down = committed_offset(&format!("connect-{}", name), &topic);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        committed_offset(&format!("connect-{}", name), &topic),
+        committed_while_down,
+        "no commit while MongoDB is down"
+    );
+    restart();
+    assert!(saw_retry, "status did not show the retry: {}", status);
+    assert_eq!(status["state"], "RUNNING");
+    let written = count(&coll).unwrap();
+    assert!(
+        committed_while_down.unwrap_or(0) as u64 <= written,
+        "committed {:?} but only {} documents exist",
+        committed_while_down,
+        written
+    );
+    wait_count(&coll, total, Duration::from_secs(180));
+    wait_for(
+        "the status detail to clear",
+        Duration::from_secs(30),
+        || task_status(&api, &name)["detail"].is_null(),
+    );
+    assert!(w.terminate().success());
+    let all = docs(&coll);
+    assert!(all
+        .iter()
+        .enumerate()
+        .all(|(i, d)| d.get("_id") == Some(&Bson::Int64(i as i64))));
+}
+
+#[test]
+fn struct_values_with_logical_types_land_as_bson_types() {
+    let _g = shared();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let topic = unique("mongo-struct");
+    let coll = unique("cstruct");
+    create_topic(&topic, 1);
+    // price = Decimal(scale 2) 12345 -> "MDk=" base64 of 0x3039; day = Date 19000;
+    // at = Timestamp 1700000000123; raw = bytes [1,2,3].
+    let value = r#"{"schema":{"type":"struct","name":"shop.Order","optional":false,"fields":[
+        {"field":"id","type":"int32","optional":false},
+        {"field":"price","type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"}},
+        {"field":"day","type":"int32","optional":false,"name":"org.apache.kafka.connect.data.Date","version":1},
+        {"field":"at","type":"int64","optional":false,"name":"org.apache.kafka.connect.data.Timestamp","version":1},
+        {"field":"raw","type":"bytes","optional":true},
+        {"field":"tags","type":"array","items":{"type":"string"},"optional":true},
+        {"field":"ratio","type":"float","optional":true}]},
+      "payload":{"id":7,"price":"MDk=","day":19000,"at":1700000000123,"raw":"AQID","tags":["a","b"],"ratio":0.5}}"#
+        .replace('\n', "");
+    produce(&topic, &[(None, Some(value.as_bytes()), vec![])]);
+    let name = unique("mstruct");
+    let c = sink(
+        d,
+        &name,
+        &topic,
+        &coll,
+        &[
+            "value.converter.schemas.enable: true",
+            "post.processor.chain: DocumentIdAdder,KafkaMetaAdder",
+        ],
+    );
+    let mut w = Sluice::standalone(d, &worker_yaml(d, free_port(), ""), &[&c]);
+    wait_count(&coll, 1, Duration::from_secs(90));
+    assert!(w.terminate().success());
+    let doc = &docs(&coll)[0];
+    assert!(matches!(doc.get("_id"), Some(Bson::ObjectId(_))), "{}", doc);
+    assert_eq!(doc.get("id"), Some(&Bson::Int32(7)));
+    assert_eq!(
+        doc.get("price"),
+        Some(&Bson::Decimal128("123.45".parse().unwrap())),
+        "{}",
+        doc
+    );
+    assert_eq!(
+        doc.get("day"),
+        Some(&Bson::DateTime(mongodb::bson::DateTime::from_millis(
+            19000 * 86_400_000
+        )))
+    );
+    assert_eq!(
+        doc.get("at"),
+        Some(&Bson::DateTime(mongodb::bson::DateTime::from_millis(
+            1_700_000_000_123
+        )))
+    );
+    match doc.get("raw") {
+        Some(Bson::Binary(b)) => assert_eq!(b.bytes, vec![1, 2, 3]),
+        other => panic!("raw: {:?}", other),
+    }
+    assert_eq!(
+        doc.get("tags"),
+        Some(&Bson::Array(vec![
+            Bson::String("a".into()),
+            Bson::String("b".into())
+        ]))
+    );
+    assert_eq!(doc.get("ratio"), Some(&Bson::Double(0.5)));
+    assert_eq!(
+        doc.get_str("topic-partition-offset").unwrap(),
+        format!("{}-0-0", topic)
+    );
+    assert!(matches!(doc.get("CreateTime"), Some(Bson::Int64(_))));
+}
+
+#[test]
+fn a_bad_config_is_rejected_with_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.yaml");
+    std::fs::write(
+        &p,
+        "name: bad\nconfig:\n  connector.class: com.mongodb.kafka.connect.MongoSinkConnector\n  topics: t\n  connection.uri: notauri\n  document.id.strategy: NoSuchStrategy\n  writemodel.strategy: ReplaceOneBusinessKeyStrategy\n  max.batch.size: -1\n  topic.override.t.bulk.write.ordered: maybe\n",
+    )
+    .unwrap();
+    // Cross-key rules and topic overrides are checked once the keys themselves parse.
+    let q = dir.path().join("bad2.yaml");
+    std::fs::write(
+        &q,
+        "name: bad2\nconfig:\n  connector.class: mongodb-sink\n  topics: t\n  database: d\n  writemodel.strategy: ReplaceOneBusinessKeyStrategy\n  delete.on.null.values: true\n  post.processor.chain: DocumentIdAdder,NoSuchProcessor\n  topic.override.t.bulk.write.ordered: maybe\n  topic.override.t.nonsense: 1\n",
+    )
+    .unwrap();
+    let (code, out, err) = run_cli(&["validate", p.to_str().unwrap(), q.to_str().unwrap()]);
+    let text = format!("{}{}", out, err);
+    assert_ne!(code, 0, "{}", text);
+    for key in [
+        "bad.yaml: database",
+        "bad.yaml: connection.uri",
+        "bad.yaml: document.id.strategy",
+        "bad.yaml: max.batch.size",
+        "bad2.yaml: writemodel.strategy",
+        "bad2.yaml: delete.on.null.values",
+        "bad2.yaml: post.processor.chain",
+        "bad2.yaml: topic.override.t.bulk.write.ordered",
+        "bad2.yaml: topic.override.t.nonsense",
+    ] {
+        assert!(text.contains(key), "{} not reported: {}", key, text);
+    }
+}

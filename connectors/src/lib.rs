@@ -4,5 +4,7 @@
 pub mod amqp;
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "jdbc")]
+pub mod jdbc;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;

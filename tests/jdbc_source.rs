@@ -150,7 +150,9 @@ fn incrementing_mode_publishes_exactly_the_new_rows_with_schema_and_key() {
     );
     let mut w = Sluice::standalone(d, &worker, &[&c]);
     wait_records(&topic, 3, Duration::from_secs(60), &w);
-    pg.exec(&format!("INSERT INTO {t} (name, score) VALUES ('d', 4), ('e', 5);"));
+    pg.exec(&format!(
+        "INSERT INTO {t} (name, score) VALUES ('d', 4), ('e', 5);"
+    ));
     wait_records(&topic, 5, Duration::from_secs(30), &w);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(w.terminate().success());
@@ -288,7 +290,10 @@ fn timestamp_incrementing_query_mode_sees_new_and_changed_rows() {
         .collect();
     // The update and the insert commit together (same now()): ordered by (ts, id).
     assert_eq!(got, vec![(1, 1), (3, 3), (1, 10), (6, 4)]);
-    assert!(vals[0]["schema"].get("name").is_none(), "query mode: no schema name");
+    assert!(
+        vals[0]["schema"].get("name").is_none(),
+        "query mode: no schema name"
+    );
     assert!(read_all(&topic)[0].key.is_none(), "query mode: no key");
     let offsets = std::fs::read_to_string(d.join("offsets.json")).unwrap();
     assert!(offsets.contains("\"query\":\"query\""), "{}", offsets);
@@ -369,7 +374,11 @@ fn restart_between_polls_and_mid_table_neither_skips_nor_repeats() {
     let ids = payload_ids(&values(&topic));
     assert!(mid < N, "the first run was stopped mid-table");
     assert_eq!(ids.len() as i64, N + 50, "nothing repeated");
-    assert_eq!(ids, (1..=N + 50).collect::<Vec<_>>(), "nothing skipped, in order");
+    assert_eq!(
+        ids,
+        (1..=N + 50).collect::<Vec<_>>(),
+        "nothing skipped, in order"
+    );
 }
 
 #[test]
@@ -385,7 +394,9 @@ fn safe_mode_publishes_a_row_committed_late_that_plain_polling_skips() {
     late.exec(&format!("BEGIN; INSERT INTO {t} (v) VALUES ('late');"));
     std::thread::sleep(Duration::from_millis(50));
     // ...later rows commit before it.
-    pg.exec(&format!("INSERT INTO {t} (v) VALUES ('early1'), ('early2');"));
+    pg.exec(&format!(
+        "INSERT INTO {t} (v) VALUES ('early1'), ('early2');"
+    ));
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (worker, _) = worker_json(d, "");
@@ -400,8 +411,16 @@ fn safe_mode_publishes_a_row_committed_late_that_plain_polling_skips() {
     // Plain polling publishes the two early rows and moves its offset past id 1.
     wait_records(&plain, 2, Duration::from_secs(60), &w);
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(end_offset(&safe_inc), 0, "safe mode waits for the open transaction");
-    assert_eq!(end_offset(&safe_ts), 0, "safe mode waits for the open transaction");
+    assert_eq!(
+        end_offset(&safe_inc),
+        0,
+        "safe mode waits for the open transaction"
+    );
+    assert_eq!(
+        end_offset(&safe_ts),
+        0,
+        "safe mode waits for the open transaction"
+    );
     late.exec("COMMIT;");
     wait_records(&safe_inc, 3, Duration::from_secs(30), &w);
     wait_records(&safe_ts, 3, Duration::from_secs(30), &w);
@@ -474,7 +493,17 @@ fn every_column_type_round_trips_through_the_json_envelope() {
         f("num"),
         json!({"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"3"}})
     );
-    for s in ["num_any", "txt", "vc", "ch", "u", "j", "jb", "iv", "mood_enum_like"] {
+    for s in [
+        "num_any",
+        "txt",
+        "vc",
+        "ch",
+        "u",
+        "j",
+        "jb",
+        "iv",
+        "mood_enum_like",
+    ] {
         assert_eq!(f(s), opt("string"), "{}", s);
     }
     assert_eq!(f("raw"), opt("bytes"));
@@ -528,7 +557,10 @@ fn every_column_type_round_trips_through_the_json_envelope() {
     // The row of NULLs: every optional field is null.
     let p2 = vals[1]["payload"].as_object().unwrap();
     assert_eq!(p2["id"], json!(2));
-    assert!(p2.iter().filter(|(k, _)| *k != "id").all(|(_, v)| v.is_null()));
+    assert!(p2
+        .iter()
+        .filter(|(k, _)| *k != "id")
+        .all(|(_, v)| v.is_null()));
 }
 
 fn vm_hwm_kb(pid: u32) -> u64 {
@@ -682,7 +714,11 @@ fn validate_lists_every_problem() {
     let (code, out, err) = run_cli(&["validate", p.to_str().unwrap()]);
     let all = format!("{}{}", out, err);
     assert_ne!(code, 0, "{}", all);
-    assert!(all.contains("has no column \\\"nope\\\"") || all.contains("has no column \"nope\""), "{}", all);
+    assert!(
+        all.contains("has no column \\\"nope\\\"") || all.contains("has no column \"nope\""),
+        "{}",
+        all
+    );
     assert!(all.contains("not timestamp or timestamptz"), "{}", all);
     assert!(all.contains("missing_table_x"), "{}", all);
     let q = dir.path().join("badq.properties");

@@ -76,7 +76,7 @@ fn numeric_scale(typmod: i32) -> Option<i32> {
     if typmod < 4 {
         None
     } else {
-        Some(((typmod - 4) & 0xffff) as i32)
+        Some((typmod - 4) & 0xffff)
     }
 }
 

@@ -144,21 +144,45 @@ impl Connector for JdbcSourceConnector {
         let cfg = JdbcSourceConfig::from_parsed(&config)?;
         self.raw = Some(config.raw().clone());
         if cfg.query.is_none() {
-            let client = db::connect(&cfg, cfg.attempts, None).await?;
-            let tables = db::list_tables(&client, &cfg).await?;
-            tracing::info!(connector = %ctx.name, tables = tables.len(), "discovered tables");
-            *self.tables.lock().unwrap() = tables;
+            // A database that is down at start does not fail the connector: it starts
+            // with no tables and the monitor below retries every few seconds.
+            let mut ok = match db::connect(&cfg, cfg.attempts, None).await {
+                Ok(client) => match db::list_tables(&client, &cfg).await {
+                    Ok(tables) => {
+                        tracing::info!(connector = %ctx.name, tables = tables.len(), "discovered tables");
+                        *self.tables.lock().unwrap() = tables;
+                        true
+                    }
+                    Err(e) if e.is_retriable() => {
+                        tracing::warn!(connector = %ctx.name, "cannot list tables yet: {}", e);
+                        false
+                    }
+                    Err(e) => return Err(e),
+                },
+                Err(e) if e.is_retriable() => {
+                    tracing::warn!(connector = %ctx.name, "cannot list tables yet: {}", e);
+                    false
+                }
+                Err(e) => return Err(e),
+            };
             let shared = self.tables.clone();
             let c2 = cfg.clone();
             self.monitor = Some(tokio::spawn(async move {
                 loop {
-                    tokio::time::sleep(c2.table_poll_interval).await;
+                    let wait = if ok {
+                        c2.table_poll_interval
+                    } else {
+                        c2.table_poll_interval
+                            .min(std::time::Duration::from_secs(5))
+                    };
+                    tokio::time::sleep(wait).await;
                     let found = match db::connect(&c2, 1, None).await {
                         Ok(client) => db::list_tables(&client, &c2).await,
                         Err(e) => Err(e),
                     };
                     match found {
                         Ok(t) => {
+                            ok = true;
                             let changed = *shared.lock().unwrap() != t;
                             if changed {
                                 tracing::info!(connector = %ctx.name, tables = t.len(), "the set of tables changed; reconfiguring tasks");
@@ -167,6 +191,7 @@ impl Connector for JdbcSourceConnector {
                             }
                         }
                         Err(e) => {
+                            ok = false;
                             tracing::warn!(connector = %ctx.name, "cannot re-list tables: {}", e)
                         }
                     }

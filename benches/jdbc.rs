@@ -120,7 +120,7 @@ fn sluice(dir: &std::path::Path, table: &str, n: usize, batch: usize) -> f64 {
     let _ = std::fs::remove_file(dir.join("offsets.json"));
     let start = Instant::now();
     let mut w = Sluice::standalone(dir, &worker, &[&c]);
-    let done = format!("\"incrementing\":{}", n);
+    let done = format!("\"incrementing\": {}", n);
     let deadline = Instant::now() + Duration::from_secs(900);
     while !std::fs::read_to_string(dir.join("offsets.json"))
         .unwrap_or_default()

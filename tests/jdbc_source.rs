@@ -66,16 +66,7 @@ fn table(prefix: &str) -> String {
 
 fn worker_json(dir: &Path, extra: &str) -> (String, u16) {
     let port = free_port();
-    let w = worker_yaml(
-        dir,
-        port,
-        &format!(
-            "key.converter: org.apache.kafka.connect.json.JsonConverter\nvalue.converter: org.apache.kafka.connect.json.JsonConverter\n{}",
-            extra
-        ),
-    );
-    // worker_yaml sets the string converters first; the later keys win.
-    (w, port)
+    (worker_yaml(dir, port, extra), port)
 }
 
 fn connector(dir: &Path, name: &str, body: &str) -> PathBuf {
@@ -83,11 +74,22 @@ fn connector(dir: &Path, name: &str, body: &str) -> PathBuf {
     std::fs::write(
         &p,
         format!(
-            "name: {name}\nconfig:\n  connector.class: jdbc-source\n  connection.url: \"{PG_URL}\"\n  poll.interval.ms: 300\n{body}"
+            "name: {name}\nconfig:\n  connector.class: jdbc-source\n  connection.url: \"{PG_URL}\"\n  poll.interval.ms: 300\n  key.converter: org.apache.kafka.connect.json.JsonConverter\n  value.converter: org.apache.kafka.connect.json.JsonConverter\n{body}"
         ),
     )
     .unwrap();
     p
+}
+
+/// The largest stored `incrementing` offset in the standalone offsets file.
+fn stored_incrementing(dir: &Path) -> Option<i64> {
+    let text = std::fs::read_to_string(dir.join("offsets.json")).ok()?;
+    let v: Json = serde_json::from_str(&text).ok()?;
+    v["offsets"]
+        .as_array()?
+        .iter()
+        .filter_map(|o| o["value"]["incrementing"].as_i64())
+        .max()
 }
 
 fn tail(log: &str) -> String {
@@ -142,6 +144,7 @@ fn incrementing_mode_publishes_exactly_the_new_rows_with_schema_and_key() {
     let d = dir.path();
     let prefix = format!("{}-", unique("jinc"));
     let topic = format!("{}{}", prefix, t);
+    create_topic(&topic, 1);
     let (worker, _) = worker_json(d, "");
     let c = connector(
         d,
@@ -189,10 +192,11 @@ fn incrementing_mode_publishes_exactly_the_new_rows_with_schema_and_key() {
     );
     let offsets = std::fs::read_to_string(d.join("offsets.json")).unwrap();
     assert!(
-        offsets.contains(&format!("public.{}", t)) && offsets.contains("\"incrementing\":5"),
-        "stored offset: {}",
+        offsets.contains(&format!("\"public.{}\"", t)) && offsets.contains("\"protocol\": \"1\""),
+        "stored partition: {}",
         offsets
     );
+    assert_eq!(stored_incrementing(d), Some(5), "{}", offsets);
 }
 
 #[test]
@@ -208,6 +212,7 @@ fn timestamp_mode_publishes_inserts_and_updates() {
     let d = dir.path();
     let prefix = format!("{}-", unique("jts"));
     let topic = format!("{}{}", prefix, t);
+    create_topic(&topic, 1);
     let (worker, _) = worker_json(d, "");
     let c = connector(
         d,
@@ -264,6 +269,7 @@ fn timestamp_incrementing_query_mode_sees_new_and_changed_rows() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let topic = unique("jq-topic");
+    create_topic(&topic, 1);
     let (worker, _) = worker_json(d, "");
     let c = connector(
         d,
@@ -296,7 +302,7 @@ fn timestamp_incrementing_query_mode_sees_new_and_changed_rows() {
     );
     assert!(read_all(&topic)[0].key.is_none(), "query mode: no key");
     let offsets = std::fs::read_to_string(d.join("offsets.json")).unwrap();
-    assert!(offsets.contains("\"query\":\"query\""), "{}", offsets);
+    assert!(offsets.contains("\"query\": \"query\""), "{}", offsets);
 }
 
 #[test]
@@ -312,6 +318,7 @@ fn bulk_mode_republishes_the_whole_table_each_poll() {
     let d = dir.path();
     let prefix = format!("{}-", unique("jbulk"));
     let topic = format!("{}{}", prefix, t);
+    create_topic(&topic, 1);
     let (worker, _) = worker_json(d, "");
     let c = connector(
         d,
@@ -347,6 +354,7 @@ fn restart_between_polls_and_mid_table_neither_skips_nor_repeats() {
     let d = dir.path();
     let prefix = format!("{}-", unique("jrestart"));
     let topic = format!("{}{}", prefix, t);
+    create_topic(&topic, 1);
     let (worker, _) = worker_json(d, "");
     let c = connector(
         d,
@@ -403,6 +411,9 @@ fn safe_mode_publishes_a_row_committed_late_that_plain_polling_skips() {
     let safe_inc = unique("jlate-safe-inc");
     let safe_ts = unique("jlate-safe-ts");
     let plain = unique("jlate-plain");
+    for x in [&safe_inc, &safe_ts, &plain] {
+        create_topic(x, 1);
+    }
     let q = format!("SELECT * FROM {t}");
     let c1 = connector(d, &format!("{}-1", t), &format!("  mode: incrementing\n  incrementing.column.name: id\n  query: {q}\n  topic.prefix: {safe_inc}\n"));
     let c2 = connector(d, &format!("{}-2", t), &format!("  mode: timestamp\n  timestamp.column.name: created_at\n  query: {q}\n  topic.prefix: {safe_ts}\n"));
@@ -462,6 +473,7 @@ fn every_column_type_round_trips_through_the_json_envelope() {
     let d = dir.path();
     let prefix = format!("{}-", unique("jtypes"));
     let topic = format!("{}{}", prefix, t);
+    create_topic(&topic, 1);
     let (worker, _) = worker_json(d, "");
     let c = connector(
         d,
@@ -583,24 +595,18 @@ fn stream_table_peak_rss(pg: &Pg, n: i64) -> u64 {
     let d = dir.path();
     let prefix = format!("{}-", unique("jbig"));
     let topic = format!("{}{}", prefix, t);
-    let (worker, _) = worker_json(
-        d,
-        "value.converter.schemas.enable: false\nkey.converter.schemas.enable: false\n",
-    );
+    create_topic(&topic, 1);
+    let (worker, _) = worker_json(d, "");
     let c = connector(
         d,
         &t,
-        &format!("  mode: incrementing\n  incrementing.column.name: id\n  table.whitelist: {t}\n  topic.prefix: {prefix}\n  batch.max.rows: 2000\n"),
+        &format!("  mode: incrementing\n  incrementing.column.name: id\n  table.whitelist: {t}\n  topic.prefix: {prefix}\n  batch.max.rows: 2000\n  value.converter.schemas.enable: false\n  key.converter.schemas.enable: false\n"),
     );
     let started = Instant::now();
     let mut w = Sluice::standalone(d, &worker, &[&c]);
-    let offsets = d.join("offsets.json");
     let deadline = Instant::now() + Duration::from_secs(240);
     // Done when the stored offset (written only after Kafka acknowledged) reaches n.
-    while !std::fs::read_to_string(&offsets)
-        .unwrap_or_default()
-        .contains(&format!("\"incrementing\":{}", n))
-    {
+    while stored_incrementing(d) != Some(n) {
         assert!(
             Instant::now() < deadline,
             "{} rows not streamed in time; log:\n{}",
@@ -653,6 +659,7 @@ fn database_restart_mid_stream_loses_nothing_and_shows_in_the_status() {
     let d = dir.path();
     let prefix = format!("{}-", unique("jdbdown"));
     let topic = format!("{}{}", prefix, t);
+    create_topic(&topic, 1);
     let (worker, port) = worker_json(d, "");
     let c = connector(
         d,

@@ -65,6 +65,7 @@ fn plain(table: &str, n: usize) -> f64 {
     let start = Instant::now();
     let rows = rt.block_on(async {
         let c = pg().await;
+        eprintln!("copy out...");
         let stream = c
             .copy_out(&format!(
                 "COPY (SELECT {} FROM {} ORDER BY id) TO STDOUT",
@@ -116,7 +117,7 @@ fn sluice(dir: &std::path::Path, table: &str, n: usize, batch: usize) -> f64 {
         ),
     )
     .unwrap();
-    let worker = worker_yaml(dir, free_port(), "offset.flush.interval.ms: 100\n");
+    let worker = worker_yaml(dir, free_port(), "");
     let _ = std::fs::remove_file(dir.join("offsets.json"));
     let start = Instant::now();
     let mut w = Sluice::standalone(dir, &worker, &[&c]);
@@ -174,7 +175,9 @@ fn main() {
         batch
     );
     let dir = tempfile::tempdir().unwrap();
+    eprintln!("plain COPY + producer...");
     let base = plain(&table, n);
+    eprintln!("plain: {:.0} rows/s; sluice...", base);
     let s = sluice(dir.path(), &table, n, batch);
     println!(
         "JDBC  sluice {:>9.0} rows/s   plain COPY+producer {:>9.0} rows/s   ratio {:.2}",

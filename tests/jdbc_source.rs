@@ -747,3 +747,55 @@ fn validate_lists_every_problem() {
     assert_ne!(code, 0, "{}", all);
     assert!(all.contains("no_such_column"), "{}", all);
 }
+
+#[test]
+fn tables_are_split_over_tasks_and_new_tables_are_discovered() {
+    let _db = shared_db();
+    let pg = Pg::connect();
+    let schema = table("jsplit");
+    pg.exec(&format!(
+        "CREATE SCHEMA {schema};
+         CREATE TABLE {schema}.a (id serial PRIMARY KEY, v text);
+         CREATE TABLE {schema}.b (id serial PRIMARY KEY, v text);
+         CREATE TABLE {schema}.\"odd \"\"name\" (id serial PRIMARY KEY, v text);
+         INSERT INTO {schema}.a (v) VALUES ('a1');
+         INSERT INTO {schema}.b (v) VALUES ('b1');
+         INSERT INTO {schema}.\"odd \"\"name\" (v) VALUES ('o1');"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let prefix = format!("{}-", unique("jsplit"));
+    for t in ["a", "b", "c", "odd"] {
+        create_topic(&format!("{}{}", prefix, t), 1);
+    }
+    let (worker, port) = worker_json(d, "");
+    let name = schema.clone();
+    let c = connector(
+        d,
+        &name,
+        &format!("  mode: incrementing\n  incrementing.column.name: id\n  schema.pattern: {schema}\n  table.blacklist: {schema}.b\n  topic.prefix: {prefix}\n  tasks.max: 2\n  table.poll.interval.ms: 500\n  transforms: rt\n  transforms.rt.type: org.apache.kafka.connect.transforms.RegexRouter\n  transforms.rt.regex: '(.*)odd \"name'\n  transforms.rt.replacement: '$1odd'\n"),
+    );
+    let mut w = Sluice::standalone(d, &worker, &[&c]);
+    wait_records(&format!("{}a", prefix), 1, Duration::from_secs(60), &w);
+    // A table name with a space and a quote is read (identifiers are quoted); its
+    // topic name, invalid in Kafka, is rewritten by RegexRouter.
+    wait_records(&format!("{}odd", prefix), 1, Duration::from_secs(60), &w);
+    let api = Api::new(port);
+    let tasks = api.get(&format!("/connectors/{}/tasks", name)).body;
+    let assigned: Vec<String> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["config"]["tables"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(assigned.len(), 2, "two tables over two tasks: {:?}", assigned);
+    let b = format!("\"{}.b\"", schema);
+    assert!(assigned.iter().all(|a| !a.contains(&b)), "blacklisted: {:?}", assigned);
+    // A table created while running is discovered and read.
+    pg.exec(&format!(
+        "CREATE TABLE {schema}.c (id serial PRIMARY KEY, v text); INSERT INTO {schema}.c (v) VALUES ('c1'), ('c2');"
+    ));
+    wait_records(&format!("{}c", prefix), 2, Duration::from_secs(60), &w);
+    assert!(w.terminate().success());
+    assert_eq!(end_offset(&format!("{}b", prefix)), 0, "the blacklisted table is not read");
+}

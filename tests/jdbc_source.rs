@@ -788,14 +788,27 @@ fn tables_are_split_over_tasks_and_new_tables_are_discovered() {
         .iter()
         .map(|t| t["config"]["tables"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(assigned.len(), 2, "two tables over two tasks: {:?}", assigned);
+    assert_eq!(
+        assigned.len(),
+        2,
+        "two tables over two tasks: {:?}",
+        assigned
+    );
     let b = format!("\"{}.b\"", schema);
-    assert!(assigned.iter().all(|a| !a.contains(&b)), "blacklisted: {:?}", assigned);
+    assert!(
+        assigned.iter().all(|a| !a.contains(&b)),
+        "blacklisted: {:?}",
+        assigned
+    );
     // A table created while running is discovered and read.
     pg.exec(&format!(
         "CREATE TABLE {schema}.c (id serial PRIMARY KEY, v text); INSERT INTO {schema}.c (v) VALUES ('c1'), ('c2');"
     ));
     wait_records(&format!("{}c", prefix), 2, Duration::from_secs(60), &w);
     assert!(w.terminate().success());
-    assert_eq!(end_offset(&format!("{}b", prefix)), 0, "the blacklisted table is not read");
+    assert_eq!(
+        end_offset(&format!("{}b", prefix)),
+        0,
+        "the blacklisted table is not read"
+    );
 }

@@ -45,6 +45,25 @@ struct Pass {
     ts_at: Option<usize>,
     /// Largest timestamp read in this pass (timestamp mode's offset once it ends).
     max_ts: Option<i64>,
+    /// The next chunk, already requested while the runtime converts and sends the
+    /// previous one (database I/O overlaps with the Kafka side).
+    next: Option<Prefetch>,
+}
+
+type Prefetch = tokio::task::JoinHandle<Result<Vec<Row>, tokio_postgres::Error>>;
+
+impl Drop for Pass {
+    fn drop(&mut self) {
+        if let Some(h) = self.next.take() {
+            h.abort();
+        }
+    }
+}
+
+fn prefetch(client: &Arc<Client>, fetch: &Statement) -> Prefetch {
+    let client = client.clone();
+    let fetch = fetch.clone();
+    tokio::spawn(async move { client.query(&fetch, &[]).await })
 }
 
 /// Polls tables or a query of PostgreSQL.
@@ -52,7 +71,7 @@ struct Pass {
 pub struct JdbcSourceTask {
     cfg: Option<JdbcSourceConfig>,
     sources: Vec<SourceState>,
-    client: Option<Client>,
+    client: Option<Arc<Client>>,
     pass: Option<Pass>,
     detail: StatusDetail,
 }
@@ -102,9 +121,9 @@ impl JdbcSourceTask {
             }
             self.detail.clear();
             tracing::info!(db = %cfg.url.display(), "connected to PostgreSQL");
-            self.client = Some(c);
+            self.client = Some(Arc::new(c));
         }
-        Ok(self.client.as_ref().unwrap())
+        Ok(self.client.as_deref().unwrap())
     }
 
     /// Drops the session after an error so the next poll reconnects; the pass restarts
@@ -186,7 +205,7 @@ impl JdbcSourceTask {
                 }
             }
         }
-        let client = self.client.as_ref().unwrap();
+        let client = self.client.as_deref().unwrap();
         let columns = plan.select_list();
         let offset = self.sources[idx].offset;
         let sql = SelectSpec {
@@ -224,6 +243,7 @@ impl JdbcSourceTask {
             plan,
             fetch,
             max_ts: None,
+            next: None,
         });
         Ok(true)
     }
@@ -233,12 +253,20 @@ impl JdbcSourceTask {
         let n = self.cfg().batch_max_rows;
         let mode = self.cfg().mode;
         let poll_interval = self.cfg().poll_interval;
-        let pass = self.pass.as_ref().expect("pass");
-        let client = self.client.as_ref().expect("session");
-        let rows = client
-            .query(&pass.fetch, &[])
+        let client = self.client.clone().expect("session");
+        let pass = self.pass.as_mut().expect("pass");
+        let pending = match pass.next.take() {
+            Some(h) => h,
+            None => prefetch(&client, &pass.fetch),
+        };
+        let rows = pending
             .await
+            .map_err(|e| ConnectError::retriable(format!("fetch task failed: {}", e)))?
             .map_err(|e| to_connect(e, "cannot fetch rows"))?;
+        if rows.len() >= n {
+            pass.next = Some(prefetch(&client, &pass.fetch));
+        }
+        let pass = self.pass.as_ref().expect("pass");
         let exhausted = rows.len() < n;
         let mut batch = SourceBatch::with_capacity(rows.len());
         let src = &self.sources[pass.idx];

@@ -639,13 +639,17 @@ fn stream_table_peak_rss(pg: &Pg, n: i64) -> u64 {
 fn a_million_rows_stream_with_bounded_memory() {
     let _db = shared_db();
     let pg = Pg::connect();
-    // The runtime keeps at most 200,000 records in flight, so the peak is reached by a
-    // table of that size; a table four times larger must not need more memory.
+    // Memory is bounded by one chunk (batch.max.rows) plus the runtime's in-flight
+    // window (at most 200,000 records sent but not yet acknowledged by Kafka), not by
+    // the table. How much of the window fills depends on how far Kafka lags behind,
+    // so the peak varies between runs, but a four times larger table must not need
+    // anywhere near four times the memory (row data alone would double it), and the
+    // peak stays under a fixed ceiling.
     let small = stream_table_peak_rss(&pg, 250_000);
     let large = stream_table_peak_rss(&pg, 1_000_000);
     eprintln!("peak RSS: 250k rows {} kB, 1M rows {} kB", small, large);
     assert!(
-        large < small + small / 4 + 8 * 1024,
+        large < 2 * small && large < 192 * 1024,
         "peak RSS grows with the table: {} kB for 250k rows, {} kB for 1M rows",
         small,
         large

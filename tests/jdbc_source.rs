@@ -816,3 +816,23 @@ fn tables_are_split_over_tasks_and_new_tables_are_discovered() {
         "the blacklisted table is not read"
     );
 }
+
+#[test]
+fn the_example_config_validates_against_the_test_stack() {
+    let _db = shared_db();
+    let pg = Pg::connect();
+    // The table configs/jdbc-source.yaml reads (as its comment says).
+    pg.exec(
+        "CREATE TABLE IF NOT EXISTS orders (id bigserial PRIMARY KEY, customer text NOT NULL,
+           total numeric(12,2) NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
+           updated_at timestamptz);",
+    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/jdbc-source.yaml");
+    let (code, out, err) = run_cli(&["validate", path]);
+    assert_eq!(code, 0, "{}{}", out, err);
+    assert!(
+        out.contains("OK (connector pg-orders, jdbc-source)"),
+        "{}",
+        out
+    );
+}

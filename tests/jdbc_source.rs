@@ -750,6 +750,52 @@ fn validate_lists_every_problem() {
     let all = format!("{}{}", out, err);
     assert_ne!(code, 0, "{}", all);
     assert!(all.contains("no_such_column"), "{}", all);
+
+    // The REST validate endpoint lists the same problems, on their keys.
+    let (worker, port) = worker_json(dir.path(), "");
+    let mut w = Sluice::standalone(dir.path(), &worker, &[]);
+    let api = Api::new(port);
+    api.wait_ready();
+    let r = api.put(
+        "/connector-plugins/jdbc-source/config/validate",
+        &json!({
+            "connector.class": "jdbc-source",
+            "name": "bad",
+            "connection.url": PG_URL,
+            "mode": "timestamp+incrementing",
+            "incrementing.column.name": "nope",
+            "timestamp.column.name": "name",
+            "table.whitelist": format!("{},missing_table_x", t),
+            "topic.prefix": "x-",
+        }),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.body["error_count"].as_i64().unwrap() >= 3, "{}", r.body);
+    let errors_of = |key: &str| -> String {
+        r.body["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["value"]["name"] == key)
+            .map(|c| c["value"]["errors"].to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        errors_of("incrementing.column.name").contains("nope"),
+        "{}",
+        r.body
+    );
+    assert!(
+        errors_of("timestamp.column.name").contains("not timestamp"),
+        "{}",
+        r.body
+    );
+    assert!(
+        errors_of("table.whitelist").contains("missing_table_x"),
+        "{}",
+        r.body
+    );
+    assert!(w.terminate().success());
 }
 
 #[test]

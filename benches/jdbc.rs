@@ -1,0 +1,221 @@
+//! End-to-end benchmark of the JDBC source: rows/s for a table of 1,000,000 rows
+//! through Sluice (release build, incrementing mode, JsonConverter without schemas)
+//! into Kafka, against, in the same run, the plain ceiling: `COPY (SELECT ...) TO
+//! STDOUT` streamed through a plain rdkafka producer loop (one message per row, same
+//! producer settings as Sluice's source producer).
+//!
+//! Run with `cargo bench --bench jdbc` against the servers `scripts/stack.sh up`
+//! starts (and `scripts/stack.sh fast-broker` for the memory-only broker on
+//! 127.0.0.1:9094, used by default; set SLUICE_TEST_BOOTSTRAP to use another).
+//! `SLUICE_BENCH_JDBC_N` sets the row count, `SLUICE_BENCH_JDBC_BATCH` batch.max.rows.
+
+#[path = "../tests/common/mod.rs"]
+#[allow(unused_imports)]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use futures::StreamExt;
+use rdkafka::consumer::Consumer;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::ClientConfig;
+
+fn env_n(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn pg() -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=test",
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("PostgreSQL at 127.0.0.1:5432");
+    tokio::spawn(conn);
+    client
+}
+
+const COLUMNS: &str = "id, name, qty, price, created_at";
+
+/// `COPY (SELECT ...) TO STDOUT`, each row produced as one message.
+fn plain(table: &str, n: usize) -> f64 {
+    let topic = unique("bench-jdbc-plain");
+    create_topic(&topic, 1);
+    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("batch.num.messages", "10000")
+        .set("queue.buffering.max.messages", "200000")
+        .create()
+        .unwrap();
+    let rt = rt();
+    let start = Instant::now();
+    let rows = rt.block_on(async {
+        let c = pg().await;
+        eprintln!("copy out...");
+        let stream = c
+            .copy_out(&format!(
+                "COPY (SELECT {} FROM {} ORDER BY id) TO STDOUT",
+                COLUMNS, table
+            ))
+            .await
+            .unwrap();
+        futures::pin_mut!(stream);
+        let mut rows = 0usize;
+        let mut rest: Vec<u8> = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            rest.extend_from_slice(&chunk.unwrap());
+            let mut from = 0;
+            while let Some(nl) = rest[from..].iter().position(|b| *b == b'\n') {
+                let line = &rest[from..from + nl];
+                let mut r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&topic).payload(line);
+                loop {
+                    match p.send(r) {
+                        Ok(()) => break,
+                        Err((_, back)) => {
+                            std::thread::sleep(Duration::from_millis(1));
+                            r = back;
+                        }
+                    }
+                }
+                rows += 1;
+                from += nl + 1;
+            }
+            rest.drain(..from);
+        }
+        rows
+    });
+    p.flush(Duration::from_secs(300)).unwrap();
+    assert_eq!(rows, n);
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Sluice from the first record in Kafka until the stored offset (written only after
+/// Kafka acknowledged every record) reaches the last id.
+fn sluice(dir: &std::path::Path, table: &str, n: usize, batch: usize) -> f64 {
+    let prefix = format!("{}-", unique("bench-jdbc"));
+    create_topic(&format!("{}{}", prefix, table), 1);
+    let name = unique("bench-jdbc");
+    let c = dir.join(format!("{}.yaml", name));
+    std::fs::write(
+        &c,
+        format!(
+            "name: {name}\nconfig:\n  connector.class: jdbc-source\n  connection.url: jdbc:postgresql://127.0.0.1:5432/test?user=postgres\n  mode: incrementing\n  incrementing.column.name: id\n  table.whitelist: {table}\n  topic.prefix: {prefix}\n  batch.max.rows: {batch}\n  key.converter: org.apache.kafka.connect.json.JsonConverter\n  key.converter.schemas.enable: false\n  value.converter: org.apache.kafka.connect.json.JsonConverter\n  value.converter.schemas.enable: false\n"
+        ),
+    )
+    .unwrap();
+    // Offsets are flushed every 50 ms so that the end is seen promptly.
+    let worker = worker_yaml(dir, free_port(), "").replace(
+        "offset.flush.interval.ms: 500",
+        "offset.flush.interval.ms: 50",
+    );
+    let _ = std::fs::remove_file(dir.join("offsets.json"));
+    let mut w = Sluice::standalone(dir, &worker, &[&c]);
+    let topic = format!("{}{}", prefix, table);
+    let wm: rdkafka::consumer::BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("bench"))
+        .create()
+        .unwrap();
+    // The clock starts at the first record in Kafka (process start-up excluded, as in
+    // the queues benchmark) and stops when the stored offset, written only after
+    // Kafka acknowledged every record, reaches the last id.
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let start = loop {
+        let (_, high) = wm
+            .fetch_watermarks(&topic, 0, Duration::from_secs(10))
+            .unwrap_or((0, 0));
+        if high > 0 {
+            break Instant::now();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no record; log:\n{}",
+            w.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let done = format!("\"incrementing\": {}", n);
+    while !std::fs::read_to_string(dir.join("offsets.json"))
+        .unwrap_or_default()
+        .contains(&done)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "not done in time; log:\n{}",
+            w.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", w.pid())).unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("")
+        .to_string();
+    println!("      sluice worker peak RSS: {}", hwm.trim());
+    w.terminate();
+    rate
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("jdbc benchmark: run it with `cargo bench --bench jdbc`");
+        return;
+    }
+    if std::env::var("SLUICE_TEST_BOOTSTRAP").is_err() {
+        std::env::set_var("SLUICE_TEST_BOOTSTRAP", "127.0.0.1:9094");
+    }
+    let n = env_n("SLUICE_BENCH_JDBC_N", 1_000_000);
+    let batch = env_n("SLUICE_BENCH_JDBC_BATCH", 5000);
+    let table = unique("bench_jdbc").replace('-', "_");
+    rt().block_on(async {
+        let c = pg().await;
+        c.batch_execute(&format!(
+            "CREATE TABLE {table} (id int8 PRIMARY KEY, name text NOT NULL, qty int4 NOT NULL, price numeric(12,2) NOT NULL, created_at timestamptz NOT NULL);
+             INSERT INTO {table} SELECT g, 'item ' || g, g % 100, (g % 10000) / 100.0, TIMESTAMPTZ '2024-01-01' + g * INTERVAL '1 second' FROM generate_series(1, {n}) g;"
+        ))
+        .await
+        .unwrap();
+        // Separate statement: VACUUM cannot run inside the multi-statement transaction.
+        c.batch_execute(&format!("VACUUM ANALYZE {table}")).await.unwrap();
+    });
+    println!(
+        "JDBC source: {} rows (id, text, int, numeric(12,2), timestamptz), broker {}, batch.max.rows {}",
+        n,
+        bootstrap(),
+        batch
+    );
+    let dir = tempfile::tempdir().unwrap();
+    eprintln!("plain COPY + producer...");
+    let base = plain(&table, n);
+    eprintln!("plain: {:.0} rows/s; sluice...", base);
+    let s = sluice(dir.path(), &table, n, batch);
+    println!(
+        "JDBC  sluice {:>9.0} rows/s   plain COPY+producer {:>9.0} rows/s   ratio {:.2}",
+        s,
+        base,
+        s / base
+    );
+    rt().block_on(async {
+        pg().await
+            .batch_execute(&format!("DROP TABLE {table}"))
+            .await
+            .unwrap();
+    });
+}

@@ -1,0 +1,301 @@
+//! What the user writes: the `jdbc-source` keys (Confluent's JDBC source keys plus
+//! `postgres.safe.mode`), parsed once into [`JdbcSourceConfig`].
+
+use std::time::Duration;
+
+use sluice_runtime::config::{
+    millis, ConfigDef, ConfigErrors, ConfigIssue, ConfigKey, Importance, ParsedConfig, TypedValue,
+    Validator,
+};
+
+use super::url::DbUrl;
+
+const DB: &str = "Database";
+const MODE: &str = "Mode";
+const CONNECTOR: &str = "Connector";
+
+/// The `application_name` of Sluice's own sessions; safe mode ignores them.
+pub const APPLICATION_NAME: &str = "sluice-jdbc-source";
+
+/// Every key of the JDBC source (the runtime adds the common ones).
+pub fn config_def() -> ConfigDef {
+    ConfigDef::new()
+        .define(ConfigKey::password("connection.url").importance(Importance::High).group(DB)
+            .validator(Validator::Custom(check_url))
+            .doc("The PostgreSQL database: a JDBC URL jdbc:postgresql://host:port/db?user=...&password=... or a libpq URL postgres://user:password@host:port/db. Several hosts may be given comma-separated (tried in order). TLS (sslmode=require) is not supported yet. It may hold a secret: it is masked in REST responses and never logged."))
+        .define(ConfigKey::string("connection.user").optional().importance(Importance::High).group(DB)
+            .doc("The database user; overrides a user given in the URL."))
+        .define(ConfigKey::password("connection.password").optional().importance(Importance::High).group(DB)
+            .doc("The database password; overrides a password given in the URL."))
+        .define(ConfigKey::int("connection.attempts").default("3").at_least(1.0).importance(Importance::Low).group(DB)
+            .doc("How many times one poll tries to connect before it reports a retriable error; the runtime then retries the poll with its own backoff and shows the error in the task status, so a database outage never fails the task."))
+        .define(ConfigKey::long("connection.backoff.ms").default("10000").at_least(0.0).importance(Importance::Low).group(DB)
+            .doc("The wait between connection attempts within one poll."))
+        .define(ConfigKey::list("table.whitelist").default("").importance(Importance::Medium).group(DB)
+            .doc("Tables to copy, as `table` or `schema.table` (names as stored, case-sensitive). Empty means every table the user can read outside pg_catalog and information_schema. Alias: table.include.list. Not with `query`."))
+        .define(ConfigKey::list("table.include.list").default("").importance(Importance::Medium).group(DB)
+            .doc("Same as table.whitelist (newer Confluent name)."))
+        .define(ConfigKey::list("table.blacklist").default("").importance(Importance::Medium).group(DB)
+            .doc("Tables never to copy, as `table` or `schema.table`. Not with a whitelist. Alias: table.exclude.list."))
+        .define(ConfigKey::list("table.exclude.list").default("").importance(Importance::Medium).group(DB)
+            .doc("Same as table.blacklist (newer Confluent name)."))
+        .define(ConfigKey::list("table.types").default("TABLE").validator(Validator::EachOneOf(vec!["TABLE", "VIEW", "MATERIALIZED VIEW", "PARTITIONED TABLE", "FOREIGN TABLE"])).importance(Importance::Low).group(DB)
+            .doc("Which kinds of relation are discovered."))
+        .define(ConfigKey::string("schema.pattern").optional().importance(Importance::Low).group(DB)
+            .doc("Only discover tables in this schema (a LIKE pattern). Unset means every schema but pg_catalog, information_schema and pg_toast."))
+        .define(ConfigKey::long("table.poll.interval.ms").default("60000").at_least(100.0).importance(Importance::Low).group(CONNECTOR)
+            .doc("How often the connector re-lists the tables; when the set changes, tasks are reconfigured."))
+        .define(ConfigKey::string("mode").importance(Importance::High).group(MODE)
+            .one_of(&["bulk", "incrementing", "timestamp", "timestamp+incrementing"])
+            .doc("bulk: copy the whole table each poll. incrementing: new rows by a strictly increasing column. timestamp: new and changed rows by a timestamp column. timestamp+incrementing: both, ordered by (timestamp, id), the only mode that is exact for updates."))
+        .define(ConfigKey::string("query").default("").importance(Importance::Medium).group(MODE)
+            .doc("Instead of tables, poll the result of this SELECT (one task, topic = topic.prefix). Sluice wraps it as a subquery and adds its own WHERE and ORDER BY, so the query may have its own WHERE, joins and ORDER BY."))
+        .define(ConfigKey::string("incrementing.column.name").default("").importance(Importance::Medium).group(MODE)
+            .doc("The strictly increasing integer column (smallint, integer, bigint) of incrementing modes, usually a sequence-backed primary key."))
+        .define(ConfigKey::list("timestamp.column.name").default("").importance(Importance::Medium).group(MODE)
+            .doc("The timestamp column(s) of timestamp modes (timestamp or timestamptz); several are COALESCEd in order, e.g. updated_at,created_at."))
+        .define(ConfigKey::long("timestamp.initial").optional().importance(Importance::Low).group(MODE)
+            .doc("Epoch milliseconds to start from when no offset is stored; -1 means the current time. Unset means from the beginning."))
+        .define(ConfigKey::long("timestamp.delay.interval.ms").default("0").at_least(0.0).importance(Importance::Low).group(MODE)
+            .doc("Only rows whose timestamp is at least this old are read, giving transactions time to commit. Safe mode makes this unnecessary for server-assigned timestamps; keep it for timestamps set by clients."))
+        .define(ConfigKey::string("db.timezone").default("UTC").validator(Validator::NonEmpty).importance(Importance::Medium).group(MODE)
+            .doc("The time zone in which `timestamp` (without time zone) columns are read, for values and offsets; any name PostgreSQL knows (UTC, Europe/Paris, ...). timestamptz columns are unaffected."))
+        .define(ConfigKey::int("poll.interval.ms").default("5000").at_least(1.0).importance(Importance::High).group(CONNECTOR)
+            .doc("How long to wait after a table was read to its end before querying it again."))
+        .define(ConfigKey::int("batch.max.rows").default("100").at_least(1.0).importance(Importance::Low).group(CONNECTOR)
+            .doc("Rows per poll: tables are read through a server-side cursor, batch.max.rows rows per FETCH, so memory stays bounded however large the table."))
+        .define(ConfigKey::string("topic.prefix").importance(Importance::High).group(CONNECTOR)
+            .doc("Prefix of the topic names: the topic of a table is prefix + table name; with `query` the topic is the prefix itself."))
+        .define(ConfigKey::boolean("validate.non.null").default("true").importance(Importance::Low).group(MODE)
+            .doc("Reject configs whose incrementing or timestamp columns are nullable (NULL rows would never be read)."))
+        .define(ConfigKey::boolean("postgres.safe.mode").default("true").importance(Importance::Medium).group(MODE)
+            .doc("Sluice only. In incrementing and timestamp modes, publish a row only once no transaction that could still commit a smaller id or earlier timestamp is running, so rows committed late by long transactions are never skipped. A long-running transaction in the database delays publication until it ends. Needs the pg_read_all_stats role (or superuser) to see other sessions' transactions. See docs/jdbc-source.md."))
+}
+
+fn check_url(v: &TypedValue) -> Result<(), String> {
+    match v {
+        TypedValue::Password(s) | TypedValue::String(s) => DbUrl::parse(s).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+/// How rows are selected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Bulk,
+    Incrementing,
+    Timestamp,
+    TimestampIncrementing,
+}
+
+impl Mode {
+    pub fn uses_incrementing(self) -> bool {
+        matches!(self, Mode::Incrementing | Mode::TimestampIncrementing)
+    }
+    pub fn uses_timestamp(self) -> bool {
+        matches!(self, Mode::Timestamp | Mode::TimestampIncrementing)
+    }
+}
+
+/// Parsed settings of the connector and of one task.
+#[derive(Clone)]
+pub struct JdbcSourceConfig {
+    pub url: DbUrl,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub attempts: u32,
+    pub backoff: Duration,
+    pub whitelist: Vec<String>,
+    pub blacklist: Vec<String>,
+    pub table_types: Vec<String>,
+    pub schema_pattern: Option<String>,
+    pub table_poll_interval: Duration,
+    pub mode: Mode,
+    pub query: Option<String>,
+    pub incrementing_column: Option<String>,
+    pub timestamp_columns: Vec<String>,
+    /// Epoch ms; -1 = now.
+    pub timestamp_initial: Option<i64>,
+    pub delay: Duration,
+    pub timezone: String,
+    pub poll_interval: Duration,
+    pub batch_max_rows: usize,
+    pub topic_prefix: String,
+    pub validate_non_null: bool,
+    pub safe_mode: bool,
+}
+
+impl std::fmt::Debug for JdbcSourceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JdbcSourceConfig")
+            .field("db", &self.url.display())
+            .field("mode", &self.mode)
+            .field("topic_prefix", &self.topic_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JdbcSourceConfig {
+    /// Parses and checks the cross-key rules, listing every problem.
+    pub fn from_parsed(p: &ParsedConfig) -> Result<Self, ConfigErrors> {
+        let mut issues = Vec::new();
+        let url = match DbUrl::parse(&p.str("connection.url")) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                issues.push(ConfigIssue::new("connection.url", e));
+                None
+            }
+        };
+        let mode = match p.str("mode").to_ascii_lowercase().as_str() {
+            "bulk" => Mode::Bulk,
+            "incrementing" => Mode::Incrementing,
+            "timestamp" => Mode::Timestamp,
+            _ => Mode::TimestampIncrementing,
+        };
+        let mut whitelist = p.list("table.whitelist");
+        whitelist.extend(p.list("table.include.list"));
+        let mut blacklist = p.list("table.blacklist");
+        blacklist.extend(p.list("table.exclude.list"));
+        if !whitelist.is_empty() && !blacklist.is_empty() {
+            issues.push(ConfigIssue::new(
+                "table.blacklist",
+                "a whitelist (table.whitelist / table.include.list) and a blacklist (table.blacklist / table.exclude.list) cannot both be set",
+            ));
+        }
+        let query = Some(p.str("query").trim().to_string()).filter(|q| !q.is_empty());
+        if query.is_some() && !whitelist.is_empty() {
+            issues.push(ConfigIssue::new(
+                "query",
+                "query and table.whitelist / table.include.list cannot both be set",
+            ));
+        }
+        let incrementing_column =
+            Some(p.str("incrementing.column.name").trim().to_string()).filter(|s| !s.is_empty());
+        let timestamp_columns: Vec<String> = p
+            .list("timestamp.column.name")
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if mode.uses_incrementing() && incrementing_column.is_none() {
+            issues.push(ConfigIssue::new(
+                "incrementing.column.name",
+                format!("mode {} needs incrementing.column.name", p.str("mode")),
+            ));
+        }
+        if mode.uses_timestamp() && timestamp_columns.is_empty() {
+            issues.push(ConfigIssue::new(
+                "timestamp.column.name",
+                format!("mode {} needs timestamp.column.name", p.str("mode")),
+            ));
+        }
+        let topic_prefix = p.str("topic.prefix");
+        if query.is_some() && topic_prefix.trim().is_empty() {
+            issues.push(ConfigIssue::new(
+                "topic.prefix",
+                "with query, topic.prefix is the topic name and must not be empty",
+            ));
+        }
+        let timezone = p.str("db.timezone").trim().to_string();
+        if timezone.contains('\0') {
+            issues.push(ConfigIssue::new("db.timezone", "invalid time zone name"));
+        }
+        if !issues.is_empty() {
+            return Err(ConfigErrors(issues));
+        }
+        Ok(JdbcSourceConfig {
+            url: url.expect("checked"),
+            user: p.string("connection.user").filter(|s| !s.is_empty()),
+            password: p.string("connection.password").filter(|s| !s.is_empty()),
+            attempts: p.int("connection.attempts").max(1) as u32,
+            backoff: millis(p.long("connection.backoff.ms")),
+            whitelist,
+            blacklist,
+            table_types: p.list("table.types"),
+            schema_pattern: p.string("schema.pattern").filter(|s| !s.is_empty()),
+            table_poll_interval: millis(p.long("table.poll.interval.ms")),
+            mode,
+            query,
+            incrementing_column,
+            timestamp_columns,
+            timestamp_initial: p.opt_long("timestamp.initial"),
+            delay: millis(p.long("timestamp.delay.interval.ms")),
+            timezone,
+            poll_interval: millis(p.int("poll.interval.ms") as i64),
+            batch_max_rows: p.int("batch.max.rows").max(1) as usize,
+            topic_prefix,
+            validate_non_null: p.boolean("validate.non.null"),
+            safe_mode: p.boolean("postgres.safe.mode"),
+        })
+    }
+
+    /// The driver config for a new session.
+    pub fn pg_config(&self) -> tokio_postgres::Config {
+        self.url.pg_config(
+            self.user.as_deref(),
+            self.password.as_deref(),
+            APPLICATION_NAME,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_runtime::config::RawConfig;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<JdbcSourceConfig, String> {
+        let raw: RawConfig = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let p = config_def().parse(&raw).map_err(|e| format!("{:?}", e))?;
+        JdbcSourceConfig::from_parsed(&p).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = parse(&[
+            ("connection.url", "jdbc:postgresql://h/db"),
+            ("mode", "incrementing"),
+            ("incrementing.column.name", "id"),
+            ("topic.prefix", "pg-"),
+        ])
+        .unwrap();
+        assert_eq!(c.batch_max_rows, 100);
+        assert_eq!(c.poll_interval, Duration::from_millis(5000));
+        assert_eq!(c.attempts, 3);
+        assert!(c.safe_mode);
+        assert!(c.validate_non_null);
+        assert_eq!(c.timezone, "UTC");
+    }
+
+    #[test]
+    fn every_cross_key_problem_is_reported() {
+        let err = parse(&[
+            ("connection.url", "jdbc:postgresql://h/db"),
+            ("mode", "timestamp+incrementing"),
+            ("topic.prefix", ""),
+            ("query", "SELECT 1"),
+            ("table.whitelist", "a"),
+            ("table.blacklist", "b"),
+        ])
+        .unwrap_err();
+        for key in [
+            "incrementing.column.name",
+            "timestamp.column.name",
+            "topic.prefix",
+            "query",
+            "table.blacklist",
+        ] {
+            assert!(err.contains(key), "{} missing in {}", key, err);
+        }
+    }
+
+    #[test]
+    fn every_key_is_documented() {
+        for k in config_def().keys() {
+            assert!(!k.doc.is_empty(), "{} has no doc", k.name);
+        }
+    }
+}

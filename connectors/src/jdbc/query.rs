@@ -1,0 +1,240 @@
+//! SQL text: identifier and literal quoting, and the SELECT each pass declares its
+//! cursor for. Table and column names only ever reach SQL through [`quote_ident`];
+//! offsets and bounds are integers formatted by Rust, never user text.
+
+use super::config::Mode;
+use super::offsets::Offset;
+
+/// `"name"`, with embedded quotes doubled: any name is safe.
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// `'text'` with quotes doubled (the session runs with standard_conforming_strings on).
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A table, by schema and name as stored in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TableId {
+    pub schema: String,
+    pub name: String,
+}
+
+impl TableId {
+    /// `"schema"."name"`.
+    pub fn quoted(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+    /// `schema.name`, as shown to users and stored in offsets.
+    pub fn display(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+    /// Parses `schema.name` (the form task configs carry).
+    pub fn parse(s: &str) -> TableId {
+        match s.split_once('.') {
+            Some((a, b)) => TableId {
+                schema: a.into(),
+                name: b.into(),
+            },
+            None => TableId {
+                schema: "public".into(),
+                name: s.into(),
+            },
+        }
+    }
+    /// Does a whitelist / blacklist entry (`table` or `schema.table`) name this table?
+    pub fn matches(&self, entry: &str) -> bool {
+        let entry = entry.trim();
+        entry == self.name || entry == self.display()
+    }
+}
+
+/// What a source reads from.
+#[derive(Debug, Clone)]
+pub enum From {
+    Table(TableId),
+    Query(String),
+}
+
+impl From {
+    /// The FROM item.
+    pub fn sql(&self) -> String {
+        match self {
+            From::Table(t) => t.quoted(),
+            From::Query(q) => format!("({}) AS sluice_q", q),
+        }
+    }
+}
+
+/// Whether the timestamp expression is `timestamptz` or `timestamp` (read in db.timezone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TsType {
+    Tz,
+    NoTz,
+}
+
+/// The timestamp literal for `micros` since the Unix epoch, in the column's type.
+pub fn ts_literal(micros: i64, ty: TsType, tz: &str) -> String {
+    let tz_value = format!(
+        "(TIMESTAMPTZ 'epoch' + ({})::int8 * INTERVAL '1 microsecond')",
+        micros
+    );
+    match ty {
+        TsType::Tz => tz_value,
+        TsType::NoTz => format!("({} AT TIME ZONE {})", tz_value, quote_literal(tz)),
+    }
+}
+
+/// Name of the hidden column carrying the incrementing value.
+pub const INC_COL: &str = "__sluice_inc";
+/// Name of the hidden column carrying the timestamp as timestamptz.
+pub const TS_COL: &str = "__sluice_ts";
+
+/// Everything needed to write one pass's SELECT.
+pub struct SelectSpec<'a> {
+    pub mode: Mode,
+    pub from: &'a From,
+    /// The SELECT list of the value columns.
+    pub columns: &'a [String],
+    /// Quoted incrementing column.
+    pub inc: Option<&'a str>,
+    /// The timestamp expression (COALESCE of the quoted columns) and its type.
+    pub ts: Option<(&'a str, TsType)>,
+    pub timezone: &'a str,
+    /// Where the last pass stopped.
+    pub offset: &'a Offset,
+    /// Only ids up to this (inclusive).
+    pub inc_upper: Option<i64>,
+    /// Only timestamps strictly before this (micros since the epoch).
+    pub ts_upper: Option<i64>,
+}
+
+impl SelectSpec<'_> {
+    /// The SELECT: value columns, hidden offset columns, WHERE and ORDER BY.
+    pub fn sql(&self) -> String {
+        let mut sel = self.columns.join(", ");
+        if sel.is_empty() {
+            sel.push_str("NULL");
+        }
+        if let Some(inc) = self.inc {
+            sel.push_str(&format!(", ({})::int8 AS {}", inc, INC_COL));
+        }
+        if let Some((ts, ty)) = self.ts {
+            match ty {
+                TsType::Tz => sel.push_str(&format!(", ({}) AS {}", ts, TS_COL)),
+                TsType::NoTz => sel.push_str(&format!(
+                    ", (({}) AT TIME ZONE {}) AS {}",
+                    ts,
+                    quote_literal(self.timezone),
+                    TS_COL
+                )),
+            }
+        }
+        let mut conds = Vec::new();
+        let lit = |m: i64| {
+            let (_, ty) = self.ts.expect("timestamp mode");
+            ts_literal(m, ty, self.timezone)
+        };
+        match self.mode {
+            Mode::Bulk => {}
+            Mode::Incrementing => {
+                let inc = self.inc.expect("incrementing column");
+                conds.push(format!("{} > {}", inc, self.offset.inc.unwrap_or(-1)));
+                if let Some(u) = self.inc_upper {
+                    conds.push(format!("{} <= {}", inc, u));
+                }
+            }
+            Mode::Timestamp => {
+                let (ts, _) = self.ts.expect("timestamp column");
+                if let Some(l) = self.offset.ts_micros {
+                    conds.push(format!("{} > {}", ts, lit(l)));
+                }
+            }
+            Mode::TimestampIncrementing => {
+                let (ts, _) = self.ts.expect("timestamp column");
+                let inc = self.inc.expect("incrementing column");
+                match self.offset.ts_micros {
+                    Some(l) => conds.push(format!(
+                        "({}, {}) > ({}, {})",
+                        ts,
+                        inc,
+                        lit(l),
+                        self.offset.inc.unwrap_or(-1)
+                    )),
+                    None => conds.push(format!("{} IS NOT NULL", ts)),
+                }
+            }
+        }
+        if self.mode.uses_timestamp() {
+            let (ts, _) = self.ts.expect("timestamp column");
+            if let Some(u) = self.ts_upper {
+                conds.push(format!("{} < {}", ts, lit(u)));
+            }
+        }
+        let mut sql = format!("SELECT {} FROM {}", sel, self.from.sql());
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        match self.mode {
+            Mode::Bulk => {}
+            Mode::Incrementing => sql.push_str(&format!(" ORDER BY {} ASC", self.inc.unwrap())),
+            Mode::Timestamp => sql.push_str(&format!(" ORDER BY {} ASC", self.ts.unwrap().0)),
+            Mode::TimestampIncrementing => sql.push_str(&format!(
+                " ORDER BY {} ASC, {} ASC",
+                self.ts.unwrap().0,
+                self.inc.unwrap()
+            )),
+        }
+        sql
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_quoted() {
+        assert_eq!(quote_ident(r#"we"ird; DROP"#), r#""we""ird; DROP""#);
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        let t = TableId::parse("sales.or\"ders");
+        assert_eq!(t.quoted(), r#""sales"."or""ders""#);
+        assert!(t.matches("or\"ders") && t.matches("sales.or\"ders") && !t.matches("x"));
+    }
+
+    #[test]
+    fn timestamp_incrementing_select() {
+        let from = From::Table(TableId::parse("public.t"));
+        let cols = vec!["\"id\"".to_string(), "\"v\"".to_string()];
+        let off = Offset {
+            inc: Some(7),
+            ts_micros: Some(1_000_000),
+        };
+        let s = SelectSpec {
+            mode: Mode::TimestampIncrementing,
+            from: &from,
+            columns: &cols,
+            inc: Some("\"id\""),
+            ts: Some(("COALESCE(\"u\", \"c\")", TsType::Tz)),
+            timezone: "UTC",
+            offset: &off,
+            inc_upper: None,
+            ts_upper: Some(2_000_000),
+        }
+        .sql();
+        assert!(s.contains("(COALESCE(\"u\", \"c\"), \"id\") > ((TIMESTAMPTZ 'epoch' + (1000000)::int8 * INTERVAL '1 microsecond'), 7)"), "{}", s);
+        assert!(
+            s.contains("< (TIMESTAMPTZ 'epoch' + (2000000)::int8"),
+            "{}",
+            s
+        );
+        assert!(
+            s.ends_with("ORDER BY COALESCE(\"u\", \"c\") ASC, \"id\" ASC"),
+            "{}",
+            s
+        );
+    }
+}

@@ -1,0 +1,482 @@
+//! The JDBC source task: reads its tables (or the query) pass by pass through a
+//! server-side cursor and turns rows into records. See the module doc of `jdbc` for
+//! what is committed when.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use sluice_runtime::config::ParsedConfig;
+use sluice_runtime::connector::{
+    ConnectError, SourceBatch, SourceTask, SourceTaskContext, StatusDetail,
+};
+use sluice_runtime::data::{Record, SchemaAndValue, SourcePartition, SourceRecord, Struct, Value};
+use tokio::time::Instant;
+use tokio_postgres::{Client, Row, Statement};
+
+use super::config::{JdbcSourceConfig, Mode};
+use super::db::{self, to_connect};
+use super::offsets::{self, Offset};
+use super::plan::{self, Plan};
+use super::query::{From, SelectSpec, TableId, INC_COL, TS_COL};
+use super::safe::{SafeState, PRIVILEGE_SQL, RUNNING_SQL};
+use super::types::{decode, timestamp_micros, Raw};
+
+const CURSOR: &str = "sluice_cursor";
+
+/// One table (or the query) of this task.
+struct SourceState {
+    from: From,
+    topic: Arc<str>,
+    partition: Arc<SourcePartition>,
+    /// Where reading stopped (in memory: ahead of what Kafka acknowledged).
+    offset: Offset,
+    safe: SafeState,
+    next_due: Instant,
+}
+
+/// A pass in progress: an open cursor over one source.
+struct Pass {
+    idx: usize,
+    plan: Arc<Plan>,
+    fetch: Statement,
+    inc_at: Option<usize>,
+    ts_at: Option<usize>,
+    /// Largest timestamp read in this pass (timestamp mode's offset once it ends).
+    max_ts: Option<i64>,
+    /// The next chunk, already requested while the runtime converts and sends the
+    /// previous one (database I/O overlaps with the Kafka side).
+    next: Option<Prefetch>,
+}
+
+type Prefetch = tokio::task::JoinHandle<Result<Vec<Row>, tokio_postgres::Error>>;
+
+impl Drop for Pass {
+    fn drop(&mut self) {
+        if let Some(h) = self.next.take() {
+            h.abort();
+        }
+    }
+}
+
+fn prefetch(client: &Arc<Client>, fetch: &Statement) -> Prefetch {
+    let client = client.clone();
+    let fetch = fetch.clone();
+    tokio::spawn(async move { client.query(&fetch, &[]).await })
+}
+
+/// Polls tables or a query of PostgreSQL.
+#[derive(Default)]
+pub struct JdbcSourceTask {
+    cfg: Option<JdbcSourceConfig>,
+    sources: Vec<SourceState>,
+    client: Option<Arc<Client>>,
+    pass: Option<Pass>,
+    detail: StatusDetail,
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// The tables of a task config (`tables`: a JSON array of `schema.table`).
+pub fn task_tables(raw: &sluice_runtime::config::RawConfig) -> Result<Vec<TableId>, String> {
+    match raw.get("tables") {
+        None => Ok(Vec::new()),
+        Some(s) => serde_json::from_str::<Vec<String>>(s)
+            .map(|v| v.iter().map(|t| TableId::parse(t)).collect())
+            .map_err(|e| format!("invalid task key tables: {}", e)),
+    }
+}
+
+impl JdbcSourceTask {
+    fn cfg(&self) -> &JdbcSourceConfig {
+        self.cfg.as_ref().expect("started")
+    }
+
+    /// The session, connecting if needed.
+    async fn client(&mut self) -> Result<&Client, ConnectError> {
+        if self.client.as_ref().is_some_and(|c| c.is_closed()) {
+            self.client = None;
+            self.pass = None;
+        }
+        if self.client.is_none() {
+            let cfg = self.cfg().clone();
+            let c = db::connect(&cfg, cfg.attempts, Some(&self.detail)).await?;
+            if cfg.safe_mode && cfg.mode != Mode::Bulk {
+                let ok: bool = c
+                    .query_one(PRIVILEGE_SQL, &[])
+                    .await
+                    .map_err(|e| to_connect(e, "cannot check privileges"))?
+                    .get(0);
+                if !ok {
+                    return Err(ConnectError::fatal(
+                        "postgres.safe.mode needs the pg_read_all_stats role (or superuser) to see other sessions' transactions: GRANT pg_read_all_stats TO <user>, or set postgres.safe.mode=false",
+                    ));
+                }
+            }
+            self.detail.clear();
+            tracing::info!(db = %cfg.url.display(), "connected to PostgreSQL");
+            self.client = Some(Arc::new(c));
+        }
+        Ok(self.client.as_deref().unwrap())
+    }
+
+    /// Drops the session after an error so the next poll reconnects; the pass restarts
+    /// from the in-memory offset (rows already handed over stay handed over).
+    fn on_error(&mut self, e: ConnectError) -> ConnectError {
+        if let Some(p) = self.pass.take() {
+            self.sources[p.idx].next_due = Instant::now();
+        }
+        if e.is_retriable() {
+            self.client = None;
+            self.detail.set(format!("database error, retrying: {}", e));
+        }
+        e
+    }
+
+    /// Starts a pass over source `idx`: watermark (safe mode), cursor. Returns false if
+    /// there is nothing that may be read yet.
+    async fn start_pass(&mut self, idx: usize) -> Result<bool, ConnectError> {
+        let cfg = self.cfg().clone();
+        let from = self.sources[idx].from.clone();
+        let client = self.client().await?;
+        let described = db::describe_source(client, &from).await?;
+        let plan = plan::build(&cfg, &from, &described).map_err(|issues| {
+            ConnectError::fatal(
+                issues
+                    .iter()
+                    .map(|i| format!("{}: {}", i.key, i.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        // Upper bounds: the database clock minus the delay, and in safe mode the
+        // released watermark.
+        let (mut inc_upper, mut ts_upper) = (None, None);
+        if cfg.mode != Mode::Bulk {
+            let max_sql = match &plan.inc {
+                Some(inc) if cfg.mode == Mode::Incrementing => {
+                    format!("(SELECT max({})::int8 FROM {})", inc, from.sql())
+                }
+                _ => "NULL::int8".to_string(),
+            };
+            let row = client
+                .query_one(
+                    &format!(
+                        "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8, {}",
+                        max_sql
+                    ),
+                    &[],
+                )
+                .await
+                .map_err(|e| to_connect(e, "cannot read the watermark"))?;
+            let clock: i64 = row.get(0);
+            let max_inc: Option<i64> = row.get(1);
+            let delay = cfg.delay.as_micros() as i64;
+            if cfg.mode.uses_timestamp() {
+                ts_upper = Some(clock - delay);
+            }
+            if cfg.safe_mode {
+                let running: HashSet<String> = client
+                    .query(RUNNING_SQL, &[])
+                    .await
+                    .map_err(|e| to_connect(e, "cannot list running transactions"))?
+                    .iter()
+                    .map(|r| r.get::<_, String>(0))
+                    .collect();
+                let upto = if cfg.mode == Mode::Incrementing {
+                    max_inc
+                } else {
+                    Some(clock)
+                };
+                let released = self.sources[idx].safe.observe(upto, &running);
+                if !running.is_empty() {
+                    tracing::debug!(source = ?from, running = running.len(), ?released, "safe mode: transactions open");
+                }
+                match released {
+                    None => return Ok(false),
+                    Some(b) if cfg.mode == Mode::Incrementing => inc_upper = Some(b),
+                    Some(b) => ts_upper = ts_upper.map(|u| u.min(b)),
+                }
+            }
+        }
+        let client = self.client.as_deref().unwrap();
+        let columns = plan.select_list();
+        let offset = self.sources[idx].offset;
+        let sql = SelectSpec {
+            mode: cfg.mode,
+            from: &from,
+            columns: &columns,
+            inc: plan.inc.as_deref(),
+            ts: plan.ts.as_ref().map(|(e, t)| (e.as_str(), *t)),
+            timezone: &cfg.timezone,
+            offset: &offset,
+            inc_upper,
+            ts_upper,
+        }
+        .sql();
+        tracing::debug!(%sql, "declaring cursor");
+        client
+            .batch_execute(&format!(
+                "BEGIN READ ONLY; DECLARE {} NO SCROLL CURSOR FOR {}",
+                CURSOR, sql
+            ))
+            .await
+            .map_err(|e| to_connect(e, "cannot open the cursor"))?;
+        let fetch = client
+            .prepare(&format!(
+                "FETCH FORWARD {} FROM {}",
+                cfg.batch_max_rows, CURSOR
+            ))
+            .await
+            .map_err(|e| to_connect(e, "cannot prepare FETCH"))?;
+        let find = |name: &str| fetch.columns().iter().position(|c| c.name() == name);
+        self.pass = Some(Pass {
+            idx,
+            inc_at: find(INC_COL),
+            ts_at: find(TS_COL),
+            plan,
+            fetch,
+            max_ts: None,
+            next: None,
+        });
+        Ok(true)
+    }
+
+    /// Fetches the next chunk of the pass and turns it into records.
+    async fn fetch(&mut self) -> Result<SourceBatch, ConnectError> {
+        let n = self.cfg().batch_max_rows;
+        let mode = self.cfg().mode;
+        let poll_interval = self.cfg().poll_interval;
+        let client = self.client.clone().expect("session");
+        let pass = self.pass.as_mut().expect("pass");
+        let pending = match pass.next.take() {
+            Some(h) => h,
+            None => prefetch(&client, &pass.fetch),
+        };
+        let rows = pending
+            .await
+            .map_err(|e| ConnectError::retriable(format!("fetch task failed: {}", e)))?
+            .map_err(|e| to_connect(e, "cannot fetch rows"))?;
+        if rows.len() >= n {
+            pass.next = Some(prefetch(&client, &pass.fetch));
+        }
+        let pass = self.pass.as_ref().expect("pass");
+        let exhausted = rows.len() < n;
+        let mut batch = SourceBatch::with_capacity(rows.len());
+        let src = &self.sources[pass.idx];
+        let mut last_offset = src.offset;
+        let mut max_ts = pass.max_ts;
+        for row in &rows {
+            let (record, inc, ts) = to_record(row, pass, &src.topic)?;
+            if let Some(i) = inc {
+                last_offset.inc = Some(i);
+            }
+            if let Some(t) = ts {
+                last_offset.ts_micros = Some(t);
+                max_ts = Some(max_ts.map_or(t, |m: i64| m.max(t)));
+            }
+            batch.push(record);
+        }
+        // Timestamp mode resumes at `ts > offset`: rows sharing the last timestamp may
+        // still follow in the next chunk, so the offset stops one microsecond short
+        // (re-reading them after a restart rather than skipping them).
+        if mode == Mode::Timestamp && !exhausted {
+            last_offset.ts_micros = last_offset.ts_micros.map(|t| t - 1);
+        }
+        if exhausted {
+            client
+                .batch_execute("COMMIT")
+                .await
+                .map_err(|e| to_connect(e, "cannot close the cursor"))?;
+            if mode == Mode::Timestamp {
+                if let Some(m) = max_ts {
+                    last_offset.ts_micros = Some(m);
+                }
+            }
+        }
+        let idx = pass.idx;
+        if exhausted {
+            self.pass = None;
+            self.sources[idx].next_due = Instant::now() + poll_interval;
+        } else if let Some(p) = self.pass.as_mut() {
+            p.max_ts = max_ts;
+        }
+        let src = &mut self.sources[idx];
+        if mode != Mode::Bulk && last_offset != src.offset {
+            src.offset = last_offset;
+            // The offset rides on the last record of the chunk; the runtime stores it
+            // once Kafka acknowledged that record and every one before it.
+            if let Some(sluice_runtime::connector::Polled::Record(r)) = batch.items.last_mut() {
+                r.source_partition = Some(src.partition.clone());
+                r.source_offset = Some(last_offset.to_json());
+            } else {
+                // Nothing to carry it (an empty last chunk): the next pass starts from
+                // the in-memory offset; the stored one is at most one microsecond short.
+            }
+        }
+        Ok(batch)
+    }
+}
+
+/// One row to a record: value struct, key struct (primary key), offset values.
+fn to_record(
+    row: &Row,
+    pass: &Pass,
+    topic: &Arc<str>,
+) -> Result<(SourceRecord, Option<i64>, Option<i64>), ConnectError> {
+    let plan = &pass.plan;
+    let mut values = Vec::with_capacity(plan.columns.len());
+    for (i, c) in plan.columns.iter().enumerate() {
+        let raw: Option<Raw> = row
+            .try_get(i)
+            .map_err(|e| ConnectError::fatal(format!("column {}: {}", c.name, e)))?;
+        values.push(match raw {
+            None => Value::Null,
+            Some(Raw(b)) => decode(c.kind, b)
+                .map_err(|e| ConnectError::fatal(format!("column {:?}: {}", c.name, e)))?,
+        });
+    }
+    let inc = match pass.inc_at {
+        Some(i) => row
+            .try_get::<_, Option<i64>>(i)
+            .map_err(|e| ConnectError::fatal(e.to_string()))?,
+        None => None,
+    };
+    let ts = match pass.ts_at {
+        Some(i) => match row
+            .try_get::<_, Option<Raw>>(i)
+            .map_err(|e| ConnectError::fatal(e.to_string()))?
+        {
+            Some(Raw(b)) => Some(timestamp_micros(b).map_err(ConnectError::fatal)?),
+            None => None,
+        },
+        None => None,
+    };
+    let key = plan.key.as_ref().map(|(schema, idx)| {
+        let kv: Vec<Value> = idx.iter().map(|i| values[*i].clone()).collect();
+        SchemaAndValue::with_schema(
+            schema.clone(),
+            Value::Struct(Struct::from_values(schema.clone(), kv).expect("key fields")),
+        )
+    });
+    let value =
+        Struct::from_values(plan.value_schema.clone(), values).map_err(ConnectError::fatal)?;
+    let mut record = Record::new(
+        topic.clone(),
+        SchemaAndValue::with_schema(plan.value_schema.clone(), Value::Struct(value)),
+    );
+    if let Some(k) = key {
+        record = record.with_key(k);
+    }
+    Ok((SourceRecord::new(record), inc, ts))
+}
+
+#[async_trait]
+impl SourceTask for JdbcSourceTask {
+    async fn start(
+        &mut self,
+        config: ParsedConfig,
+        ctx: SourceTaskContext,
+    ) -> Result<(), ConnectError> {
+        let cfg = JdbcSourceConfig::from_parsed(&config)?;
+        self.detail = ctx.status.clone();
+        let froms: Vec<From> = match &cfg.query {
+            Some(q) => vec![From::Query(q.clone())],
+            None => task_tables(config.raw())
+                .map_err(ConnectError::fatal)?
+                .into_iter()
+                .map(From::Table)
+                .collect(),
+        };
+        let initial_ts = match cfg.timestamp_initial {
+            Some(-1) => Some(now_micros()),
+            Some(ms) => Some(ms * 1000),
+            None => None,
+        };
+        let mut sources = Vec::new();
+        for from in froms {
+            let partition = offsets::partition(&from);
+            let mut stored = ctx.offsets.offset(&partition).await?;
+            if stored.is_none() {
+                if let From::Table(t) = &from {
+                    stored = ctx.offsets.offset(&offsets::legacy_partition(t)).await?;
+                }
+            }
+            let offset = match stored {
+                Some(o) => {
+                    let o = Offset::from_json(&o);
+                    tracing::info!(source = ?from, ?o, "resuming from the stored offset");
+                    o
+                }
+                None => Offset {
+                    inc: None,
+                    ts_micros: if cfg.mode.uses_timestamp() {
+                        initial_ts
+                    } else {
+                        None
+                    },
+                },
+            };
+            let topic: Arc<str> = match &from {
+                From::Table(t) => format!("{}{}", cfg.topic_prefix, t.name).into(),
+                From::Query(_) => cfg.topic_prefix.clone().into(),
+            };
+            sources.push(SourceState {
+                from,
+                topic,
+                partition: Arc::new(partition),
+                offset,
+                safe: SafeState::default(),
+                next_due: Instant::now(),
+            });
+        }
+        self.sources = sources;
+        self.cfg = Some(cfg);
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> Result<SourceBatch, ConnectError> {
+        if self.pass.is_none() {
+            let Some((idx, due)) = self
+                .sources
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (i, s.next_due))
+                .min_by_key(|(_, d)| *d)
+            else {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                return Ok(SourceBatch::new());
+            };
+            let now = Instant::now();
+            if due > now {
+                tokio::time::sleep((due - now).min(Duration::from_secs(1))).await;
+                return Ok(SourceBatch::new());
+            }
+            match self.start_pass(idx).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Safe mode: a transaction that may still commit earlier keys is
+                    // open; try again after the poll interval.
+                    self.sources[idx].next_due = Instant::now() + self.cfg().poll_interval;
+                    return Ok(SourceBatch::new());
+                }
+                Err(e) => return Err(self.on_error(e)),
+            }
+        }
+        match self.fetch().await {
+            Ok(b) => Ok(b),
+            Err(e) => Err(self.on_error(e)),
+        }
+    }
+
+    async fn stop(&mut self) {
+        self.pass = None;
+        self.client = None;
+    }
+}

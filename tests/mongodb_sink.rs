@@ -26,14 +26,6 @@ fn mongo_uri() -> String {
     std::env::var("SLUICE_TEST_MONGODB").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into())
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
 /// Every document of a collection, sorted by `_id` as MongoDB orders it.
 fn docs(coll: &str) -> Vec<Document> {
     block_on(async {

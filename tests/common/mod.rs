@@ -58,7 +58,8 @@ pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     panic!("timed out after {:?} waiting for {}", timeout, what);
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// Runs a future on a fresh single-threaded runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

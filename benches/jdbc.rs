@@ -53,15 +53,11 @@ const COLUMNS: &str = "id, name, qty, price, created_at";
 fn plain(table: &str, n: usize) -> f64 {
     let topic = unique("bench-jdbc-plain");
     create_topic(&topic, 1);
-    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("linger.ms", "5")
-        .set("batch.num.messages", "10000")
-        .set("queue.buffering.max.messages", "200000")
-        .create()
-        .unwrap();
+    let p: ThreadedProducer<DefaultProducerContext> =
+        sluice_runtime::kafka::client_config(&[&sluice_runtime::kafka::source_producer_defaults()])
+            .set("bootstrap.servers", bootstrap())
+            .create()
+            .unwrap();
     let rt = rt();
     let start = Instant::now();
     let rows = rt.block_on(async {

@@ -203,15 +203,11 @@ fn plain_kafka(n: usize) -> f64 {
     use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
     let topic = unique("bench-kafka");
     create_topic(&topic, 1);
-    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("linger.ms", "5")
-        .set("batch.num.messages", "10000")
-        .set("queue.buffering.max.messages", "200000")
-        .create()
-        .unwrap();
+    let p: ThreadedProducer<DefaultProducerContext> =
+        sluice_runtime::kafka::client_config(&[&sluice_runtime::kafka::source_producer_defaults()])
+            .set("bootstrap.servers", bootstrap())
+            .create()
+            .unwrap();
     let start = Instant::now();
     for i in 0..n {
         let b = body(i);

@@ -39,45 +39,11 @@ mod task;
 mod write_model;
 mod writer;
 
-use async_trait::async_trait;
-use sluice_runtime::config::{ConfigIssue, ParsedConfig, RawConfig};
-use sluice_runtime::connector::{
-    ConnectError, Connector, ConnectorContext, ConnectorPlugin, TaskFactory,
-};
+use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, TaskFactory};
 
 pub use bson_mapping::{decimal128, to_bson, to_document};
 pub use config::sink_config_def;
 pub use task::MongoSinkTask;
-
-/// The connector: checks the config (every problem at once) and gives each task a copy.
-#[derive(Default)]
-pub struct MongoSinkConnector {
-    config: Option<RawConfig>,
-}
-
-#[async_trait]
-impl Connector for MongoSinkConnector {
-    fn validate_raw(&self, config: &RawConfig) -> Vec<ConfigIssue> {
-        config::validate(config)
-    }
-
-    async fn start(
-        &mut self,
-        config: ParsedConfig,
-        _ctx: ConnectorContext,
-    ) -> Result<(), ConnectError> {
-        self.config = Some(config.raw().clone());
-        Ok(())
-    }
-
-    async fn task_configs(&mut self, max_tasks: usize) -> Result<Vec<RawConfig>, ConnectError> {
-        let config = self
-            .config
-            .clone()
-            .ok_or_else(|| ConnectError::fatal("connector was not started"))?;
-        Ok(vec![config; max_tasks.max(1)])
-    }
-}
 
 /// `mongodb-sink` / `com.mongodb.kafka.connect.MongoSinkConnector`.
 pub fn sink_plugin() -> ConnectorPlugin {
@@ -87,7 +53,7 @@ pub fn sink_plugin() -> ConnectorPlugin {
         version: env!("CARGO_PKG_VERSION"),
         doc: "Writes records to MongoDB collections with the MongoDB Kafka sink connector's keys, id strategies, write models and post processors; offsets are committed only after MongoDB acknowledged the writes.",
         config_def: sink_config_def,
-        create_connector: || Box::new(MongoSinkConnector::default()),
+        create_connector: || Box::new(CopyConfigConnector::new(false).with_validation(config::validate)),
         create_task: TaskFactory::Sink(|| Box::new(MongoSinkTask::default())),
     }
 }

@@ -62,10 +62,11 @@ pub trait Connector: Send + Sync {
 }
 
 /// A connector whose tasks all get the connector's own config: `tasks` copies, or one
-/// if `single_task` is set.
+/// if `single_task` is set; optionally with cross-key checks (`validate_raw`).
 pub struct CopyConfigConnector {
     config: Option<RawConfig>,
     single_task: bool,
+    validate: Option<fn(&RawConfig) -> Vec<ConfigIssue>>,
 }
 
 impl CopyConfigConnector {
@@ -73,12 +74,21 @@ impl CopyConfigConnector {
         CopyConfigConnector {
             config: None,
             single_task,
+            validate: None,
         }
+    }
+    /// Adds cross-key checks, run on the raw config (see [`Connector::validate_raw`]).
+    pub fn with_validation(mut self, validate: fn(&RawConfig) -> Vec<ConfigIssue>) -> Self {
+        self.validate = Some(validate);
+        self
     }
 }
 
 #[async_trait]
 impl Connector for CopyConfigConnector {
+    fn validate_raw(&self, config: &RawConfig) -> Vec<ConfigIssue> {
+        self.validate.map(|v| v(config)).unwrap_or_default()
+    }
     async fn start(
         &mut self,
         config: ParsedConfig,

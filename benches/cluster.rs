@@ -2,11 +2,8 @@
 //! from a join to a balanced assignment (several runs each), and records/s of one sink
 //! pipeline on 1 vs 3 workers.
 //!
-//! Run: `cargo bench --bench cluster` (the servers from `scripts/stack.sh up` and
-//! `scripts/stack.sh fast-broker`). Internal topics live on the SQLite broker
-//! (127.0.0.1:9092); the throughput test's data topic lives on the memory broker
-//! (127.0.0.1:9094) through `consumer.override.bootstrap.servers`, so the figure is not
-//! the SQLite broker's fetch speed. Settings: SLUICE_BENCH_RUNS (3),
+//! Run: `cargo bench --bench cluster` against the Apache Kafka broker of
+//! `scripts/stack.sh up` (127.0.0.1:9092). Settings: SLUICE_BENCH_RUNS (3),
 //! SLUICE_BENCH_RECORDS (600000).
 
 use std::collections::BTreeMap;
@@ -21,7 +18,6 @@ use rdkafka::ClientConfig;
 use serde_json::{json, Value};
 
 const INTERNAL: &str = "127.0.0.1:9092";
-const DATA: &str = "127.0.0.1:9094";
 
 fn env_or<T: std::str::FromStr>(k: &str, d: T) -> T {
     std::env::var(k)
@@ -243,9 +239,9 @@ fn failover_and_join(runs: usize) {
 }
 
 fn preload(topic: &str, n: usize) {
-    create_topic(DATA, topic, 6);
+    create_topic(INTERNAL, topic, 6);
     let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", DATA)
+        .set("bootstrap.servers", INTERNAL)
         .set("linger.ms", "5")
         .create()
         .unwrap();
@@ -276,8 +272,7 @@ fn throughput(workers: usize, topic: &str, n: usize) -> f64 {
         c.start(*p);
     }
     let out = dir.path().join("out.txt");
-    let cfg = json!({"connector.class": "FileStreamSink", "tasks.max": "6", "topics": topic, "file": out.display().to_string(),
-                     "consumer.override.bootstrap.servers": DATA});
+    let cfg = json!({"connector.class": "FileStreamSink", "tasks.max": "6", "topics": topic, "file": out.display().to_string()});
     let start = Instant::now();
     assert_eq!(
         post(

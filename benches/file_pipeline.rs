@@ -10,8 +10,8 @@
 //!   record as a line and fsyncs at the end.
 //!
 //! Run: `scripts/bench.sh` (or `cargo bench --bench file_pipeline`). Settings:
-//! SLUICE_BENCH_BOOTSTRAP (default 127.0.0.1:9094, the memory-only broker that
-//! `scripts/stack.sh fast-broker` starts), SLUICE_BENCH_RECORDS (default 2000000), SLUICE_BENCH_ROUNDS (default 3),
+//! SLUICE_BENCH_BOOTSTRAP (default 127.0.0.1:9092, the Apache Kafka broker that
+//! `scripts/stack.sh up` starts), SLUICE_BENCH_RECORDS (default 2000000), SLUICE_BENCH_ROUNDS (default 3),
 //! SLUICE_BENCH_RECORD_BYTES (default 100).
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -356,7 +356,7 @@ fn main() {
     }
     let s = Settings {
         bootstrap: std::env::var("SLUICE_BENCH_BOOTSTRAP")
-            .unwrap_or_else(|_| "127.0.0.1:9094".into()),
+            .unwrap_or_else(|_| "127.0.0.1:9092".into()),
         records: env_or("SLUICE_BENCH_RECORDS", 2_000_000),
         record_bytes: env_or("SLUICE_BENCH_RECORD_BYTES", 100),
     };

@@ -5,8 +5,8 @@
 //! producer settings as Sluice's source producer).
 //!
 //! Run with `cargo bench --bench jdbc` against the servers `scripts/stack.sh up`
-//! starts (and `scripts/stack.sh fast-broker` for the memory-only broker on
-//! 127.0.0.1:9094, used by default; set SLUICE_TEST_BOOTSTRAP to use another).
+//! starts (PostgreSQL 15 and Apache Kafka on 127.0.0.1:9092; set SLUICE_TEST_BOOTSTRAP
+//! to use another broker).
 //! `SLUICE_BENCH_JDBC_N` sets the row count, `SLUICE_BENCH_JDBC_BATCH` batch.max.rows.
 
 #[path = "../tests/common/mod.rs"]
@@ -173,9 +173,6 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!("jdbc benchmark: run it with `cargo bench --bench jdbc`");
         return;
-    }
-    if std::env::var("SLUICE_TEST_BOOTSTRAP").is_err() {
-        std::env::set_var("SLUICE_TEST_BOOTSTRAP", "127.0.0.1:9094");
     }
     let n = env_n("SLUICE_BENCH_JDBC_N", 1_000_000);
     let batch = env_n("SLUICE_BENCH_JDBC_BATCH", 5000);

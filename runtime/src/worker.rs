@@ -21,7 +21,7 @@ use crate::plugins::Plugins;
 use crate::status::{SharedStatus, State};
 use crate::task::sink::{run_sink_task, SinkSubscription, SinkTaskSettings};
 use crate::task::source::{run_source_task, SourceTaskSettings};
-use crate::task::{Backoff, RecordPipeline, TaskId, TaskMetrics, TaskTarget};
+use crate::task::{Backoff, RecordPipeline, TaskFailure, TaskId, TaskMetrics, TaskTarget};
 
 /// Shared worker resources.
 pub struct Worker {
@@ -181,9 +181,13 @@ impl Worker {
                     status.set_state(State::Unassigned);
                     return;
                 }
-                Err(trace) => {
-                    status.fail(trace);
+                Err(failure) => {
+                    status.fail(failure.trace);
                     status.set_detail(None);
+                    if !failure.restart {
+                        tracing::warn!(task = %id, "not restarting the task automatically: its failure is permanent");
+                        return;
+                    }
                     if !self.config.auto_restart || *control.borrow() == TaskTarget::Stopped {
                         return;
                     }
@@ -209,7 +213,7 @@ impl Worker {
         metrics: &Arc<TaskMetrics>,
         control: watch::Receiver<TaskTarget>,
         topics: &ActiveTopics,
-    ) -> Result<(), String> {
+    ) -> Result<(), TaskFailure> {
         let parsed_conn = crate::connector_config::common_config_def(Some(plugin.kind()))
             .parse(connector_config)
             .map_err(|e| {
@@ -343,7 +347,9 @@ impl Worker {
                     metrics: metrics.clone(),
                     topics: topics.clone(),
                 };
-                run_sink_task(create(), settings, control).await
+                run_sink_task(create(), settings, control)
+                    .await
+                    .map_err(TaskFailure::from)
             }
         };
         status.set_detail(None);

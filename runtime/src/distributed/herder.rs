@@ -652,7 +652,7 @@ impl DistributedHerder {
         };
         // Offsets written by the previous owner must be visible first.
         if plugin.kind() == ConnectorType::Source {
-            if let Err(e) = self.offsets.refresh().await {
+            if let Err(e) = self.offsets.reload().await {
                 tracing::warn!(task = %format!("{}-{}", name, task), "cannot read the offsets topic (will retry): {}", e);
                 return;
             }
@@ -1094,7 +1094,7 @@ impl Herder for DistributedHerder {
             Some(ConnectorType::Sink) => offsets_api::sink_offsets(&self.worker, name, &raw).await,
             _ => {
                 self.offsets
-                    .refresh()
+                    .reload()
                     .await
                     .map_err(|e| HerderError::Internal(e.to_string()))?;
                 offsets_api::source_offsets(self.worker.offsets.as_ref(), name).await
@@ -1135,7 +1135,7 @@ impl Herder for DistributedHerder {
             }
             _ => {
                 self.offsets
-                    .refresh()
+                    .reload()
                     .await
                     .map_err(|e| HerderError::Internal(e.to_string()))?;
                 offsets_api::reset_source_offsets(self.worker.offsets.as_ref(), name).await?

@@ -47,12 +47,12 @@ impl KafkaOffsetStore {
             producer,
             map: Mutex::new(OffsetMap::default()),
         };
-        store.refresh().await?;
+        store.reload().await?;
         Ok(store)
     }
 
     /// Reads the topic to its end again (another worker may have written offsets).
-    pub async fn refresh(&self) -> Result<(), OffsetError> {
+    pub async fn reload(&self) -> Result<(), OffsetError> {
         let (tx, rx) = std::sync::mpsc::channel();
         read_to_end(
             self.consumer_config.clone(),
@@ -105,6 +105,10 @@ impl OffsetStore for KafkaOffsetStore {
 
     fn kafka_topic(&self) -> Option<&str> {
         Some(&self.topic)
+    }
+
+    async fn refresh(&self) -> Result<(), OffsetError> {
+        self.reload().await
     }
 
     async fn remember(

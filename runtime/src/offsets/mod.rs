@@ -49,6 +49,11 @@ pub trait OffsetStore: Send + Sync {
         None
     }
 
+    /// Reads offsets written by other workers (a Kafka topic read to its end again).
+    async fn refresh(&self) -> Result<(), OffsetError> {
+        Ok(())
+    }
+
     /// Notes offsets written elsewhere (inside a transaction) in the store's view.
     async fn remember(
         &self,

@@ -4,6 +4,7 @@
 //!   acknowledged upstream only once Kafka acknowledged them, in order ([`in_order`]).
 //! * [`sink`]: consume → convert → transform → put → flush → commit Kafka offsets.
 
+pub mod failure;
 pub mod in_order;
 pub mod metrics;
 mod pipeline;
@@ -14,6 +15,7 @@ pub mod source;
 
 use std::time::Duration;
 
+pub use failure::TaskFailure;
 pub use metrics::TaskMetrics;
 pub use pipeline::{ErrorHandler, OutRecord, Outcome, RecordPipeline};
 

@@ -189,6 +189,17 @@ impl SourceProducer {
             .await
     }
 
+    /// The producer's fatal error, if it has one (after which it can do nothing more),
+    /// e.g. fenced by a newer producer with the same `transactional.id`.
+    pub fn fatal_error(&self) -> Option<(RDKafkaErrorCode, String)> {
+        self.producer.client().fatal_error()
+    }
+
+    /// Delivers everything handed to the producer so far (used by fault hooks).
+    pub fn flush(&self, timeout: Duration) {
+        let _ = self.producer.flush(timeout);
+    }
+
     pub async fn abort_transaction(&self) -> Result<(), String> {
         self.blocking(|p| p.abort_transaction(Duration::from_secs(60)))
             .await

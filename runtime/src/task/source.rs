@@ -29,7 +29,7 @@ use tokio::sync::watch;
 use super::in_order::{InOrderAcks, SlotInfo};
 use super::pipeline::{Outcome, RecordPipeline};
 use super::producer::SourceProducer;
-use super::{Backoff, TaskId, TaskMetrics, TaskTarget};
+use super::{Backoff, TaskFailure, TaskId, TaskMetrics, TaskTarget};
 use crate::config::ParsedConfig;
 use crate::connector::{
     Acknowledger, ConnectError, OffsetReader, Polled, SourceBatch, SourceTask, SourceTaskContext,
@@ -97,7 +97,7 @@ pub async fn run_source_task(
     mut task: Box<dyn SourceTask>,
     s: SourceTaskSettings,
     mut control: watch::Receiver<TaskTarget>,
-) -> Result<(), String> {
+) -> Result<(), TaskFailure> {
     // Room for every record in flight plus one more batch.
     let acks = InOrderAcks::new(s.max_in_flight + 65_536);
     let producer = SourceProducer::new(
@@ -115,6 +115,12 @@ pub async fn run_source_task(
                 e
             )
         })?;
+        // Fenced now: no earlier incarnation can commit any more. Offsets it committed
+        // before are in the topic; read them before the task asks for its position.
+        s.offsets
+            .refresh()
+            .await
+            .map_err(|e| format!("cannot read the offsets topic after fencing: {}", e))?;
         tracing::info!(task = %s.id, "exactly-once: each batch is a Kafka transaction with its offsets");
     }
     if let Some(topic) = s.pipeline.policy.dlq_topic.clone() {
@@ -154,7 +160,7 @@ pub async fn run_source_task(
             }
             Err(e) => {
                 task.stop().await;
-                return Err(format!("task {} failed to start: {}", s.id, e));
+                return Err(format!("task {} failed to start: {}", s.id, e).into());
             }
         }
     }
@@ -196,7 +202,7 @@ impl Loop {
         &mut self,
         task: Box<dyn SourceTask>,
         mut control: watch::Receiver<TaskTarget>,
-    ) -> Result<(), String> {
+    ) -> Result<(), TaskFailure> {
         let mut task_slot = Some(task);
         let mut poll_fut: Option<PollFuture> = None;
         let mut flush_tick = tokio::time::interval_at(
@@ -298,7 +304,7 @@ impl Loop {
         &mut self,
         mut task_slot: Option<Box<dyn SourceTask>>,
         poll_fut: Option<PollFuture>,
-    ) -> Result<(), String> {
+    ) -> Result<(), TaskFailure> {
         let deadline = tokio::time::Instant::now() + self.s.shutdown_timeout;
         if let Some(f) = poll_fut {
             match tokio::time::timeout_at(deadline, f).await {
@@ -338,10 +344,14 @@ impl Loop {
             &self.s.metrics.source_record_active,
             self.acks.in_flight() as u64,
         );
+        if let Some(fenced) = self.fenced() {
+            tracing::error!(task = %self.s.id, "{}", fenced);
+            return Err(TaskFailure::permanent(fenced));
+        }
         match self.failure.take() {
             Some(f) => {
                 tracing::error!(task = %self.s.id, "task failed: {}", f);
-                Err(f)
+                Err(f.into())
             }
             None => {
                 tracing::info!(task = %self.s.id, "source task stopped");
@@ -466,6 +476,11 @@ impl Loop {
             }
             entries.push(((*p).clone(), Some(o)));
         }
+        if fault_armed("SLUICE_FAULT_EXIT_BEFORE_COMMIT", &BEFORE_COMMIT) {
+            // The batch's records are on the broker, its transaction still open.
+            self.producer.flush(Duration::from_secs(30));
+            fault_exit("SLUICE_FAULT_EXIT_BEFORE_COMMIT");
+        }
         let started = Instant::now();
         match self.producer.commit_transaction().await {
             Ok(()) => {
@@ -513,6 +528,28 @@ impl Loop {
             &self.s.metrics.source_record_active,
             self.acks.in_flight() as u64,
         );
+    }
+
+    /// With exactly-once, whether a newer producer with this task's `transactional.id`
+    /// fenced this one (another worker runs the task now, or this one is a zombie).
+    /// Restarting would fence the newer one in turn, so the failure is permanent.
+    fn fenced(&self) -> Option<String> {
+        self.s.transactional.as_ref()?;
+        let (code, reason) = self.producer.fatal_error()?;
+        use rdkafka::types::RDKafkaErrorCode as C;
+        if !matches!(
+            code,
+            C::Fenced | C::ProducerFenced | C::InvalidProducerEpoch | C::InvalidProducerIdMapping
+        ) {
+            return Some(format!(
+                "task {}: the transactional producer failed for good ({:?}): {}",
+                self.s.id, code, reason
+            ));
+        }
+        Some(format!(
+            "task {} was fenced: another producer took over its transactional.id (another worker started this task with the same group.id, or this worker was presumed dead); this instance stopped and is not restarted, so the newer one keeps the task. Nothing of the open transaction is visible to read_committed consumers. ({})",
+            self.s.id, reason
+        ))
     }
 
     /// Writes released offsets to the offset store.
@@ -564,11 +601,13 @@ fn describe_position(
 }
 
 static AFTER_COMMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static BEFORE_COMMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Test hook for the crash exactly-once delivery has to survive: with
+/// Test hooks for the crashes exactly-once delivery has to survive: with
 /// `SLUICE_FAULT_EXIT_AFTER_COMMITS=<n>` the process exits right after its n-th
-/// transaction commit, before the batch is acknowledged upstream. Never set it in
-/// production.
+/// transaction commit, before the batch is acknowledged upstream; with
+/// `SLUICE_FAULT_EXIT_BEFORE_COMMIT=<n>` it exits in its n-th transaction after the
+/// records reached the broker, before the commit. Never set them in production.
 fn fault_armed(var: &str, count: &std::sync::atomic::AtomicU64) -> bool {
     use std::sync::atomic::Ordering;
     match std::env::var(var).ok().and_then(|v| v.parse::<u64>().ok()) {

@@ -84,7 +84,7 @@ impl Cluster {
     fn start(&mut self, port: u16) {
         let g = &self.group;
         let yaml = format!(
-            "bootstrap.servers: {INTERNAL}\ngroup.id: {g}\nconfig.storage.topic: {g}-configs\noffset.storage.topic: {g}-offsets\nstatus.storage.topic: {g}-status\noffset.storage.partitions: 5\nlisteners: http://127.0.0.1:{port}\nsession.timeout.ms: 6000\nheartbeat.interval.ms: 1000\nscheduled.rebalance.max.delay.ms: 0\nkey.converter: org.apache.kafka.connect.converters.ByteArrayConverter\nvalue.converter: org.apache.kafka.connect.converters.ByteArrayConverter\nconsumer.session.timeout.ms: 6000\nconsumer.heartbeat.interval.ms: 1000\noffset.flush.interval.ms: 1000\n"
+            "bootstrap.servers: {INTERNAL}\ngroup.id: {g}\nconfig.storage.topic: {g}-configs\noffset.storage.topic: {g}-offsets\nstatus.storage.topic: {g}-status\noffset.storage.partitions: 5\nconfig.storage.replication.factor: 1\noffset.storage.replication.factor: 1\nstatus.storage.replication.factor: 1\nlisteners: http://127.0.0.1:{port}\nsession.timeout.ms: 6000\nheartbeat.interval.ms: 1000\nscheduled.rebalance.max.delay.ms: 0\nkey.converter: org.apache.kafka.connect.converters.ByteArrayConverter\nvalue.converter: org.apache.kafka.connect.converters.ByteArrayConverter\nconsumer.session.timeout.ms: 6000\nconsumer.heartbeat.interval.ms: 1000\noffset.flush.interval.ms: 1000\n"
         );
         let wdir = self.dir.join(format!("w{}", port));
         std::fs::create_dir_all(&wdir).unwrap();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing and starts what is not running, all on 127.0.0.1, then
 # waits until each server answers:
-#   Apache Kafka 4.4.0 (KRaft, broker+controller)    127.0.0.1:9092 (controller :9093)
+#   Apache Kafka 4.3.1 (KRaft, broker+controller)    127.0.0.1:9092 (controller :9093)
 #   RabbitMQ                                         127.0.0.1:5672 (guest/guest)
 #   Mosquitto                                        127.0.0.1:1883
 #   PostgreSQL 15                                    127.0.0.1:5432 (trust auth)

@@ -52,7 +52,8 @@ impl Cluster {
         let g = &self.group;
         format!(
             "bootstrap.servers: {}\ngroup.id: {g}\nconfig.storage.topic: {g}-configs\noffset.storage.topic: {g}-offsets\n\
-             status.storage.topic: {g}-status\noffset.storage.partitions: 5\nlisteners: http://127.0.0.1:{port}\n\
+             status.storage.topic: {g}-status\noffset.storage.partitions: 5\n\
+             config.storage.replication.factor: 1\noffset.storage.replication.factor: 1\nstatus.storage.replication.factor: 1\nlisteners: http://127.0.0.1:{port}\n\
              session.timeout.ms: 6000\nheartbeat.interval.ms: 1000\nscheduled.rebalance.max.delay.ms: 1000\n\
              offset.flush.interval.ms: 500\ntask.auto.restart.enable: false\n\
              key.converter: org.apache.kafka.connect.storage.StringConverter\n\

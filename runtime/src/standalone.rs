@@ -13,7 +13,7 @@ use crate::config::ConfigIssue;
 use crate::herder::{
     ConfigOrigin, ConnectorsDir, Herder, HerderError, PutOptions, StandaloneHerder, StateFile,
 };
-use crate::kafka::{client_config, TopicSpec};
+use crate::kafka::client_config;
 use crate::offsets::{FileOffsetStore, KafkaOffsetStore, OffsetStore};
 use crate::plugins::Plugins;
 use crate::worker::Worker;
@@ -38,12 +38,7 @@ pub async fn open_offset_store(config: &WorkerConfig) -> Result<Arc<dyn OffsetSt
         let producer = client_config(&[&config.client_config("producer.")]);
         let consumer = client_config(&[&config.client_config("consumer.")]);
         let admin = client_config(&[&config.client_config("admin.")]);
-        let spec = TopicSpec {
-            name: topic.clone(),
-            partitions: config.offset_topic_partitions,
-            replication: config.offset_topic_replication,
-            compacted: true,
-        };
+        let spec = config.offset_topic_spec(topic);
         let store = KafkaOffsetStore::open(&producer, &consumer, &admin, spec)
             .await
             .map_err(|e| StartError::Offsets(e.to_string()))?;

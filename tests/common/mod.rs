@@ -286,6 +286,7 @@ pub fn worker_yaml(dir: &Path, port: u16, extra: &str) -> String {
         "bootstrap.servers: {}\n\
          offset.storage.file.filename: {}/offsets.json\n\
          offset.flush.interval.ms: 500\n\
+         offset.storage.replication.factor: 1\n\
          listeners: http://127.0.0.1:{}\n\
          key.converter: org.apache.kafka.connect.storage.StringConverter\n\
          value.converter: org.apache.kafka.connect.storage.StringConverter\n\
@@ -701,4 +702,55 @@ pub fn assert_same_lines(got: &[String], want: &[String], what: &str) {
         got.get(first),
         want.get(first)
     );
+}
+
+/// Partitions, replication factor (of partition 0) and the non-default configs of a
+/// topic as the broker reports them.
+pub fn topic_info(name: &str) -> (usize, usize, HashMap<String, String>) {
+    use rdkafka::admin::ResourceSpecifier;
+    let c = consumer();
+    let md = c
+        .fetch_metadata(Some(name), Duration::from_secs(10))
+        .unwrap();
+    let t = &md.topics()[0];
+    let partitions = t.partitions().len();
+    let replication = t.partitions().first().map_or(0, |p| p.replicas().len());
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .unwrap();
+    let r =
+        block_on(admin.describe_configs([&ResourceSpecifier::Topic(name)], &AdminOptions::new()))
+            .unwrap();
+    let mut configs = HashMap::new();
+    for res in r {
+        for e in res.unwrap().entries {
+            if !e.is_default {
+                if let Some(v) = e.value {
+                    configs.insert(e.name, v);
+                }
+            }
+        }
+    }
+    (partitions, replication, configs)
+}
+
+/// Creates a topic with topic-level configs (no error if it exists).
+pub fn create_topic_with(name: &str, partitions: i32, configs: &[(&str, &str)]) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .unwrap();
+    let mut t = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    for (k, v) in configs {
+        t = t.set(k, v);
+    }
+    let r = block_on(admin.create_topics([&t], &AdminOptions::new())).unwrap();
+    for x in r {
+        if let Err((n, e)) = x {
+            if e != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
+                panic!("cannot create topic {}: {}", n, e);
+            }
+        }
+    }
 }

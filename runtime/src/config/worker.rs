@@ -33,8 +33,8 @@ fn standalone_keys() -> ConfigDef {
             .doc("Kafka topic that stores source offsets. Standalone uses the file store unless this is set; distributed mode defaults it to connect-offsets."))
         .define(ConfigKey::int("offset.storage.partitions").default("25").at_least(1.0)
             .doc("Partitions of the offsets topic when Sluice creates it."))
-        .define(ConfigKey::int("offset.storage.replication.factor").default("1")
-            .doc("Replication factor of the offsets topic when Sluice creates it (-1 = broker default)."))
+        .define(ConfigKey::int("offset.storage.replication.factor").default("3")
+            .doc("Replication factor of the offsets topic when Sluice creates it (-1 = the broker's default.replication.factor). More than the cluster's brokers is an error at start-up."))
         .define(ConfigKey::long("offset.flush.interval.ms").default("60000").at_least(1.0)
             .doc("How often source offsets are written and source tasks committed."))
         .define(ConfigKey::long("offset.flush.timeout.ms").default("5000").at_least(0.0)
@@ -102,6 +102,19 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
+    /// The offsets topic `name` as Sluice creates and checks it.
+    pub fn offset_topic_spec(&self, name: &str) -> crate::kafka::InternalTopic {
+        crate::kafka::InternalTopic {
+            name: name.to_string(),
+            partitions: self.offset_topic_partitions,
+            replication: self.offset_topic_replication,
+            topic_key: "offset.storage.topic",
+            replication_key: "offset.storage.replication.factor",
+            holds: "source connector offsets",
+            single_partition: false,
+        }
+    }
+
     /// Parses and checks a worker config, listing every problem. Placeholders of the
     /// config providers it declares (e.g. `${env:POD_IP}`) are resolved first.
     pub fn parse(raw: RawConfig) -> Result<Self, ConfigErrors> {

@@ -28,7 +28,7 @@ use crate::herder::{
     ConfigOrigin, ConnectorInfo, ConnectorStateInfo, Herder, HerderError, MetricsSnapshot,
     OffsetEntry, PutOptions, TaskMetricsView, ValidationReport, OFFSETS_MESSAGE,
 };
-use crate::kafka::{client_config, ensure_topic, TopicSpec};
+use crate::kafka::{client_config, ensure_internal_topic, InternalTopic};
 use crate::offsets::KafkaOffsetStore;
 use crate::plugins::Plugins;
 use crate::status::{SharedStatus, State, Status};
@@ -112,23 +112,29 @@ impl DistributedHerder {
         let admin = client_config(&[&worker.config.client_config("admin.")]);
         let consumer = client_config(&[&worker.config.client_config("consumer.")]);
         let producer = client_config(&[&worker.config.client_config("producer.")]);
-        ensure_topic(
+        ensure_internal_topic(
             &admin,
-            &TopicSpec {
+            &InternalTopic {
                 name: settings.config_topic.clone(),
                 partitions: 1,
-                replication: crate::kafka::cap_replication(&admin, settings.config_replication),
-                compacted: true,
+                replication: settings.config_replication,
+                topic_key: "config.storage.topic",
+                replication_key: "config.storage.replication.factor",
+                holds: "connector configurations",
+                single_partition: true,
             },
         )
         .await?;
-        ensure_topic(
+        ensure_internal_topic(
             &admin,
-            &TopicSpec {
+            &InternalTopic {
                 name: settings.status_topic.clone(),
                 partitions: settings.status_partitions,
-                replication: crate::kafka::cap_replication(&admin, settings.status_replication),
-                compacted: true,
+                replication: settings.status_replication,
+                topic_key: "status.storage.topic",
+                replication_key: "status.storage.replication.factor",
+                holds: "connector and task statuses",
+                single_partition: false,
             },
         )
         .await?;

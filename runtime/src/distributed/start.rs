@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use super::{DistributedHerder, DistributedSettings};
 use crate::config::worker::WorkerConfig;
 use crate::herder::{ConnectorsDir, Herder};
-use crate::kafka::{cap_replication, client_config, TopicSpec};
+use crate::kafka::client_config;
 use crate::offsets::KafkaOffsetStore;
 use crate::plugins::Plugins;
 use crate::worker::Worker;
@@ -20,12 +20,7 @@ pub async fn start(
 ) -> Result<Arc<DistributedHerder>, String> {
     let settings = DistributedSettings::parse(&config.raw).map_err(|e| e.to_string())?;
     let admin = client_config(&[&config.client_config("admin.")]);
-    let spec = TopicSpec {
-        name: settings.offset_topic.clone(),
-        partitions: config.offset_topic_partitions,
-        replication: cap_replication(&admin, config.offset_topic_replication),
-        compacted: true,
-    };
+    let spec = config.offset_topic_spec(&settings.offset_topic);
     let store = Arc::new(
         KafkaOffsetStore::open(
             &client_config(&[&config.client_config("producer.")]),

@@ -2,6 +2,7 @@
 //! topics, and reading a topic to its end.
 
 mod admin;
+mod internal_topics;
 mod read_to_end;
 
 use rdkafka::ClientConfig;
@@ -9,6 +10,7 @@ use rdkafka::ClientConfig;
 use crate::config::RawConfig;
 
 pub use admin::{ensure_topic, TopicSpec};
+pub use internal_topics::{ensure_internal_topic, InternalTopic};
 pub use read_to_end::read_to_end;
 
 /// The producer settings Sluice uses for source records unless overridden:
@@ -101,25 +103,6 @@ fn translate<'a>(k: &'a str, v: &'a str) -> (&'a str, String) {
         "acks" if v == "-1" => ("acks", "all".to_string()),
         _ => (k, v.to_string()),
     }
-}
-
-/// Caps a wanted replication factor to the number of brokers (so defaults of 3 work on
-/// a one-broker setup); -1 (broker default) is kept.
-pub fn cap_replication(admin: &ClientConfig, wanted: i32) -> i32 {
-    use rdkafka::consumer::Consumer;
-    if wanted < 1 {
-        return wanted;
-    }
-    let brokers = admin
-        .create::<rdkafka::consumer::BaseConsumer>()
-        .ok()
-        .and_then(|c| {
-            c.fetch_metadata(None, std::time::Duration::from_secs(10))
-                .ok()
-        })
-        .map(|m| m.brokers().len() as i32)
-        .unwrap_or(1);
-    wanted.min(brokers.max(1))
 }
 
 /// A short description of an rdkafka error.

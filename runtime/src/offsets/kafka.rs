@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 
 use super::{offset_key, parse_offset_key, OffsetError, OffsetMap, OffsetStore};
 use crate::data::{SourceOffset, SourcePartition};
-use crate::kafka::{ensure_topic, read_to_end, TopicSpec};
+use crate::kafka::{ensure_internal_topic, read_to_end, InternalTopic};
 
 /// Offsets in `offset.storage.topic`.
 pub struct KafkaOffsetStore {
@@ -28,9 +28,9 @@ impl KafkaOffsetStore {
         producer_config: &ClientConfig,
         consumer_config: &ClientConfig,
         admin_config: &ClientConfig,
-        spec: TopicSpec,
+        spec: InternalTopic,
     ) -> Result<Self, OffsetError> {
-        ensure_topic(admin_config, &spec)
+        ensure_internal_topic(admin_config, &spec)
             .await
             .map_err(OffsetError)?;
         let mut pc = producer_config.clone();

@@ -754,3 +754,30 @@ pub fn create_topic_with(name: &str, partitions: i32, configs: &[(&str, &str)]) 
         }
     }
 }
+
+/// Produces values (no key) to one partition and waits for the acks.
+pub fn produce_to(topic: &str, partition: i32, values: &[String]) {
+    let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    for v in values {
+        p.send(
+            BaseRecord::<[u8], [u8]>::to(topic)
+                .partition(partition)
+                .payload(v.as_bytes()),
+        )
+        .map_err(|(e, _)| e)
+        .unwrap();
+    }
+    p.flush(Duration::from_secs(30)).unwrap();
+}
+
+/// An admin client on the test broker.
+pub fn admin() -> AdminClient<DefaultClientContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .unwrap()
+}

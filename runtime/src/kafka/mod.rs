@@ -72,7 +72,6 @@ const JAVA_ONLY_KEYS: &[&str] = &[
     "default.api.timeout.ms",
     "request.timeout.ms",
     "retry.backoff.ms",
-    "metadata.max.age.ms",
     "max.poll.records",
     "max.poll.interval.ms.java",
     "partition.assignment.strategy.java",
@@ -101,6 +100,10 @@ fn translate<'a>(k: &'a str, v: &'a str) -> (&'a str, String) {
         "batch.size" => ("batch.size", v.to_string()),
         "compression.type" => ("compression.type", v.to_string()),
         "acks" if v == "-1" => ("acks", "all".to_string()),
+        // Java's periodic metadata refresh (which finds new partitions and topics) is
+        // librdkafka's topic.metadata.refresh.interval.ms; librdkafka's own
+        // metadata.max.age.ms means something else (how long its cache is trusted).
+        "metadata.max.age.ms" => ("topic.metadata.refresh.interval.ms", v.to_string()),
         _ => (k, v.to_string()),
     }
 }

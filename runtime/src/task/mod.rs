@@ -7,6 +7,7 @@
 pub mod failure;
 pub mod in_order;
 pub mod metrics;
+mod offset_check;
 mod pipeline;
 mod producer;
 pub mod sink;

@@ -74,6 +74,9 @@ struct SinkConsumerContext {
     events: mpsc::UnboundedSender<ConsumerEvent>,
     generation: Arc<AtomicU64>,
     revoke_timeout: Duration,
+    /// For the background check of committed offsets against the log.
+    config: ClientConfig,
+    name: String,
 }
 
 impl ClientContext for SinkConsumerContext {}
@@ -130,9 +133,11 @@ impl ConsumerContext for SinkConsumerContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
             let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+            let partitions = partitions_of(tpl);
+            super::offset_check::spawn(self.config.clone(), partitions.clone(), self.name.clone());
             let _ = self.events.send(ConsumerEvent::Assigned {
                 generation,
-                partitions: partitions_of(tpl),
+                partitions,
             });
         }
     }
@@ -173,6 +178,8 @@ impl ConsumerThread {
             events: ev_tx.clone(),
             generation: generation.clone(),
             revoke_timeout,
+            config: config.clone(),
+            name: name.clone(),
         };
         let consumer: BaseConsumer<SinkConsumerContext> = config
             .create_with_context(ctx)

@@ -2,6 +2,8 @@
 # Installs what is missing and starts what is not running, all on 127.0.0.1, then
 # waits until each server answers:
 #   Apache Kafka 4.3.1 (KRaft, broker+controller)    127.0.0.1:9092 (controller :9093)
+#   (and, for the tests that ask for it, a second one with topic auto-creation off:
+#   `start-strict-broker`, 127.0.0.1:9095)
 #   RabbitMQ                                         127.0.0.1:5672 (guest/guest)
 #   Mosquitto                                        127.0.0.1:1883
 #   PostgreSQL 15                                    127.0.0.1:5432 (trust auth)
@@ -16,7 +18,8 @@
 # (default ~/.cache/sluice), outside the work tree.
 #
 # Usage: scripts/stack.sh [up|status|kafka-install|kafka-lib|start-broker|stop-broker|
-#                          kill-broker|start-mongo|stop-mongo]
+#                          kill-broker|start-strict-broker|stop-strict-broker|
+#                          start-mongo|stop-mongo]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -76,6 +79,19 @@ kafka_java() { # main-class args...
     -Dlog4j2.configurationFile="$KAFKA_LIB/log4j2.yaml" -cp "$KAFKA_LIB/*" "$@"
 }
 
+# Two single-node clusters: "main" (127.0.0.1:9092, Kafka's defaults, auto-creation of
+# topics on) that every test uses, and "strict" (127.0.0.1:9095, started only by the
+# tests that need it: `scripts/stack.sh start-strict-broker`) with automatic topic
+# creation off, as many production clusters run. use_node selects which one the
+# functions below work on.
+use_node() {
+  case "$1" in
+    main) KDATA="$DATA/kafka"; KPORT=9092; KCTRL=9093; KEXTRA="" ;;
+    strict) KDATA="$DATA/kafka-strict"; KPORT=9095; KCTRL=9096; KEXTRA="auto.create.topics.enable=false" ;;
+  esac
+}
+use_node main
+
 # Settings for a single-node test box: replication factor 1 everywhere, no initial
 # rebalance delay, and retention/compaction checks every second so tests that shrink
 # `segment.ms` / `retention.ms` see their effect in seconds, not minutes.
@@ -84,9 +100,9 @@ write_broker_config() {
   cat >"$KDATA/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:9093
-listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
-advertised.listeners=PLAINTEXT://127.0.0.1:9092
+controller.quorum.bootstrap.servers=127.0.0.1:$KCTRL
+listeners=PLAINTEXT://127.0.0.1:$KPORT,CONTROLLER://127.0.0.1:$KCTRL
+advertised.listeners=PLAINTEXT://127.0.0.1:$KPORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
@@ -103,6 +119,7 @@ log.retention.check.interval.ms=1000
 log.cleaner.backoff.ms=1000
 log.segment.delete.delay.ms=1000
 log.initial.task.delay.ms=1000
+$KEXTRA
 EOF
 }
 
@@ -129,18 +146,18 @@ start_broker() {
         -t "$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)" >"$KDATA/format.log" 2>&1 \
         || { tail -20 "$KDATA/format.log" >&2; exit 1; }
     fi
-    log "starting Apache Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:9092"
+    log "starting Apache Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$KPORT"
     setsid nohup java -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
       -Djava.awt.headless=true -Dlog4j2.configurationFile="$KAFKA_LIB/log4j2.yaml" \
       -cp "$KAFKA_LIB/*" kafka.Kafka "$KDATA/server.properties" \
       </dev/null >>"$KDATA/broker.log" 2>&1 &
-    wait_port 9092 Kafka 90
+    wait_port "$KPORT" Kafka 90
   fi
   python_env
-  "$VENV/bin/python" - <<'PY'
+  "$VENV/bin/python" - "$KPORT" <<'PY'
 import sys, time
 from confluent_kafka.admin import AdminClient
-a = AdminClient({'bootstrap.servers': '127.0.0.1:9092'})
+a = AdminClient({'bootstrap.servers': '127.0.0.1:' + sys.argv[1]})
 for _ in range(90):
     try:
         md = a.list_topics(timeout=2)
@@ -250,7 +267,7 @@ stop_mongo() {
 }
 
 status() {
-  for p in 9092:kafka 5672:rabbitmq 1883:mosquitto 5432:postgres 27017:mongodb; do
+  for p in 9092:kafka 9095:kafka-strict 5672:rabbitmq 1883:mosquitto 5432:postgres 27017:mongodb; do
     if listening "${p%%:*}"; then echo "${p##*:} up"; else echo "${p##*:} down"; fi
   done
 }
@@ -271,9 +288,11 @@ case "${1:-up}" in
   kafka-lib) install_kafka; echo "$KAFKA_LIB" ;;
   kafka-version) echo "$KAFKA_VERSION" ;;
   start-broker) start_broker ;;
+  start-strict-broker) use_node strict; start_broker ;;
+  stop-strict-broker) use_node strict; stop_broker TERM ;;
   stop-broker) stop_broker TERM ;;
   kill-broker) stop_broker KILL ;;
   start-mongo) python_env; start_mongo ;;
   stop-mongo) stop_mongo ;;
-  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|start-broker|stop-broker|kill-broker|start-mongo|stop-mongo]" >&2; exit 2 ;;
+  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-mongo|stop-mongo]" >&2; exit 2 ;;
 esac

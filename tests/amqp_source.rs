@@ -269,19 +269,6 @@ fn exactly_once_skips_redeliveries_of_committed_messages_after_a_crash() {
     assert_eq!(values, want, "in queue order");
 }
 
-/// Runs `scripts/stack.sh <what>`. Its output goes nowhere: the broker it starts must
-/// not hold the test's stdout open.
-fn stack(what: &str) -> bool {
-    std::process::Command::new("scripts/stack.sh")
-        .arg(what)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap()
-        .success()
-}
-
 #[test]
 fn kafka_outage_acks_nothing_and_everything_arrives_after() {
     let _serial = serial();

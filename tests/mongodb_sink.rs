@@ -587,18 +587,9 @@ fn mongodb_stopped_mid_stream_then_started_loses_nothing() {
     wait_for("some documents", Duration::from_secs(120), || {
         count(&coll).unwrap_or(0) >= 2_000
     });
-    let stack = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/stack.sh");
-    let st = std::process::Command::new(stack)
-        .arg("stop-mongo")
-        .status()
-        .unwrap();
-    assert!(st.success());
+    assert!(stack("stop-mongo"));
     let restart = || {
-        let st = std::process::Command::new(stack)
-            .arg("start-mongo")
-            .status()
-            .unwrap();
-        assert!(st.success(), "start-mongo failed");
+        assert!(stack("start-mongo"), "start-mongo failed");
     };
     // The task shows that it is retrying, and commits nothing it has not written.
     let mut status = serde_json::Value::Null;

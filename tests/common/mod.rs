@@ -781,3 +781,19 @@ pub fn admin() -> AdminClient<DefaultClientContext> {
         .create()
         .unwrap()
 }
+
+/// Runs `scripts/stack.sh <what>` (start or stop a server). Its output goes nowhere:
+/// a server it starts must not hold the test's stdout open.
+pub fn stack(what: &str) -> bool {
+    Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/stack.sh"))
+        .arg(what)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+/// The broker with automatic topic creation off (`scripts/stack.sh start-strict-broker`).
+pub const STRICT_BOOTSTRAP: &str = "127.0.0.1:9095";

@@ -39,11 +39,7 @@ impl ProducerContext for DeliveryContext {
             }
             Err((e, msg)) => {
                 use rdkafka::Message;
-                let what = format!(
-                    "Kafka did not accept a record for topic {}: {}",
-                    msg.topic(),
-                    e
-                );
+                let what = rejection("did not accept", msg.topic(), e);
                 if self.tolerate {
                     tracing::error!(task = %self.task, "{}; skipping it (errors.tolerance=all)", what);
                     TaskMetrics::add(&self.metrics.records_skipped, 1);
@@ -53,6 +49,21 @@ impl ProducerContext for DeliveryContext {
                 }
             }
         }
+    }
+}
+
+/// Why Kafka refused a record, in words that say what to do.
+fn rejection(verb: &str, topic: &str, e: &KafkaError) -> String {
+    match e.rdkafka_error_code() {
+        Some(RDKafkaErrorCode::UnknownTopic | RDKafkaErrorCode::UnknownTopicOrPartition) => format!(
+            "Kafka {} a record: topic {} does not exist and the broker did not create it (its auto.create.topics.enable is off, or this client may not create topics). Create the topic, then restart the task ({})",
+            verb, topic, e
+        ),
+        Some(RDKafkaErrorCode::TopicAuthorizationFailed) => format!(
+            "Kafka {} a record: this worker may not write to topic {} (check the ACLs of its principal) ({})",
+            verb, topic, e
+        ),
+        _ => format!("Kafka {} a record for topic {}: {}", verb, topic, e),
     }
 }
 
@@ -125,7 +136,7 @@ impl SourceProducer {
                 }
                 Err((e, _)) => {
                     let tolerate = self.producer.context().tolerate;
-                    let what = format!("Kafka rejected a record for topic {}: {}", rec.topic, e);
+                    let what = rejection("rejected", &rec.topic, &e);
                     if tolerate {
                         tracing::error!("{}; skipping it (errors.tolerance=all)", what);
                         self.acks.complete(seq, Ok(()));

@@ -93,6 +93,66 @@ fn source_state_at_kill(d: &Path, input: &Path, topic: &str) -> (usize, usize) {
     )
 }
 
+/// Samples, every 100 ms, how many records the topic holds and how many lines the
+/// sink file holds, so a test can tell how much arrived in the last second before a
+/// kill.
+struct Progress {
+    samples: std::sync::Arc<std::sync::Mutex<Vec<(std::time::Instant, usize, usize)>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Progress {
+    fn start(topic: &str, out: &Path) -> Progress {
+        let samples = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (s2, stop2, topic, out) = (
+            samples.clone(),
+            stop.clone(),
+            topic.to_string(),
+            out.to_path_buf(),
+        );
+        std::thread::spawn(move || {
+            while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                let sample = (
+                    std::time::Instant::now(),
+                    end_offset(&topic) as usize,
+                    complete_lines(&out),
+                );
+                s2.lock().unwrap().push(sample);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        Progress { samples, stop }
+    }
+
+    /// (records, sink lines) added in the `window` before now.
+    fn added_within(&self, window: Duration) -> (usize, usize) {
+        let s = self.samples.lock().unwrap();
+        let Some(last) = s.last().copied() else {
+            return (0, 0);
+        };
+        let first = s
+            .iter()
+            .find(|x| last.0.duration_since(x.0) <= window)
+            .copied()
+            .unwrap_or(last);
+        (last.1 - first.1, last.2.saturating_sub(first.2))
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+const CRASH_LINES: usize = 200_000;
+const CRASH_CHUNK: usize = 4_000;
+
+/// SIGKILL of a standalone worker running a file source and a file sink with
+/// `offset.flush.interval.ms=1000`, while 200,000 lines arrive: nothing is lost, and
+/// each side repeats at most what it delivered in the flush interval before the kill
+/// (exactly the lines after its last stored offset or commit).
 #[test]
 fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -103,12 +163,17 @@ fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
     std::fs::write(&input, "").unwrap();
     let name = unique("c");
     let (src, sink) = connector_files(&d, &name, &topic);
-    let worker = worker_yaml(&d, free_port(), "");
+    let worker = worker_yaml(&d, free_port(), "").replace(
+        "offset.flush.interval.ms: 500",
+        "offset.flush.interval.ms: 1000",
+    );
     let out = d.join("out.txt");
     let group = format!("connect-{}-out", name);
+    // The flush interval, and the slack for a flush or commit that is under way.
+    let window = Duration::from_millis(1_000 + 1_000);
 
-    // The input grows while the worker runs: 100,000 lines in chunks of 2,000 every
-    // 500 ms. After 60,000 lines the writer waits until the sink has been killed
+    // The input grows while the worker runs: 200,000 lines in chunks of 4,000 every
+    // 500 ms. After 120,000 lines the writer waits until the sink has been killed
     // (step 2), so that kill always happens while input is still arriving, however
     // slow the machine.
     let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -118,7 +183,7 @@ fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
         let writing = writing.clone();
         let sink_killed = sink_killed.clone();
         std::thread::spawn(move || {
-            for chunk in 0..50 {
+            for chunk in 0..CRASH_LINES / CRASH_CHUNK {
                 if chunk == 30 {
                     let deadline = std::time::Instant::now() + Duration::from_secs(300);
                     while !sink_killed.load(std::sync::atomic::Ordering::SeqCst)
@@ -127,53 +192,69 @@ fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
                         std::thread::sleep(Duration::from_millis(50));
                     }
                 }
-                write_lines(&input, chunk * 2_000, 2_000);
+                write_lines(&input, chunk * CRASH_CHUNK, CRASH_CHUNK);
                 std::thread::sleep(Duration::from_millis(500));
             }
             writing.store(false, std::sync::atomic::Ordering::SeqCst);
         })
     };
+    let progress = Progress::start(&topic, &out);
 
     // 1. SIGKILL while the source is mid-stream.
     let mut w = Sluice::standalone(&d, &worker, &[&src, &sink]);
     wait_for(
         "the source to be mid-stream",
         Duration::from_secs(60),
-        || end_offset(&topic) >= 20_000,
+        || end_offset(&topic) >= 40_000,
     );
     w.kill();
-    let (produced_at_kill, stored_lines) = source_state_at_kill(&d, &input, &topic);
+    let (produced1, stored1) = source_state_at_kill(&d, &input, &topic);
+    let (recent1, _) = progress.added_within(window);
     assert!(
-        stored_lines <= produced_at_kill,
+        stored1 <= produced1,
         "an offset is stored only for delivered lines"
     );
     assert!(
-        produced_at_kill < 100_000,
-        "the kill happened mid-stream (produced {})",
-        produced_at_kill
+        produced1 < CRASH_LINES,
+        "the kill happened mid-stream (produced {produced1})"
+    );
+    let tail1 = produced1 - stored1;
+    assert!(
+        tail1 <= recent1,
+        "the source repeats at most one flush interval's worth: {tail1} lines after the stored offset, {recent1} produced in the last {window:?}"
     );
 
-    // 2. Restart, and SIGKILL again while the sink is mid-stream.
+    // 2. Restart, and SIGKILL again while the sink is mid-stream (the source too):
+    // after the restarted sink rejoined its group and committed something new.
+    let committed_before = committed_offset(&group, &topic).unwrap_or(0);
     let mut w = Sluice::standalone(&d, &worker, &[&src, &sink]);
-    // Kill right after a commit while lines are still arriving: the sink is live.
     wait_for(
-        "the sink to commit while input is still arriving",
+        "the restarted sink to commit while input is still arriving",
         Duration::from_secs(300),
         || {
-            committed_offset(&group, &topic).unwrap_or(0) >= 1
+            committed_offset(&group, &topic).unwrap_or(0) > committed_before
                 || !writing.load(std::sync::atomic::Ordering::SeqCst)
         },
     );
-    std::thread::sleep(Duration::from_millis(250));
+    std::thread::sleep(Duration::from_millis(1_700));
     w.kill();
-    // The source was killed again too: what it re-sends after this restart is what it
-    // produced beyond its stored position now (each run resumes from the position the
-    // previous one stored, so the first kill's tail is counted in this one).
-    let (produced_at_kill, stored_lines) = source_state_at_kill(&d, &input, &topic);
     let sink_was_live = writing.load(std::sync::atomic::Ordering::SeqCst);
     let written_at_kill = complete_lines(&out);
     let committed_at_kill = committed_offset(&group, &topic).unwrap_or(0) as usize;
+    let (produced2, stored2) = source_state_at_kill(&d, &input, &topic);
+    let (recent2, recent_out) = progress.added_within(window);
     sink_killed.store(true, std::sync::atomic::Ordering::SeqCst);
+    // Lines the second run covered: it resumed at stored1.
+    let tail2 = (stored1 + produced2 - produced1) - stored2;
+    assert!(
+        tail2 <= recent2,
+        "the source repeats at most one flush interval's worth: {tail2} > {recent2}"
+    );
+    let sink_tail = written_at_kill.saturating_sub(committed_at_kill);
+    assert!(
+        sink_tail <= recent_out,
+        "the sink repeats at most one commit interval's worth: {sink_tail} lines after the commit, {recent_out} written in the last {window:?}"
+    );
     writer.join().unwrap();
 
     // 3. Restart: everything arrives.
@@ -181,27 +262,27 @@ fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
     wait_for(
         "every line after the restarts",
         Duration::from_secs(300),
-        || lines(&out).iter().collect::<HashSet<_>>().len() >= 100_000,
+        || lines(&out).iter().collect::<HashSet<_>>().len() >= CRASH_LINES,
     );
     // Let the last flush and commit happen, then stop cleanly.
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(2_500));
     assert!(w.terminate().success());
+    drop(progress);
 
     let want: HashSet<String> = lines(&input).into_iter().collect();
-    assert_eq!(want.len(), 100_000);
+    assert_eq!(want.len(), CRASH_LINES);
     let topic_msgs = read_all(&topic);
     let got_topic: HashSet<String> = topic_msgs
         .iter()
         .map(|m| m.value_str().to_string())
         .collect();
     assert_eq!(got_topic, want, "nothing lost in Kafka");
-    // Duplicates in Kafka are exactly the lines delivered after the last stored offset,
-    // i.e. within one offset flush interval before the last kill.
-    let source_dups = topic_msgs.len() - 100_000;
+    // Duplicates in Kafka are exactly the two kills' tails.
+    let source_dups = topic_msgs.len() - CRASH_LINES;
     assert_eq!(
         source_dups,
-        produced_at_kill - stored_lines,
-        "source duplicates = the unflushed tail"
+        tail1 + tail2,
+        "source duplicates = the unflushed tails"
     );
     let out_lines = lines(&out);
     let got_out: HashSet<String> = out_lines.iter().cloned().collect();
@@ -209,36 +290,37 @@ fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
     // The sink re-writes exactly what it had written but not committed.
     let sink_dups = out_lines.len() - topic_msgs.len();
     assert_eq!(
-        sink_dups,
-        written_at_kill.saturating_sub(committed_at_kill),
+        sink_dups, sink_tail,
         "sink duplicates = the uncommitted tail"
     );
     // And the file is Kafka's order, with that tail repeated once.
     let topic_vals: Vec<&str> = topic_msgs.iter().map(|m| m.value_str()).collect();
     let mut expected: Vec<&str> = topic_vals[..written_at_kill].to_vec();
     expected.extend_from_slice(&topic_vals[committed_at_kill.min(written_at_kill)..]);
-    assert_eq!(
-        out_lines.iter().map(String::as_str).collect::<Vec<_>>(),
-        expected
+    assert!(
+        out_lines
+            .iter()
+            .map(String::as_str)
+            .eq(expected.iter().copied()),
+        "the sink file is the topic in order, with the uncommitted tail once more"
     );
     assert!(
         sink_was_live,
         "the second kill happened while input was still arriving"
     );
     println!(
-        "source kill: {} produced, {} stored -> {} duplicates; sink kill: {} written, {} committed -> {} duplicates",
-        produced_at_kill, stored_lines, source_dups, written_at_kill, committed_at_kill, sink_dups
+        "source kills: tails {tail1} and {tail2} (last second: {recent1}, {recent2}); sink kill: {written_at_kill} written, {committed_at_kill} committed -> {sink_dups} duplicates (last second: {recent_out})"
     );
 
     // 4. Clean restart: no new duplicates at all, and new lines arrive exactly once.
     let before_topic = end_offset(&topic);
     let before_out = lines(&out).len();
     let mut w = Sluice::standalone(&d, &worker, &[&src, &sink]);
-    write_lines(&input, 100_000, 1_000);
+    write_lines(&input, CRASH_LINES, 1_000);
     wait_for("the 1000 new lines", Duration::from_secs(120), || {
         lines(&out).len() >= before_out + 1_000
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(2_500));
     assert!(w.terminate().success());
     assert_eq!(
         end_offset(&topic),
@@ -253,7 +335,10 @@ fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
     );
     assert_eq!(
         after[before_out..].first().map(String::as_str),
-        Some("line-100000")
+        Some(format!("line-{CRASH_LINES}").as_str())
     );
-    assert_eq!(after.last().map(String::as_str), Some("line-100999"));
+    assert_eq!(
+        after.last().map(String::as_str),
+        Some(format!("line-{}", CRASH_LINES + 999).as_str())
+    );
 }

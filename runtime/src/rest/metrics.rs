@@ -234,6 +234,7 @@ pub fn render(snap: &MetricsSnapshot, rates: &RateSampler) -> String {
                     g(&m.batch_time_max_us) / 1000.0,
                 );
                 o.metric("kafka_connect_sink_task_offset_commit_completion_total", "counter", "The total number of offset commit completions that were completed successfully.", &labels, g(&m.offset_commit_success));
+                o.metric("kafka_connect_sink_task_offset_commit_skip_total", "counter", "The total number of offset commits that were skipped: the partitions were revoked before the task flushed, or the commit on revocation failed. The records since the last commit are delivered again.", &labels, g(&m.offset_commit_skip));
             }
         }
         let batches = g(&m.batches);

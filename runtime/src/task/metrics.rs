@@ -26,6 +26,9 @@ pub struct TaskMetrics {
     pub batch_time_max_us: AtomicU64,
     pub offset_commit_success: AtomicU64,
     pub offset_commit_failure: AtomicU64,
+    /// offset-commit-skip-total: commits that did not happen (a partition revoked
+    /// before the task flushed in time, or a failed commit on revocation).
+    pub offset_commit_skip: AtomicU64,
     pub offset_commit_time_us: AtomicU64,
     pub offset_commit_time_max_us: AtomicU64,
     /// total-record-errors

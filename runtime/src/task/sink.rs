@@ -52,6 +52,9 @@ pub struct SinkTaskSettings {
     pub admin_config: ClientConfig,
     pub subscription: Subscription,
     pub commit_interval: Duration,
+    /// How long an offset commit may take (`offset.flush.timeout.ms`) before it counts
+    /// as failed and is retried at the next flush.
+    pub commit_timeout: Duration,
     pub shutdown_timeout: Duration,
     pub max_batch: usize,
     pub status: SharedStatus,
@@ -200,6 +203,8 @@ pub async fn run_sink_task(
         s.max_batch,
         s.shutdown_timeout.max(Duration::from_secs(30)),
         s.id.to_string(),
+        s.metrics.clone(),
+        s.detail.clone(),
     );
     let consumer = match consumer {
         Ok(c) => c,
@@ -522,16 +527,35 @@ impl Loop {
         }
         let started = Instant::now();
         let Some(c) = &self.consumer else { return };
-        match c.commit(to_commit.clone()).await {
+        let result = match tokio::time::timeout(self.s.commit_timeout, c.commit(to_commit.clone())).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "it did not complete within offset.flush.timeout.ms ({} ms); is the Kafka group coordinator reachable?",
+                self.s.commit_timeout.as_millis()
+            )),
+        };
+        match result {
             Ok(()) => {
                 self.s.metrics.commit(true, started.elapsed());
                 for (p, o) in to_commit {
                     self.committed.insert(p, o);
                 }
+                if self
+                    .s
+                    .detail
+                    .get()
+                    .is_some_and(|d| d.starts_with("offset commit"))
+                {
+                    self.s.detail.clear();
+                }
             }
             Err(e) => {
                 self.s.metrics.commit(false, started.elapsed());
-                tracing::warn!(task = %self.s.id, "offset commit failed (will retry): {}", e);
+                tracing::warn!(task = %self.s.id, "offset commit failed (will retry at the next flush): {}", e);
+                self.s.detail.set(format!(
+                    "offset commit failed, will retry at the next flush: {}",
+                    e
+                ));
             }
         }
     }

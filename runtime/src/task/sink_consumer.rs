@@ -25,7 +25,8 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::connector::TopicPartition;
+use super::TaskMetrics;
+use crate::connector::{StatusDetail, TopicPartition};
 use crate::data::TimestampType;
 
 /// A message copied out of librdkafka.
@@ -77,6 +78,8 @@ struct SinkConsumerContext {
     /// For the background check of committed offsets against the log.
     config: ClientConfig,
     name: String,
+    metrics: Arc<TaskMetrics>,
+    detail: StatusDetail,
 }
 
 impl ClientContext for SinkConsumerContext {}
@@ -118,14 +121,34 @@ impl ConsumerContext for SinkConsumerContext {
             {
                 return;
             }
-            match rx.recv_timeout(self.revoke_timeout) {
+            let skipped = match rx.recv_timeout(self.revoke_timeout) {
                 Ok(offsets) if !offsets.is_empty() => {
-                    if let Err(e) = consumer.commit(&commit_list(&offsets), CommitMode::Sync) {
-                        tracing::warn!("offset commit on partition revocation failed: {}", e);
+                    let started = Instant::now();
+                    match consumer.commit(&commit_list(&offsets), CommitMode::Sync) {
+                        Ok(()) => {
+                            self.metrics.commit(true, started.elapsed());
+                            None
+                        }
+                        Err(e) => {
+                            self.metrics.commit(false, started.elapsed());
+                            Some(format!(
+                                "the offset commit on partition revocation failed: {}",
+                                e
+                            ))
+                        }
                     }
                 }
-                Ok(_) => {}
-                Err(_) => tracing::warn!("sink task did not flush in time on partition revocation; uncommitted records will be redelivered"),
+                Ok(_) => None,
+                Err(_) => Some(format!(
+                    "the task did not flush within {:?} of a partition revocation",
+                    self.revoke_timeout
+                )),
+            };
+            if let Some(why) = skipped {
+                TaskMetrics::add(&self.metrics.offset_commit_skip, 1);
+                tracing::warn!(task = %self.name, "offset commit skipped: {}; the records since the last commit will be delivered again", why);
+                self.detail
+                    .set(format!("offset commit skipped at a rebalance: {}", why));
             }
         }
     }
@@ -169,6 +192,8 @@ impl ConsumerThread {
         max_batch: usize,
         revoke_timeout: Duration,
         name: String,
+        metrics: Arc<TaskMetrics>,
+        detail: StatusDetail,
     ) -> Result<Self, String> {
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let (batch_tx, batch_rx) = mpsc::channel(2);
@@ -180,6 +205,8 @@ impl ConsumerThread {
             revoke_timeout,
             config: config.clone(),
             name: name.clone(),
+            metrics,
+            detail,
         };
         let consumer: BaseConsumer<SinkConsumerContext> = config
             .create_with_context(ctx)

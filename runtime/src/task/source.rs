@@ -50,6 +50,9 @@ pub struct SourceTaskSettings {
     pub admin_config: ClientConfig,
     pub offsets: Arc<dyn OffsetStore>,
     pub flush_interval: Duration,
+    /// How long storing offsets may take (`offset.flush.timeout.ms`) before it counts
+    /// as failed and is retried at the next flush.
+    pub flush_timeout: Duration,
     pub shutdown_timeout: Duration,
     pub status: SharedStatus,
     pub detail: StatusDetail,
@@ -564,14 +567,38 @@ impl Loop {
             .map(|(_, (p, o))| ((**p).clone(), Some(o.clone())))
             .collect();
         let started = Instant::now();
-        match self.s.offsets.put(&self.s.id.connector, entries).await {
+        let stored = match tokio::time::timeout(
+            self.s.flush_timeout,
+            self.s.offsets.put(&self.s.id.connector, entries),
+        )
+        .await
+        {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!(
+                "storing them did not complete within offset.flush.timeout.ms ({} ms)",
+                self.s.flush_timeout.as_millis()
+            )),
+        };
+        match stored {
             Ok(()) => {
                 self.s.metrics.commit(true, started.elapsed());
                 self.flushed_since_commit = true;
+                if self
+                    .s
+                    .detail
+                    .get()
+                    .is_some_and(|d| d.starts_with("could not store offsets"))
+                {
+                    self.s.detail.clear();
+                }
             }
             Err(e) => {
                 self.s.metrics.commit(false, started.elapsed());
                 tracing::warn!(task = %self.s.id, "could not store offsets (will retry at the next flush): {}", e);
+                self.s.detail.set(format!(
+                    "could not store offsets, will retry at the next flush: {}",
+                    e
+                ));
                 for (k, v) in batch {
                     self.pending_offsets.entry(k).or_insert(v);
                 }

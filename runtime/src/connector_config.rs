@@ -8,58 +8,165 @@ use regex::Regex;
 use crate::config::worker::WorkerConfig;
 use crate::config::{
     split_list, sub_config, ConfigDef, ConfigIssue, ConfigKey, Importance, ParsedConfig, RawConfig,
-    Validator,
+    Validator, Width,
 };
 use crate::connector::{ConnectorPlugin, ConnectorType};
-use crate::convert::{build_converter, build_header_converter, find_converter};
-use crate::errors::error_config_def;
+use crate::convert::{build_converter, build_header_converter, converter_plugins};
+use crate::errors::{dlq_config_def, error_config_def};
 use crate::plugins::Plugins;
 use crate::transforms::{transforms_config_def, TransformChain};
 
-/// Keys every connector has.
+/// The version of every plugin this build holds (all are built with Sluice).
+pub const PLUGIN_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Keys every connector has: Connect's `ConnectorConfig` (and `SinkConnectorConfig` /
+/// `SourceConnectorConfig`) keys with Connect's types, defaults, groups, order and
+/// labels, so that the REST `validate` and `config` bodies match Connect's.
 pub fn common_config_def(kind: Option<ConnectorType>) -> ConfigDef {
     let g = "Common";
+    let version = || vec![PLUGIN_VERSION.to_string()];
     let mut def = ConfigDef::new()
-        .define(ConfigKey::string("name").validator(Validator::Custom(check_name)).group(g).importance(Importance::High)
+        .define(ConfigKey::string("name").validator(Validator::Custom(check_name)).group(g).order(1).width(Width::Medium).display("Connector name").importance(Importance::High)
             .doc("Globally unique name to use for this connector."))
-        .define(ConfigKey::class("connector.class").group(g).importance(Importance::High)
+        .define(ConfigKey::string("connector.class").group(g).order(2).width(Width::Long).display("Connector class").importance(Importance::High)
             .doc("Name or alias of the class for this connector (e.g. FileStreamSource, file-source, org.apache.kafka.connect.file.FileStreamSourceConnector)."))
-        .define(ConfigKey::int("tasks.max").default("1").at_least(1.0).group(g).importance(Importance::High)
+        .define(ConfigKey::string("connector.plugin.version").default(PLUGIN_VERSION).validator(Validator::Custom(check_plugin_version)).recommend(version()).group(g).order(3).width(Width::Medium).display("Connector version")
+            .doc("The version (or Maven-style range, e.g. [0.1,1.0)) of the connector plugin to use. Sluice holds one version of each plugin, its own."))
+        .define(ConfigKey::int("tasks.max").default("1").at_least(1.0).group(g).order(4).width(Width::Short).display("Tasks max").importance(Importance::High)
             .doc("Maximum number of tasks to use for this connector."))
-        .define(ConfigKey::class("key.converter").optional().group(g).importance(Importance::Low)
+        .define(ConfigKey::boolean("tasks.max.enforce").default("true").group(g).order(5).width(Width::Short).display("Enforce tasks max").importance(Importance::Low)
+            .doc("Deprecated in Connect. When false, a connector may run more tasks than tasks.max (Sluice's connectors never ask for more)."))
+        .define(ConfigKey::class("key.converter").optional().group(g).order(6).width(Width::Short).display("Key converter class").importance(Importance::Low)
             .doc("Converter for keys; overrides the worker's. Sub-keys under key.converter.*"))
-        .define(ConfigKey::class("value.converter").optional().group(g).importance(Importance::Low)
+        .define(ConfigKey::string("key.converter.plugin.version").optional().validator(Validator::Custom(check_plugin_version)).recommend(version()).group(g).order(7).width(Width::Short).display("Key converter version").importance(Importance::Low)
+            .doc("The version (or range) of the key converter plugin."))
+        .define(ConfigKey::class("value.converter").optional().group(g).order(8).width(Width::Short).display("Value converter class").importance(Importance::Low)
             .doc("Converter for values; overrides the worker's. Sub-keys under value.converter.*"))
-        .define(ConfigKey::class("header.converter").optional().group(g).importance(Importance::Low)
-            .doc("Converter for header values; overrides the worker's."));
-    if kind == Some(ConnectorType::Source) {
-        let e = "Exactly Once Support";
-        def = def
-            .define(ConfigKey::string("exactly.once.support").default("requested").one_of(&["requested", "required"]).group(e)
-                .doc("requested: use exactly-once delivery when the worker has exactly.once.source.support=enabled, else at-least-once. required: refuse to run without it."))
-            .define(ConfigKey::string("transaction.boundary").default("poll").one_of(&["poll"]).group(e)
-                .doc("Where transactions end: poll (each batch a task returns is one transaction). Connect's interval and connector boundaries are not supported."))
-            .define(ConfigKey::long("transaction.boundary.interval.ms").optional().group(e)
-                .doc("Accepted for compatibility; only transaction.boundary=poll is supported."));
+        .define(ConfigKey::string("value.converter.plugin.version").optional().validator(Validator::Custom(check_plugin_version)).recommend(version()).group(g).order(9).width(Width::Short).display("Value converter version").importance(Importance::Low)
+            .doc("The version (or range) of the value converter plugin."))
+        .define(ConfigKey::class("header.converter").optional().group(g).order(10).width(Width::Short).display("Header converter class").importance(Importance::Low)
+            .doc("Converter for header values; overrides the worker's."))
+        .define(ConfigKey::string("header.converter.plugin.version").optional().validator(Validator::Custom(check_plugin_version)).recommend(version()).group(g).order(11).width(Width::Short).display("Header converter version").importance(Importance::Low)
+            .doc("The version (or range) of the header converter plugin."))
+        .define(ConfigKey::list("transforms").default("").group("Transforms").order(12).width(Width::Long).display("Transforms").importance(Importance::Low)
+            .doc("Aliases of the transformations to apply, in order."))
+        .define(ConfigKey::list("predicates").default("").group("Predicates").order(13).width(Width::Long).display("Predicates").importance(Importance::Low)
+            .doc("Aliases of the predicates used by the transformations."))
+        .define(ConfigKey::string("config.action.reload").default("restart").one_of(&["restart", "none"]).recommend(vec![]).group(g).order(14).width(Width::Medium).display("Reload Action").importance(Importance::Low)
+            .doc("What to do when a config provider says a value changed: restart the connector, or nothing. Sluice's providers (env, file) never announce changes; values are read again at every (re)start."))
+        .merge(&error_config_def());
+    match kind {
+        Some(ConnectorType::Sink) => {
+            def = def
+                .define(
+                    ConfigKey::list("topics")
+                        .default("")
+                        .group(g)
+                        .order(4)
+                        .width(Width::Long)
+                        .display("Topics")
+                        .importance(Importance::High)
+                        .doc("Topics to consume, comma-separated. Set this or topics.regex."),
+                )
+                .define(
+                    ConfigKey::string("topics.regex")
+                        .default("")
+                        .group(g)
+                        .order(4)
+                        .width(Width::Long)
+                        .display("Topics regex")
+                        .importance(Importance::High)
+                        .doc("Regular expression of topics to consume. Set this or topics."),
+                )
+                .merge(&dlq_config_def());
+        }
+        Some(ConnectorType::Source) => {
+            let e = "Exactly Once Support";
+            def = def
+                .define(ConfigKey::list("topic.creation.groups").default("").group("Topic Creation").order(1).width(Width::Long).display("Topic Creation Groups").importance(Importance::Low)
+                    .doc("Groups of topic.creation.<group>.* settings (beside the default group) for topics the connector writes to; see topic.creation.default.*."))
+                .define(ConfigKey::string("exactly.once.support").default("requested").one_of(&["requested", "required"]).recommend(vec![]).group(e).order(2).width(Width::Short).display("Exactly once support")
+                    .doc("requested: use exactly-once delivery when the worker has exactly.once.source.support=enabled, else at-least-once. required: refuse to run without it."))
+                .define(ConfigKey::string("transaction.boundary").default("poll").one_of(&["poll"]).recommend(vec![]).group(e).order(3).width(Width::Short).display("Transaction Boundary")
+                    .doc("Where transactions end: poll (each batch a task returns is one transaction). Connect's interval and connector boundaries are not supported."))
+                .define(ConfigKey::long("transaction.boundary.interval.ms").optional().group(e).order(4).width(Width::Short).display("Transaction boundary interval").importance(Importance::Low)
+                    .doc("Accepted for compatibility; only transaction.boundary=poll is supported."))
+                .define(ConfigKey::string("offsets.storage.topic").optional().validator(Validator::Custom(check_no_own_offsets_topic)).group("offsets.topic").order(1).width(Width::Long).display("Offsets topic").importance(Importance::Low)
+                    .doc("A topic of its own for this connector's offsets. Not supported yet: Sluice keeps every connector's offsets in the worker's offset.storage.topic (or file)."))
+                // Sluice: dead letter queues for sources too.
+                .merge(&dlq_config_def());
+        }
+        None => {}
     }
-    if kind == Some(ConnectorType::Sink) {
-        def = def
-            .define(
-                ConfigKey::list("topics")
-                    .optional()
-                    .group(g)
-                    .importance(Importance::High)
-                    .doc("Topics to consume, comma-separated. Set this or topics.regex."),
-            )
-            .define(
-                ConfigKey::string("topics.regex")
-                    .optional()
-                    .group(g)
-                    .importance(Importance::High)
-                    .doc("Regular expression of topics to consume. Set this or topics."),
-            );
+    def
+}
+
+/// `connector.plugin.version` and the converters': Sluice's version, or a Maven-style
+/// range that contains it.
+fn check_plugin_version(v: &crate::config::TypedValue) -> Result<(), String> {
+    let crate::config::TypedValue::String(s) = v else {
+        return Ok(());
+    };
+    if version_matches(s.trim(), PLUGIN_VERSION) {
+        Ok(())
+    } else {
+        Err(format!(
+            "Sluice holds version {} of this plugin, which {} does not match",
+            PLUGIN_VERSION, s
+        ))
     }
-    def.merge(&error_config_def())
+}
+
+/// Whether `have` satisfies `wanted`: a plain version (equal), or a Maven range such as
+/// `[1.0,2.0)`, `[1.0,)`, `(,2.0]`.
+pub fn version_matches(wanted: &str, have: &str) -> bool {
+    let parse = |v: &str| -> Vec<u64> {
+        v.split(['.', '-'])
+            .map(|p| p.parse::<u64>().unwrap_or(0))
+            .collect()
+    };
+    if wanted.is_empty() || wanted == "latest" {
+        return true;
+    }
+    let (open, close) = (
+        wanted.chars().next().unwrap(),
+        wanted.chars().last().unwrap(),
+    );
+    if !matches!(open, '[' | '(') || !matches!(close, ']' | ')') {
+        return wanted == have;
+    }
+    let inner = &wanted[1..wanted.len() - 1];
+    let Some((lo, hi)) = inner.split_once(',') else {
+        return inner.trim() == have; // [1.0]: exactly
+    };
+    let h = parse(have);
+    let lo_ok = lo.trim().is_empty() || {
+        let l = parse(lo.trim());
+        if open == '[' {
+            h >= l
+        } else {
+            h > l
+        }
+    };
+    let hi_ok = hi.trim().is_empty() || {
+        let u = parse(hi.trim());
+        if close == ']' {
+            h <= u
+        } else {
+            h < u
+        }
+    };
+    lo_ok && hi_ok
+}
+
+fn check_no_own_offsets_topic(v: &crate::config::TypedValue) -> Result<(), String> {
+    match v {
+        crate::config::TypedValue::String(s) if !s.trim().is_empty() => Err(
+            "per-connector offsets topics are not supported yet; remove offsets.storage.topic to keep this connector's offsets in the worker's offset.storage.topic"
+                .into(),
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn check_name(v: &crate::config::TypedValue) -> Result<(), String> {
@@ -100,17 +207,27 @@ pub fn converter_settings(
     let prefix = format!("{}.", key);
     match connector.get(key).filter(|v| !v.trim().is_empty()) {
         Some(class) => (class.trim().to_string(), sub_config(connector, &prefix)),
-        None => {
-            let class = worker.raw.get(key).cloned().unwrap_or_else(|| {
-                if key == "header.converter" {
-                    crate::config::worker::SIMPLE_HEADER_CONVERTER.to_string()
-                } else {
-                    crate::config::worker::JSON_CONVERTER.to_string()
-                }
-            });
-            (class, sub_config(&worker.raw, &prefix))
-        }
+        None => (
+            worker_converter(key, worker),
+            sub_config(&worker.raw, &prefix),
+        ),
     }
+}
+
+/// The worker's converter class for `key` (Sluice's default if the worker sets none).
+fn worker_converter(key: &str, worker: &WorkerConfig) -> String {
+    worker.raw.get(key).cloned().unwrap_or_else(|| {
+        if key == "header.converter" {
+            crate::config::worker::SIMPLE_HEADER_CONVERTER.to_string()
+        } else {
+            crate::config::worker::JSON_CONVERTER.to_string()
+        }
+    })
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
 }
 
 /// Validates a connector config (already resolved through config providers): common
@@ -141,16 +258,37 @@ pub async fn validate_connector<'a>(
     if kind == Some(ConnectorType::Sink) {
         issues.extend(check_sink_topics(raw));
     }
+    // As Connect shows them: the worker's converters are the defaults, and every
+    // converter class is a recommended value. Problems in a converter's own keys
+    // (key.converter.*) are reported under those keys.
+    let converters: Vec<String> = converter_plugins()
+        .iter()
+        .filter(|c| c.create.is_some())
+        .map(|c| c.class.to_string())
+        .collect();
+    let header_converters: Vec<String> = converter_plugins()
+        .iter()
+        .filter(|c| c.create_header.is_some())
+        .map(|c| c.class.to_string())
+        .collect();
     for key in ["key.converter", "value.converter"] {
         let (class, sub) = converter_settings(key, raw, worker);
-        if let Some(p) = find_converter(&class) {
-            def = def.embed(&format!("{}.", key), key, &(p.config_def)());
-        }
+        def.set_default(key, worker_converter(key, worker));
+        def.set_recommended(key, sorted(converters.clone()));
         if let Err(e) = build_converter(key, &class, &sub, key == "key.converter") {
             issues.extend(e.0);
         }
     }
     let (hclass, hsub) = converter_settings("header.converter", raw, worker);
+    def.set_default(
+        "header.converter",
+        worker_converter("header.converter", worker),
+    );
+    for key in ["key", "value", "header"] {
+        // The chosen converter is known now, and so its version.
+        def.set_default(&format!("{key}.converter.plugin.version"), PLUGIN_VERSION);
+    }
+    def.set_recommended("header.converter", sorted(header_converters));
     if let Err(e) = build_header_converter("header.converter", &hclass, &hsub) {
         issues.extend(e.0);
     }
@@ -194,14 +332,23 @@ fn check_sink_topics(raw: &RawConfig) -> Vec<ConfigIssue> {
         .map(|d| d.trim().to_string())
         .filter(|d| !d.is_empty());
     match (&topics.is_empty(), &regex) {
-        (false, Some(_)) => issues.push(ConfigIssue::new(
-            "topics",
-            "topics and topics.regex are mutually exclusive options, but both are set.",
-        )),
-        (true, None) => issues.push(ConfigIssue::new(
-            "topics",
-            "Must configure one of topics or topics.regex",
-        )),
+        (false, Some(_)) => {
+            for key in ["topics", "topics.regex"] {
+                issues.push(ConfigIssue::new(
+                    key,
+                    "topics and topics.regex are mutually exclusive options, but both are set.",
+                ));
+            }
+        }
+        (true, None) => {
+            // As Connect: the problem is reported under both keys.
+            for key in ["topics", "topics.regex"] {
+                issues.push(ConfigIssue::new(
+                    key,
+                    "Must configure one of topics or topics.regex",
+                ));
+            }
+        }
         _ => {}
     }
     if let Some(r) = &regex {

@@ -506,6 +506,17 @@ impl Api {
     }
 
     pub fn send(&self, method: &str, path: &str, body: Option<&str>) -> Resp {
+        self.send_as(method, path, body, Some("application/json"))
+    }
+
+    /// Like [`send`](Self::send) with the given `Content-Type` (none if `None`).
+    pub fn send_as(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        content_type: Option<&str>,
+    ) -> Resp {
         let url = format!("{}{}", self.base, path);
         let mut req = self
             .client
@@ -514,9 +525,10 @@ impl Api {
             req = req.header("Authorization", a);
         }
         if let Some(b) = body {
-            req = req
-                .header("Content-Type", "application/json")
-                .body(b.to_string());
+            if let Some(ct) = content_type {
+                req = req.header("Content-Type", ct);
+            }
+            req = req.body(b.to_string());
         }
         let r = req.send().unwrap();
         let status = r.status().as_u16();

@@ -46,6 +46,7 @@ pub fn source_plugin() -> ConnectorPlugin {
     ConnectorPlugin {
         class: "io.sluice.connect.amqp.AmqpSourceConnector",
         aliases: &["amqp-source", "AmqpSource", "RabbitMQSource"],
+        task_class: "io.sluice.connect.amqp.AmqpSourceTask",
         version: env!("CARGO_PKG_VERSION"),
         doc: "Reads a RabbitMQ queue (AMQP 0-9-1) into a topic; acknowledges each batch with one basic.ack(multiple=true) only after Kafka acknowledged it. Several tasks are competing consumers.",
         config_def,

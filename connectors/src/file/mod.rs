@@ -17,6 +17,7 @@ pub fn source_plugin() -> ConnectorPlugin {
     ConnectorPlugin {
         class: "org.apache.kafka.connect.file.FileStreamSourceConnector",
         aliases: &["file-source", "FileStreamSource"],
+        task_class: "org.apache.kafka.connect.file.FileStreamSourceTask",
         version: env!("CARGO_PKG_VERSION"),
         doc: "Reads lines of a file (or stdin) into a topic; resumes from the stored byte position and keeps tailing the file as it grows.",
         config_def: source_config_def,
@@ -30,6 +31,7 @@ pub fn sink_plugin() -> ConnectorPlugin {
     ConnectorPlugin {
         class: "org.apache.kafka.connect.file.FileStreamSinkConnector",
         aliases: &["file-sink", "FileStreamSink"],
+        task_class: "org.apache.kafka.connect.file.FileStreamSinkTask",
         version: env!("CARGO_PKG_VERSION"),
         doc: "Appends each record's value as a line to a file (or stdout); fsyncs on flush, before offsets are committed.",
         config_def: sink_config_def,

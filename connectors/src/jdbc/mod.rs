@@ -54,6 +54,7 @@ pub fn source_plugin() -> ConnectorPlugin {
     ConnectorPlugin {
         class: "io.confluent.connect.jdbc.JdbcSourceConnector",
         aliases: &["jdbc-source", "JdbcSource"],
+        task_class: "io.confluent.connect.jdbc.source.JdbcSourceTask",
         version: env!("CARGO_PKG_VERSION"),
         doc: "Polls PostgreSQL tables or a query (bulk, incrementing, timestamp, timestamp+incrementing) into topics, with Confluent's keys and offsets; safe mode never skips rows committed late.",
         config_def,

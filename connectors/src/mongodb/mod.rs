@@ -50,6 +50,7 @@ pub fn sink_plugin() -> ConnectorPlugin {
     ConnectorPlugin {
         class: "com.mongodb.kafka.connect.MongoSinkConnector",
         aliases: &["mongodb-sink", "MongoSinkConnector"],
+        task_class: "com.mongodb.kafka.connect.sink.MongoSinkTask",
         version: env!("CARGO_PKG_VERSION"),
         doc: "Writes records to MongoDB collections with the MongoDB Kafka sink connector's keys, id strategies, write models and post processors; offsets are committed only after MongoDB acknowledged the writes.",
         config_def: sink_config_def,

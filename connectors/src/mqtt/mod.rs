@@ -34,6 +34,7 @@ pub fn source_plugin() -> ConnectorPlugin {
     ConnectorPlugin {
         class: "io.sluice.connect.mqtt.MqttSourceConnector",
         aliases: &["mqtt-source", "MqttSource"],
+        task_class: "io.sluice.connect.mqtt.MqttSourceTask",
         version: env!("CARGO_PKG_VERSION"),
         doc: "Subscribes to MQTT topic filters and writes the messages to a topic; QoS 1/2 messages are acknowledged to the broker only after Kafka acknowledged them.",
         config_def,

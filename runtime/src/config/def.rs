@@ -11,6 +11,7 @@ use super::{ConfigIssue, ParsedConfig, RawConfig, TypedValue};
 pub enum ConfigType {
     Boolean,
     String,
+    Short,
     Int,
     Long,
     Double,
@@ -25,6 +26,7 @@ impl ConfigType {
         match self {
             ConfigType::Boolean => "BOOLEAN",
             ConfigType::String => "STRING",
+            ConfigType::Short => "SHORT",
             ConfigType::Int => "INT",
             ConfigType::Long => "LONG",
             ConfigType::Double => "DOUBLE",
@@ -49,6 +51,27 @@ impl Importance {
             Importance::High => "HIGH",
             Importance::Medium => "MEDIUM",
             Importance::Low => "LOW",
+        }
+    }
+}
+
+/// How wide a UI field for the key should be, as in Connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Width {
+    #[default]
+    None,
+    Short,
+    Medium,
+    Long,
+}
+
+impl Width {
+    pub fn name(self) -> &'static str {
+        match self {
+            Width::None => "NONE",
+            Width::Short => "SHORT",
+            Width::Medium => "MEDIUM",
+            Width::Long => "LONG",
         }
     }
 }
@@ -173,6 +196,13 @@ pub struct ConfigKey {
     pub group: Option<String>,
     pub display_name: Option<String>,
     pub validator: Option<Validator>,
+    pub width: Width,
+    /// Position within its group (Connect's `order_in_group`); `None`: the key's
+    /// place among the group's keys, or -1 without a group.
+    pub order_in_group: Option<i32>,
+    /// Values a UI may offer (`recommended_values`); `None`: a `one_of` validator's
+    /// values.
+    pub recommended: Option<Vec<String>>,
 }
 
 impl ConfigKey {
@@ -187,7 +217,13 @@ impl ConfigKey {
             group: None,
             display_name: None,
             validator: None,
+            width: Width::None,
+            order_in_group: None,
+            recommended: None,
         }
+    }
+    pub fn short(name: impl Into<String>) -> Self {
+        Self::new(name, ConfigType::Short)
     }
     pub fn string(name: impl Into<String>) -> Self {
         Self::new(name, ConfigType::String)
@@ -235,6 +271,25 @@ impl ConfigKey {
         self.group = Some(group.into());
         self
     }
+    /// The label a UI shows (Connect's `display_name`; the key's name if unset).
+    pub fn display(mut self, name: impl Into<String>) -> Self {
+        self.display_name = Some(name.into());
+        self
+    }
+    pub fn width(mut self, width: Width) -> Self {
+        self.width = width;
+        self
+    }
+    /// Sets Connect's `order_in_group`.
+    pub fn order(mut self, order: i32) -> Self {
+        self.order_in_group = Some(order);
+        self
+    }
+    /// Values a UI may offer for the key.
+    pub fn recommend(mut self, values: Vec<String>) -> Self {
+        self.recommended = Some(values);
+        self
+    }
     pub fn validator(mut self, validator: Validator) -> Self {
         self.validator = Some(validator);
         self
@@ -277,6 +332,12 @@ impl ConfigKey {
                     raw, self.name
                 )),
             },
+            ConfigType::Short => t.parse::<i16>().map(|v| TypedValue::Int(v as i32)).map_err(|_| {
+                format!(
+                    "Invalid value {} for configuration {}: Not a number of type SHORT",
+                    raw, self.name
+                )
+            }),
             ConfigType::Int => t.parse::<i32>().map(TypedValue::Int).map_err(|_| {
                 format!(
                     "Invalid value {} for configuration {}: Not a number of type INT",
@@ -355,6 +416,18 @@ impl ConfigDef {
     }
     pub fn key(&self, name: &str) -> Option<&ConfigKey> {
         self.keys.iter().find(|k| k.name == name)
+    }
+    /// Changes the default of a declared key (e.g. to the worker's converter).
+    pub fn set_default(&mut self, name: &str, value: impl Into<String>) {
+        if let Some(k) = self.keys.iter_mut().find(|k| k.name == name) {
+            k.default = DefaultValue::Value(value.into());
+        }
+    }
+    /// Sets the recommended values of a declared key.
+    pub fn set_recommended(&mut self, name: &str, values: Vec<String>) {
+        if let Some(k) = self.keys.iter_mut().find(|k| k.name == name) {
+            k.recommended = Some(values);
+        }
     }
 
     /// Parses and validates every declared key of `raw`, collecting every problem.

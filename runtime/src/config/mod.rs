@@ -10,7 +10,9 @@ pub mod worker;
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub use def::{split_list, ConfigDef, ConfigKey, ConfigType, DefaultValue, Importance, Validator};
+pub use def::{
+    split_list, ConfigDef, ConfigKey, ConfigType, DefaultValue, Importance, Validator, Width,
+};
 
 /// A config as the user wrote it: Connect-style dotted keys to string values.
 pub type RawConfig = BTreeMap<String, String>;

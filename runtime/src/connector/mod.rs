@@ -254,6 +254,9 @@ pub struct ConnectorPlugin {
     pub class: &'static str,
     /// Other names: Sluice's short name first (`file-source`), then other aliases.
     pub aliases: &'static [&'static str],
+    /// The task class Connect would run (`task.class` in task configs), so that
+    /// task configs Sluice writes to the config topic work for Connect too.
+    pub task_class: &'static str,
     pub version: &'static str,
     pub doc: &'static str,
     /// The connector's own keys (the runtime adds the common ones).

@@ -12,6 +12,7 @@ mod json_schema;
 #[cfg(test)]
 mod json_tests;
 mod json_value;
+mod number;
 mod string;
 
 use bytes::Bytes;
@@ -24,6 +25,7 @@ pub use header::{parse_string as parse_header_string, SimpleHeaderConverter};
 pub use json::{JsonConverter, JsonConverterConfig};
 pub use json_schema::{schema_from_json, schema_to_json};
 pub use json_value::{value_from_json, value_to_json, DecimalFormat};
+pub use number::{NumberConverter, NumberKind};
 pub use string::StringConverter;
 
 /// Why a conversion failed. The message names what was wrong.
@@ -149,6 +151,54 @@ pub fn converter_plugins() -> &'static [ConverterPlugin] {
             config_def: json::config_def,
             create: Some(json::create),
             create_header: Some(json::create_header),
+        },
+        ConverterPlugin {
+            class: "org.apache.kafka.connect.converters.BooleanConverter",
+            aliases: &["boolean", "BooleanConverter"],
+            doc: "Booleans as one byte (0 or 1), as Kafka's BooleanSerializer writes them.",
+            config_def: ConfigDef::new,
+            create: Some(number::create_boolean),
+            create_header: Some(number::create_boolean_header),
+        },
+        ConverterPlugin {
+            class: "org.apache.kafka.connect.converters.ShortConverter",
+            aliases: &["short", "ShortConverter"],
+            doc: "16-bit integers, big-endian (Kafka's ShortSerializer).",
+            config_def: ConfigDef::new,
+            create: Some(number::create_short),
+            create_header: Some(number::create_short_header),
+        },
+        ConverterPlugin {
+            class: "org.apache.kafka.connect.converters.IntegerConverter",
+            aliases: &["integer", "IntegerConverter"],
+            doc: "32-bit integers, big-endian (Kafka's IntegerSerializer).",
+            config_def: ConfigDef::new,
+            create: Some(number::create_integer),
+            create_header: Some(number::create_integer_header),
+        },
+        ConverterPlugin {
+            class: "org.apache.kafka.connect.converters.LongConverter",
+            aliases: &["long", "LongConverter"],
+            doc: "64-bit integers, big-endian (Kafka's LongSerializer).",
+            config_def: ConfigDef::new,
+            create: Some(number::create_long),
+            create_header: Some(number::create_long_header),
+        },
+        ConverterPlugin {
+            class: "org.apache.kafka.connect.converters.FloatConverter",
+            aliases: &["float", "FloatConverter"],
+            doc: "32-bit IEEE 754 floats, big-endian (Kafka's FloatSerializer).",
+            config_def: ConfigDef::new,
+            create: Some(number::create_float),
+            create_header: Some(number::create_float_header),
+        },
+        ConverterPlugin {
+            class: "org.apache.kafka.connect.converters.DoubleConverter",
+            aliases: &["double", "DoubleConverter"],
+            doc: "64-bit IEEE 754 doubles, big-endian (Kafka's DoubleSerializer).",
+            config_def: ConfigDef::new,
+            create: Some(number::create_double),
+            create_header: Some(number::create_double_header),
         },
         ConverterPlugin {
             class: "org.apache.kafka.connect.storage.SimpleHeaderConverter",

@@ -24,9 +24,10 @@ use crate::connector::{
 };
 use crate::connector_config::parse_plugin_config;
 use crate::herder::{
-    cluster_id, offsets_api, reverse_transform, validate_for_api, validation_issues, ActiveTopics,
-    ConfigOrigin, ConnectorInfo, ConnectorStateInfo, Herder, HerderError, MetricsSnapshot,
-    OffsetEntry, PutOptions, TaskMetricsView, ValidationReport, OFFSETS_MESSAGE,
+    cluster_id, finish_task_configs, max_tasks, offsets_api, reverse_transform, validate_for_api,
+    validation_issues, ActiveTopics, ConfigOrigin, ConnectorInfo, ConnectorStateInfo, Herder,
+    HerderError, MetricsSnapshot, OffsetEntry, PutOptions, TaskMetricsView, ValidationReport,
+    OFFSETS_MESSAGE,
 };
 use crate::kafka::{client_config, ensure_internal_topic, InternalTopic};
 use crate::offsets::KafkaOffsetStore;
@@ -574,16 +575,14 @@ impl DistributedHerder {
                 .start(parsed, ctx)
                 .await
                 .map_err(|e| format!("connector {} failed to start: {}", name, e))?;
-            let max = resolved
-                .get("tasks.max")
-                .and_then(|t| t.trim().parse::<usize>().ok())
-                .unwrap_or(1);
-            let configs = instance.task_configs(max).await.map_err(|e| {
-                format!("connector {} failed to generate task configs: {}", name, e)
-            })?;
-            Ok(configs
+            let configs = instance
+                .task_configs(max_tasks(&resolved))
+                .await
+                .map_err(|e| {
+                    format!("connector {} failed to generate task configs: {}", name, e)
+                })?;
+            Ok(finish_task_configs(&plugin, configs, &resolved)
                 .into_iter()
-                .take(max)
                 .map(|tc| reverse_transform(&tc, &raw, &resolved, &secret_keys))
                 .collect())
         }
@@ -761,17 +760,17 @@ impl DistributedHerder {
                 else {
                     return;
                 };
-                let max = resolved
-                    .get("tasks.max")
-                    .and_then(|t| t.trim().parse::<usize>().ok())
-                    .unwrap_or(1);
-                match c.instance.task_configs(max).await {
+                let Some(plugin) = crate::worker::plugin_for(&self.worker.plugins, &c.raw).cloned()
+                else {
+                    return;
+                };
+                match c.instance.task_configs(max_tasks(&resolved)).await {
                     Ok(configs) => {
-                        let configs: Vec<RawConfig> = configs
-                            .into_iter()
-                            .take(max)
-                            .map(|tc| reverse_transform(&tc, &c.raw, &resolved, &secret_keys))
-                            .collect();
+                        let configs: Vec<RawConfig> =
+                            finish_task_configs(&plugin, configs, &resolved)
+                                .into_iter()
+                                .map(|tc| reverse_transform(&tc, &c.raw, &resolved, &secret_keys))
+                                .collect();
                         if cfg.tasks.get(name) != Some(&configs) {
                             drop(local);
                             self.write_task_configs(name, &configs).await;
@@ -823,6 +822,28 @@ impl DistributedHerder {
 
     fn not_found(name: &str) -> HerderError {
         HerderError::NotFound(format!("Connector {} not found", name))
+    }
+
+    /// Like [`check_stopped`](Self::check_stopped), but a connector that is STOPPED
+    /// while its tasks are still shutting down (a stop just requested) gets up to the
+    /// task shutdown timeout to finish, so `stop` then `PATCH .../offsets` just works.
+    async fn wait_stopped(
+        &self,
+        name: &str,
+    ) -> Result<(RawConfig, Option<ConnectorType>), HerderError> {
+        let deadline = tokio::time::Instant::now()
+            + self.worker.config.shutdown_timeout
+            + Duration::from_secs(5);
+        loop {
+            let target_stopped = self.config_snapshot().target(name) == TargetState::Stopped;
+            match self.check_stopped(name) {
+                Err(e) if target_stopped && tokio::time::Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                r => return r,
+            }
+        }
     }
 
     /// Offsets may change only while a connector is STOPPED and none of its tasks runs.
@@ -950,7 +971,13 @@ impl Herder for DistributedHerder {
             .await?;
             tracing::info!(connector = %name, "{} connector in the cluster", if existed.is_some() { "updated" } else { "created" });
         }
-        Ok((existed.is_none(), self.connector_info(name).await?))
+        let mut info = self.connector_info(name).await?;
+        if existed.is_none() {
+            // As Connect's distributed herder answers: the new connector's tasks do not
+            // exist yet (the leader generates them after reading the config back).
+            info.tasks.clear();
+        }
+        Ok((existed.is_none(), info))
     }
 
     async fn delete_connector(&self, name: &str, _origin: ConfigOrigin) -> Result<(), HerderError> {
@@ -983,6 +1010,9 @@ impl Herder for DistributedHerder {
         if cfg_target == TargetState::Stopped {
             connector.state = State::Stopped;
             connector.trace = None;
+            if connector.worker_id.is_empty() {
+                connector.worker_id = self.worker.worker_id.clone();
+            }
         }
         let tasks = info
             .tasks
@@ -1114,7 +1144,7 @@ impl Herder for DistributedHerder {
         entries: Vec<OffsetEntry>,
     ) -> Result<String, HerderError> {
         self.writable()?;
-        let (_, kind) = self.check_stopped(name)?;
+        let (_, kind) = self.wait_stopped(name).await?;
         if entries.is_empty() {
             return Err(HerderError::BadRequest(
                 "Partitions / offsets need to be provided for an alter offsets request".into(),
@@ -1134,7 +1164,7 @@ impl Herder for DistributedHerder {
 
     async fn reset_offsets(&self, name: &str) -> Result<String, HerderError> {
         self.writable()?;
-        let (raw, kind) = self.check_stopped(name)?;
+        let (raw, kind) = self.wait_stopped(name).await?;
         match kind {
             Some(ConnectorType::Sink) => {
                 offsets_api::reset_sink_offsets(&self.worker, name, &raw).await?

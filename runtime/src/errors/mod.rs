@@ -13,7 +13,7 @@ mod dlq;
 mod policy;
 
 pub use dlq::{dlq_headers, DeadLetter};
-pub use policy::{error_config_def, sink_error_config_def, ErrorPolicy, Tolerance};
+pub use policy::{dlq_config_def, error_config_def, ErrorPolicy, Tolerance};
 
 use std::fmt;
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::config::{millis, ConfigDef, ConfigKey, Importance, ParsedConfig};
+use crate::config::{millis, ConfigDef, ConfigKey, ParsedConfig, Width};
 
 /// `errors.tolerance`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,33 +11,35 @@ pub enum Tolerance {
     All,
 }
 
-/// Error keys every connector has.
+/// Error keys every connector has, with Connect's names, types, defaults, groups and
+/// order. The dead letter queue keys are sink-only in Connect; Sluice offers them to
+/// source connectors too.
 pub fn error_config_def() -> ConfigDef {
     let g = "Error Handling";
     ConfigDef::new()
-        .define(ConfigKey::string("errors.tolerance").default("none").one_of(&["none", "all"]).group(g)
-            .importance(Importance::Medium)
-            .doc("none: a record that fails conversion, transformation or writing fails the task. all: such records are logged (if enabled), skipped or sent to the dead letter queue."))
-        .define(ConfigKey::long("errors.retry.timeout").default("0").validator(crate::config::Validator::Range { min: Some(-1.0), max: None }).group(g)
+        .define(ConfigKey::long("errors.retry.timeout").default("0").validator(crate::config::Validator::Range { min: Some(-1.0), max: None }).group(g).order(1).width(Width::Medium).display("Retry Timeout for Errors")
             .doc("How long a retriable operation on a record is retried, in ms; 0 = no retries, -1 = forever."))
-        .define(ConfigKey::long("errors.retry.delay.max.ms").default("60000").at_least(1.0).group(g)
+        .define(ConfigKey::long("errors.retry.delay.max.ms").default("60000").at_least(1.0).group(g).order(2).width(Width::Medium).display("Maximum Delay Between Retries for Errors")
             .doc("The longest wait between retries (backoff doubles up to this)."))
-        .define(ConfigKey::boolean("errors.log.enable").default("false").group(g)
+        .define(ConfigKey::string("errors.tolerance").default("none").one_of(&["none", "all"]).recommend(vec![]).group(g).order(3).width(Width::Short).display("Error Tolerance")
+            .doc("none: a record that fails conversion, transformation or writing fails the task. all: such records are logged (if enabled), skipped or sent to the dead letter queue."))
+        .define(ConfigKey::boolean("errors.log.enable").default("false").group(g).order(4).width(Width::Short).display("Log Errors")
             .doc("Log each failed record (stage, class, location and error)."))
-        .define(ConfigKey::boolean("errors.log.include.messages").default("false").group(g)
+        .define(ConfigKey::boolean("errors.log.include.messages").default("false").group(g).order(5).width(Width::Short).display("Log Error Details")
             .doc("Include the record's position (never its content) in those log lines."))
-        .define(ConfigKey::string("errors.deadletterqueue.topic.name").default("").group(g)
-            .doc("Topic that receives failed records (with errors.tolerance=all). Empty: none. Sluice also supports it for source connectors."))
-        .define(ConfigKey::int("errors.deadletterqueue.topic.replication.factor").default("3").group(g)
-            .doc("Replication factor of the dead letter queue topic when Sluice creates it (-1 = broker default; capped to the brokers available)."))
-        .define(ConfigKey::boolean("errors.deadletterqueue.context.headers.enable").default("false").group(g)
-            .doc("Add __connect.errors.* headers describing the failure to dead letter queue records."))
 }
 
-/// Same as [`error_config_def`]; sink connectors additionally check the DLQ topic
-/// against `topics` / `topics.regex`.
-pub fn sink_error_config_def() -> ConfigDef {
-    error_config_def()
+/// The dead letter queue keys (Connect's sink-only keys, which Sluice also offers to
+/// source connectors).
+pub fn dlq_config_def() -> ConfigDef {
+    let g = "Error Handling";
+    ConfigDef::new()
+        .define(ConfigKey::string("errors.deadletterqueue.topic.name").default("").group(g).order(6).width(Width::Medium).display("Dead Letter Queue Topic Name")
+            .doc("Topic that receives failed records (with errors.tolerance=all). Empty: none. Sluice also supports it for source connectors."))
+        .define(ConfigKey::short("errors.deadletterqueue.topic.replication.factor").default("3").group(g).order(7).width(Width::Medium).display("Dead Letter Queue Topic Replication Factor")
+            .doc("Replication factor of the dead letter queue topic when Sluice creates it (-1 = broker default; capped to the brokers available)."))
+        .define(ConfigKey::boolean("errors.deadletterqueue.context.headers.enable").default("false").group(g).order(8).width(Width::Medium).display("Enable Error Context Headers")
+            .doc("Add __connect.errors.* headers describing the failure to dead letter queue records."))
 }
 
 /// A connector's error settings.

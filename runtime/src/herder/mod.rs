@@ -182,7 +182,46 @@ pub trait Herder: Send + Sync {
 }
 
 /// Connect's message for a successful offsets change (`{op}`: altered or reset).
-pub(crate) const OFFSETS_MESSAGE: &str = "The Connect framework-managed offsets for this connector have been {op} successfully. However, if this connector manages offsets externally, they will need to be manually {op} in the system that the connector uses.";
+pub(crate) const OFFSETS_MESSAGE: &str =
+    "The offsets for this connector have been {op} successfully";
+
+/// `tasks.max` of a resolved connector config (1 when unset or unreadable, as the
+/// config definition's default).
+pub(crate) fn max_tasks(resolved: &RawConfig) -> usize {
+    resolved
+        .get("tasks.max")
+        .and_then(|t| t.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+}
+
+/// The task configs a connector generated, as they are run and stored: at most
+/// `tasks.max` of them (unless `tasks.max.enforce=false`), each carrying Connect's
+/// `task.class`, so that Kafka Connect can run task configs Sluice wrote.
+pub(crate) fn finish_task_configs(
+    plugin: &crate::connector::ConnectorPlugin,
+    configs: Vec<RawConfig>,
+    resolved: &RawConfig,
+) -> Vec<RawConfig> {
+    let max = max_tasks(resolved);
+    let enforce = !resolved
+        .get("tasks.max.enforce")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
+    let n = configs.len();
+    if n > max && !enforce {
+        tracing::warn!(
+            "the connector generated {} task configs, more than tasks.max={}; running all of them (tasks.max.enforce=false)",
+            n, max
+        );
+    }
+    configs
+        .into_iter()
+        .take(if enforce { max } else { usize::MAX })
+        .map(|mut tc| {
+            tc.insert("task.class".into(), plugin.task_class.to_string());
+            tc
+        })
+        .collect()
+}
 
 /// Puts placeholders back into task configs for values that came from providers, so
 /// secrets are never stored or shown (Connect's `reverseTransform`).
@@ -215,7 +254,8 @@ pub(crate) async fn validate_for_api(
     };
     let v = crate::connector_config::validate_connector(&worker.plugins, &resolved, &worker.config)
         .await;
-    let name = v.plugin.map(|p| p.class.to_string()).unwrap_or(class);
+    // As Connect: the connector class as the config gives it.
+    let name = class;
     let mut issues = v.issues;
     issues.extend(provider_issues);
     validation_report(&name, &v.def, &raw, &issues, &secret_keys)

@@ -15,9 +15,9 @@ use tokio::sync::{mpsc, Mutex};
 
 use super::offsets_api::{self, OffsetEntry};
 use super::{
-    cluster_id, reverse_transform, validate_for_api, ActiveTopics, ConfigOrigin, ConnectorInfo,
-    ConnectorStateInfo, Herder, HerderError, MetricsSnapshot, PutOptions, StateFile,
-    TaskMetricsView, ValidationReport, OFFSETS_MESSAGE,
+    cluster_id, finish_task_configs, max_tasks, reverse_transform, validate_for_api, ActiveTopics,
+    ConfigOrigin, ConnectorInfo, ConnectorStateInfo, Herder, HerderError, MetricsSnapshot,
+    PutOptions, StateFile, TaskMetricsView, ValidationReport, OFFSETS_MESSAGE,
 };
 use crate::config::files::TargetState;
 use crate::config::worker::WorkerConfig;
@@ -382,12 +382,8 @@ impl StandaloneHerder {
             tracing::error!(connector = %name, "failed to start: {}", err);
             return;
         }
-        let max_tasks = resolved
-            .get("tasks.max")
-            .and_then(|t| t.trim().parse::<usize>().ok())
-            .unwrap_or(1);
-        let configs = match connector.task_configs(max_tasks).await {
-            Ok(c) => c,
+        let configs = match connector.task_configs(max_tasks(&resolved)).await {
+            Ok(c) => finish_task_configs(&plugin, c, &resolved),
             Err(err) => {
                 connector.stop().await;
                 e.status.fail(format!(
@@ -416,11 +412,7 @@ impl StandaloneHerder {
         secret_keys: &[String],
         configs: Vec<RawConfig>,
     ) {
-        let max = resolved
-            .get("tasks.max")
-            .and_then(|t| t.trim().parse().ok())
-            .unwrap_or(usize::MAX);
-        for (i, tc) in configs.into_iter().take(max).enumerate() {
+        for (i, tc) in configs.into_iter().enumerate() {
             let stored = reverse_transform(&tc, &e.raw, resolved, secret_keys);
             let handle = self.worker.start_task(TaskLaunch {
                 plugin: plugin.clone(),
@@ -524,15 +516,11 @@ impl StandaloneHerder {
                 else {
                     return;
                 };
-                let max_tasks = resolved
-                    .get("tasks.max")
-                    .and_then(|t| t.trim().parse::<usize>().ok())
-                    .unwrap_or(1);
                 let Some(c) = e.connector.as_mut() else {
                     return;
                 };
-                let configs = match c.task_configs(max_tasks).await {
-                    Ok(c) => c,
+                let configs = match c.task_configs(max_tasks(&resolved)).await {
+                    Ok(c) => finish_task_configs(&plugin, c, &resolved),
                     Err(err) => {
                         e.status.fail(format!(
                             "connector {} failed to generate task configs: {}",

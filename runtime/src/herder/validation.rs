@@ -49,16 +49,20 @@ pub fn validation_report(
                 groups.push(g.clone());
             }
         }
-        let value =
-            if secret_keys.contains(&k.name) || k.kind == crate::config::ConfigType::Password {
-                raw.get(&k.name).map(|_| "[hidden]".to_string())
-            } else {
-                raw.get(&k.name).cloned().or_else(|| match &k.default {
-                    DefaultValue::Value(v) => Some(v.clone()),
-                    _ => None,
-                })
-            };
+        let unparsable = raw.get(&k.name).is_some_and(|v| k.parse_value(v).is_err());
+        let value = if unparsable {
+            // As Connect: a value that does not parse shows as null beside its error.
+            None
+        } else if secret_keys.contains(&k.name) || k.kind == crate::config::ConfigType::Password {
+            raw.get(&k.name).map(|_| "[hidden]".to_string())
+        } else {
+            raw.get(&k.name).cloned().or_else(|| match &k.default {
+                DefaultValue::Value(v) => Some(v.clone()),
+                _ => None,
+            })
+        };
         let recommended_values = match &k.validator {
+            _ if k.recommended.is_some() => k.recommended.clone().unwrap_or_default(),
             Some(Validator::OneOf(v)) | Some(Validator::EachOneOf(v)) => {
                 v.iter().map(|s| s.to_string()).collect()
             }

@@ -3,6 +3,7 @@
 use serde_json::{json, Map, Value as Json};
 
 use crate::config::{ConfigKey, RawConfig};
+use crate::connector_config::PLUGIN_VERSION;
 use crate::herder::{ConnectorInfo, ConnectorStateInfo, OffsetEntry, ValidationReport};
 use crate::status::Status;
 
@@ -30,17 +31,22 @@ fn state(s: &Status) -> Map<String, Json> {
     m
 }
 
-/// `{id, state, worker_id, trace?}`.
+/// `{id, state, worker_id, version, trace?}`.
 pub fn task_state(id: u32, s: &Status) -> Json {
     let mut m = Map::new();
     m.insert("id".into(), json!(id));
     m.extend(state(s));
+    m.insert("version".into(), json!(PLUGIN_VERSION));
     Json::Object(m)
 }
 
 /// `{name, connector: {state, worker_id, trace?}, tasks: [...], type}`.
 pub fn connector_state(info: &ConnectorStateInfo) -> Json {
     let mut connector = state(&info.connector);
+    if info.kind.is_some() {
+        // Connect 4 (KIP-891): the version of the plugin that runs.
+        connector.insert("version".into(), json!(PLUGIN_VERSION));
+    }
     if let Some(e) = &info.config_error {
         connector.insert("config_error".into(), json!(e));
     }
@@ -52,8 +58,14 @@ pub fn connector_state(info: &ConnectorStateInfo) -> Json {
     })
 }
 
-/// Connect's `ConfigKeyInfo`.
-pub fn key_definition(k: &ConfigKey, order: usize) -> Json {
+/// Connect's `ConfigKeyInfo`. `position` is the key's place among its group's keys,
+/// used when the key declares no `order_in_group` of its own.
+pub fn key_definition(k: &ConfigKey, position: i32) -> Json {
+    let order = match (&k.group, k.order_in_group) {
+        (_, Some(o)) => o,
+        (Some(_), None) => position,
+        (None, None) => -1,
+    };
     json!({
         "name": k.name,
         "type": k.kind.name(),
@@ -62,25 +74,34 @@ pub fn key_definition(k: &ConfigKey, order: usize) -> Json {
         "importance": k.importance.name(),
         "documentation": k.doc,
         "group": k.group,
-        "width": "NONE",
+        "order_in_group": order,
+        "width": k.width.name(),
         "display_name": k.display_name.clone().unwrap_or_else(|| k.name.clone()),
         "dependents": Vec::<String>::new(),
-        "order": order,
-        "order_in_group": order,
     })
+}
+
+/// Each key's place among the keys of its group (1-based), in declaration order.
+pub fn group_positions<'a>(keys: impl Iterator<Item = &'a ConfigKey>) -> Vec<i32> {
+    let mut counts: std::collections::HashMap<Option<String>, i32> = Default::default();
+    keys.map(|k| {
+        let n = counts.entry(k.group.clone()).or_insert(0);
+        *n += 1;
+        *n
+    })
+    .collect()
 }
 
 /// Connect's `ConfigInfos`.
 pub fn validation(report: &ValidationReport) -> Json {
-    let mut order_in_group: std::collections::HashMap<Option<String>, usize> = Default::default();
+    let positions = group_positions(report.configs.iter().map(|c| &c.key));
     let configs: Vec<Json> = report
         .configs
         .iter()
-        .map(|c| {
-            let n = order_in_group.entry(c.key.group.clone()).or_insert(0);
-            *n += 1;
+        .zip(positions)
+        .map(|(c, position)| {
             json!({
-                "definition": key_definition(&c.key, *n),
+                "definition": key_definition(&c.key, position),
                 "value": {
                     "name": c.key.name,
                     "value": c.value,

@@ -3,15 +3,16 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use axum::Extension;
 use axum::{Json as Body, Router};
 use serde_json::{json, Map, Value as Json};
 
 use super::bodies;
 use super::error::{ApiError, JsonBody};
-use super::RestState;
+use super::{OverTls, RestState, RouteWithSlash};
 use crate::config::files::TargetState;
 use crate::herder::{ConfigOrigin, PutOptions};
 
@@ -20,30 +21,29 @@ type Result<T> = std::result::Result<T, ApiError>;
 
 pub(super) fn routes() -> Router<Arc<RestState>> {
     Router::new()
-        .route("/connectors", get(list).post(create))
-        .route("/connectors/{name}", get(info).delete(delete))
+        .route_both("/connectors", get(list).post(create))
+        .route_both("/connectors/{name}", get(info).delete(delete))
         .route(
             "/connectors/{name}/config",
             get(config).put(put_config).patch(patch_config),
         )
-        .route("/connectors/{name}/status", get(status))
-        .route("/connectors/{name}/tasks", get(tasks))
-        .route("/connectors/{name}/tasks-config", get(tasks_config))
-        .route("/connectors/{name}/tasks/{task}/status", get(task_status))
+        .route_both("/connectors/{name}/status", get(status))
+        .route_both("/connectors/{name}/tasks", get(tasks))
+        .route_both("/connectors/{name}/tasks/{task}/status", get(task_status))
         .route(
             "/connectors/{name}/tasks/{task}/restart",
             post(restart_task),
         )
-        .route("/connectors/{name}/restart", post(restart))
-        .route("/connectors/{name}/pause", put(pause))
-        .route("/connectors/{name}/resume", put(resume))
-        .route("/connectors/{name}/stop", put(stop))
+        .route_both("/connectors/{name}/restart", post(restart))
+        .route_both("/connectors/{name}/pause", put(pause))
+        .route_both("/connectors/{name}/resume", put(resume))
+        .route_both("/connectors/{name}/stop", put(stop))
         .route(
             "/connectors/{name}/offsets",
             get(offsets).patch(alter_offsets).delete(reset_offsets),
         )
-        .route("/connectors/{name}/topics", get(topics))
-        .route("/connectors/{name}/topics/reset", put(reset_topics))
+        .route_both("/connectors/{name}/topics", get(topics))
+        .route_both("/connectors/{name}/topics/reset", put(reset_topics))
 }
 
 async fn list(State(st): S, Query(q): Query<Vec<(String, String)>>) -> Result<Body<Json>> {
@@ -92,16 +92,30 @@ fn parse_state(v: Option<&Json>) -> Result<Option<TargetState>> {
     }
 }
 
-fn created(name: &str, body: Json) -> Response {
+/// 201 with the connector's absolute URL in `Location`, as Connect answers.
+fn created(headers: &HeaderMap, tls: bool, name: &str, body: Json) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if tls { "https" } else { "http" };
     (
         StatusCode::CREATED,
-        [(header::LOCATION, format!("/connectors/{}", name))],
+        [(
+            header::LOCATION,
+            format!("{}://{}/connectors/{}", scheme, host, name),
+        )],
         Body(body),
     )
         .into_response()
 }
 
-async fn create(State(st): S, JsonBody(body): JsonBody<Json>) -> Result<Response> {
+async fn create(
+    State(st): S,
+    headers: HeaderMap,
+    tls: Option<Extension<OverTls>>,
+    JsonBody(body): JsonBody<Json>,
+) -> Result<Response> {
     let obj = body.as_object().ok_or_else(|| {
         ApiError::bad_request("The request body must be a JSON object with name and config")
     })?;
@@ -141,7 +155,12 @@ async fn create(State(st): S, JsonBody(body): JsonBody<Json>) -> Result<Response
             },
         )
         .await?;
-    Ok(created(&name, bodies::connector_info(&info)))
+    Ok(created(
+        &headers,
+        tls.is_some(),
+        &name,
+        bodies::connector_info(&info),
+    ))
 }
 
 async fn info(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
@@ -162,6 +181,8 @@ async fn config(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
 async fn put_config(
     State(st): S,
     Path(name): Path<String>,
+    headers: HeaderMap,
+    tls: Option<Extension<OverTls>>,
     JsonBody(body): JsonBody<Json>,
 ) -> Result<Response> {
     let config = bodies::config_map(&body).map_err(ApiError::bad_request)?;
@@ -179,7 +200,7 @@ async fn put_config(
         .await?;
     let body = bodies::connector_info(&info);
     Ok(if was_created {
-        created(&name, body)
+        created(&headers, tls.is_some(), &name, body)
     } else {
         (StatusCode::OK, Body(body)).into_response()
     })
@@ -243,15 +264,6 @@ async fn tasks(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
         .iter()
         .map(|(id, cfg)| json!({"id": {"connector": id.connector, "task": id.task}, "config": cfg}))
         .collect::<Vec<_>>())))
-}
-
-async fn tasks_config(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
-    let tasks = st.herder.task_configs(&name).await?;
-    let mut out = Map::new();
-    for (id, cfg) in tasks {
-        out.insert(id.to_string(), json!(cfg));
-    }
-    Ok(Body(Json::Object(out)))
 }
 
 fn task_id(name: &str, task: &str) -> Result<u32> {

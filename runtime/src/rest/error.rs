@@ -67,6 +67,10 @@ where
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "HTTP 415 Unsupported Media Type: send the body as Content-Type: application/json",
+            )),
             Err(rejection) => Err(ApiError::bad_request(format!(
                 "Invalid request body: {}",
                 rejection.body_text()

@@ -15,14 +15,14 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
-use super::RestState;
+use super::{RestState, RouteWithSlash};
 use crate::connector::ConnectorType;
 use crate::herder::{Herder, MetricsSnapshot};
 use crate::status::State as TaskState;
 use crate::task::TaskMetrics;
 
 pub(super) fn routes() -> Router<Arc<RestState>> {
-    Router::new().route("/metrics", get(metrics))
+    Router::new().route_both("/metrics", get(metrics))
 }
 
 const WINDOW: Duration = Duration::from_secs(30);

@@ -30,6 +30,26 @@ use crate::config::worker::{parse_listener, WorkerConfig};
 use crate::herder::Herder;
 use crate::logging::LogControl;
 
+/// Routes that also answer with a trailing slash (`/connectors/`), as Connect's Jersey
+/// does; clients such as kcctl call both forms.
+pub(crate) trait RouteWithSlash<S> {
+    fn route_both(self, path: &str, method_router: axum::routing::MethodRouter<S>) -> Self;
+}
+
+impl<S: Clone + Send + Sync + 'static> RouteWithSlash<S> for Router<S> {
+    fn route_both(self, path: &str, method_router: axum::routing::MethodRouter<S>) -> Self {
+        if path == "/" {
+            return self.route(path, method_router);
+        }
+        self.route(path, method_router.clone())
+            .route(&format!("{}/", path), method_router)
+    }
+}
+
+/// Marks requests that came in over TLS (for absolute URLs in `Location`).
+#[derive(Clone, Copy)]
+pub(crate) struct OverTls;
+
 /// What the handlers share.
 pub struct RestState {
     pub herder: Arc<dyn Herder>,
@@ -195,7 +215,8 @@ pub async fn start(herder: Arc<dyn Herder>, log: Arc<LogControl>) -> Result<Rest
         addresses.push(addr);
         if l.starts_with("https://") {
             let acceptor = tls::acceptor(&config.raw)?;
-            tokio::spawn(tls::serve(listener, acceptor, app.clone()));
+            let app = app.clone().layer(axum::Extension(OverTls));
+            tokio::spawn(tls::serve(listener, acceptor, app));
             tracing::info!(listener = %format!("https://{}", addr), "REST API listening (TLS)");
         } else {
             let app = app.clone();

@@ -9,8 +9,9 @@ use serde_json::{json, Value as Json};
 
 use super::bodies;
 use super::error::{ApiError, JsonBody};
-use super::RestState;
+use super::{RestState, RouteWithSlash};
 use crate::config::ConfigDef;
+use crate::connector_config::common_config_def;
 use crate::convert::converter_plugins;
 use crate::transforms::{predicate_plugins, transform_plugins};
 
@@ -18,9 +19,9 @@ type S = State<Arc<RestState>>;
 
 pub(super) fn routes() -> Router<Arc<RestState>> {
     Router::new()
-        .route("/connector-plugins", get(list))
-        .route("/connector-plugins/{plugin}/config", get(config))
-        .route("/connector-plugins/{plugin}/config/validate", put(validate))
+        .route_both("/connector-plugins", get(list))
+        .route_both("/connector-plugins/{plugin}/config", get(config))
+        .route_both("/connector-plugins/{plugin}/config/validate", put(validate))
 }
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -71,10 +72,11 @@ async fn list(
     Ok(Body(json!(out)))
 }
 
-/// The keys of any plugin by name (connector, transform, predicate or converter).
+/// The keys of any plugin by name (connector, transform, predicate or converter). For
+/// a connector, as Connect lists them: its own keys, then the common connector keys.
 fn plugin_def(st: &RestState, name: &str) -> Option<ConfigDef> {
     if let Some(p) = st.herder.plugins().find_connector(name) {
-        return Some((p.config_def)());
+        return Some((p.config_def)().merge(&common_config_def(Some(p.kind()))));
     }
     if let Some(t) = crate::transforms::find_transform(name) {
         return Some((t.config_def)());
@@ -88,11 +90,12 @@ fn plugin_def(st: &RestState, name: &str) -> Option<ConfigDef> {
 async fn config(State(st): S, Path(plugin): Path<String>) -> Result<Body<Json>, ApiError> {
     let def = plugin_def(&st, &plugin)
         .ok_or_else(|| ApiError::not_found(format!("Unknown plugin {}.", plugin)))?;
+    let positions = bodies::group_positions(def.keys().iter());
     Ok(Body(json!(def
         .keys()
         .iter()
-        .enumerate()
-        .map(|(i, k)| bodies::key_definition(k, i + 1))
+        .zip(positions)
+        .map(|(k, position)| bodies::key_definition(k, position))
         .collect::<Vec<_>>())))
 }
 

@@ -10,16 +10,16 @@ use axum::{Json as Body, Router};
 use serde_json::{json, Map, Value as Json};
 
 use super::error::{ApiError, JsonBody};
-use super::RestState;
+use super::{RestState, RouteWithSlash};
 
 type S = State<Arc<RestState>>;
 
 pub(super) fn routes() -> Router<Arc<RestState>> {
     Router::new()
-        .route("/", get(root))
-        .route("/health", get(health))
-        .route("/admin/loggers", get(loggers))
-        .route("/admin/loggers/{name}", get(logger).put(set_logger))
+        .route_both("/", get(root))
+        .route_both("/health", get(health))
+        .route_both("/admin/loggers", get(loggers))
+        .route_both("/admin/loggers/{name}", get(logger).put(set_logger))
 }
 
 async fn root(State(st): S) -> Body<Json> {

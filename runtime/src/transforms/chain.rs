@@ -7,6 +7,7 @@ use super::{find_predicate, find_transform, Predicate, Transform};
 use crate::config::{
     split_list, sub_config, ConfigDef, ConfigErrors, ConfigIssue, ConfigKey, RawConfig,
 };
+use crate::config::{Importance, Width};
 use crate::data::Record;
 
 struct Step {
@@ -180,79 +181,117 @@ fn prefixed(e: ConfigErrors, prefix: &str) -> Vec<ConfigIssue> {
         .collect()
 }
 
-/// The declared keys for the transforms and predicates a config names, for validation
-/// output (`transforms`, `predicates`, and each alias's keys under its prefix).
+/// The declared keys of each transform and predicate alias a config names, as Connect
+/// enriches a connector's config: `<prefix>type` and `<prefix>plugin.version` first,
+/// then the plugin's own keys, then (transforms) `negate` and `predicate`, in a group of
+/// their own (`Transforms: <alias>`). `transforms` and `predicates` themselves are
+/// common connector keys.
 pub fn transforms_config_def(raw: &RawConfig) -> ConfigDef {
-    let g = "Transforms";
-    let mut def = ConfigDef::new()
-        .define(
-            ConfigKey::list("transforms")
-                .optional()
-                .group(g)
-                .doc("Aliases of the transformations to apply, in order."),
-        )
-        .define(
-            ConfigKey::list("predicates")
-                .optional()
-                .group("Predicates")
-                .doc("Aliases of the predicates used by the transformations."),
-        );
-    for alias in raw
-        .get("transforms")
-        .map(|s| split_list(s))
-        .unwrap_or_default()
-    {
+    let version = crate::connector_config::PLUGIN_VERSION;
+    let mut def = ConfigDef::new();
+    let aliases = |key: &str| raw.get(key).map(|s| split_list(s)).unwrap_or_default();
+    for alias in aliases("transforms") {
         let prefix = format!("transforms.{}.", alias);
+        let group = format!("Transforms: {}", alias);
+        let classes = super::transform_plugins()
+            .iter()
+            .map(|p| p.class.to_string())
+            .collect();
         def.add(
             ConfigKey::class(format!("{}type", prefix))
-                .group(format!("Transforms: {}", alias))
+                .group(&group)
+                .order(0)
+                .width(Width::Long)
+                .display(format!("Transformation type for {}", alias))
+                .importance(Importance::High)
+                .recommend(classes)
                 .doc("Class for the transformation."),
         );
         def.add(
-            ConfigKey::string(format!("{}predicate", prefix))
-                .optional()
-                .group(format!("Transforms: {}", alias))
-                .doc(
-                    "The alias of a predicate used to decide whether to apply this transformation.",
-                ),
+            ConfigKey::string(format!("{}plugin.version", prefix))
+                .default(version)
+                .group(&group)
+                .order(1)
+                .width(Width::Long)
+                .display(format!("Transformation version for {}", alias))
+                .importance(Importance::High)
+                .recommend(vec![version.to_string()])
+                .doc("The version (or range) of the transformation plugin."),
         );
-        def.add(
-            ConfigKey::boolean(format!("{}negate", prefix))
-                .default("false")
-                .group(format!("Transforms: {}", alias))
-                .doc("Whether the predicate's result is negated."),
-        );
+        let mut order = 2;
         if let Some(p) = raw
             .get(&format!("{}type", prefix))
             .and_then(|c| find_transform(c))
         {
-            def = def.embed(
-                &prefix,
-                &format!("Transforms: {}", alias),
-                &(p.config_def)(),
-            );
+            for k in (p.config_def)().keys() {
+                let mut k = k.clone();
+                k.display_name = Some(k.name.clone());
+                k.name = format!("{}{}", prefix, k.name);
+                k.group = Some(group.clone());
+                k.order_in_group = Some(order);
+                order += 1;
+                def.add(k);
+            }
         }
+        def.add(
+            ConfigKey::boolean(format!("{}negate", prefix))
+                .default("false")
+                .group(&group)
+                .order(order)
+                .display("negate")
+                .doc("Whether the predicate's result is negated."),
+        );
+        def.add(
+            ConfigKey::string(format!("{}predicate", prefix))
+                .optional()
+                .group(&group)
+                .order(order + 1)
+                .display("predicate")
+                .doc(
+                    "The alias of a predicate used to decide whether to apply this transformation.",
+                ),
+        );
     }
-    for alias in raw
-        .get("predicates")
-        .map(|s| split_list(s))
-        .unwrap_or_default()
-    {
+    for alias in aliases("predicates") {
         let prefix = format!("predicates.{}.", alias);
+        let group = format!("Predicates: {}", alias);
+        let classes = super::predicate_plugins()
+            .iter()
+            .map(|p| p.class.to_string())
+            .collect();
         def.add(
             ConfigKey::class(format!("{}type", prefix))
-                .group(format!("Predicates: {}", alias))
+                .group(&group)
+                .order(0)
+                .width(Width::Long)
+                .display(format!("Predicate type for {}", alias))
+                .importance(Importance::High)
+                .recommend(classes)
                 .doc("Class for the predicate."),
+        );
+        def.add(
+            ConfigKey::string(format!("{}plugin.version", prefix))
+                .default(version)
+                .group(&group)
+                .order(1)
+                .width(Width::Long)
+                .display(format!("Predicate version for {}", alias))
+                .importance(Importance::High)
+                .recommend(vec![version.to_string()])
+                .doc("The version (or range) of the predicate plugin."),
         );
         if let Some(p) = raw
             .get(&format!("{}type", prefix))
             .and_then(|c| find_predicate(c))
         {
-            def = def.embed(
-                &prefix,
-                &format!("Predicates: {}", alias),
-                &(p.config_def)(),
-            );
+            for (i, k) in (p.config_def)().keys().iter().enumerate() {
+                let mut k = k.clone();
+                k.display_name = Some(k.name.clone());
+                k.name = format!("{}{}", prefix, k.name);
+                k.group = Some(group.clone());
+                k.order_in_group = Some(2 + i as i32);
+                def.add(k);
+            }
         }
     }
     def

@@ -15,7 +15,9 @@ fn setup(
     let worker = worker_yaml(
         dir,
         free_port(),
-        &format!("offset.storage.topic: {offsets_topic}\noffset.storage.partitions: 3\nexactly.once.source.support: enabled\ngroup.id: eos-test"),
+        // A group.id of its own: the transactional id is <group.id>-<connector>-<task>,
+        // so tests running at the same time never fence each other.
+        &format!("offset.storage.topic: {offsets_topic}\noffset.storage.partitions: 3\nexactly.once.source.support: enabled\ngroup.id: {}", unique("eos-test")),
     );
     let c = dir.join("src.yaml");
     std::fs::write(

@@ -64,7 +64,11 @@ fn connector_crud_lifecycle_and_errors() {
         &json!({"name": "x", "config": sink_config(d, &topic)}),
     );
     assert_eq!(r.status, 201, "{}", r.text);
-    assert_eq!(r.location.as_deref(), Some("/connectors/x"));
+    // An absolute URL, as Connect answers.
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("http://{}/connectors/x", worker_id).as_str())
+    );
     assert_eq!(r.body["name"], "x");
     assert_eq!(r.body["type"], "sink");
     assert_eq!(r.body["config"]["name"], "x");
@@ -103,7 +107,8 @@ fn connector_crud_lifecycle_and_errors() {
     let msg = r.body["message"].as_str().unwrap();
     assert!(
         msg.starts_with(
-            "Connector configuration is invalid and contains the following 2 error(s):"
+            // tasks.max, and the missing topics under both topics and topics.regex (as Connect)
+            "Connector configuration is invalid and contains the following 3 error(s):"
         ),
         "{}",
         msg
@@ -159,9 +164,9 @@ fn connector_crud_lifecycle_and_errors() {
     assert_eq!(st["tasks"][0]["id"], 0);
     assert_eq!(st["tasks"][0]["worker_id"], worker_id.as_str());
     assert!(st["connector"].get("trace").is_none());
-    let r = api.get("/connectors/x/tasks");
-    assert_eq!(r.body[0]["id"], json!({"connector": "x", "task": 0}));
-    assert_eq!(r.body[0]["config"]["topics"], topic.as_str());
+    let tasks = api.get("/connectors/x/tasks");
+    assert_eq!(tasks.body[0]["id"], json!({"connector": "x", "task": 0}));
+    assert_eq!(tasks.body[0]["config"]["topics"], topic.as_str());
     let r = api.get("/connectors/x/tasks/0/status");
     assert_eq!(
         (r.status, r.body["id"].as_i64(), r.body["state"].as_str()),
@@ -169,9 +174,11 @@ fn connector_crud_lifecycle_and_errors() {
     );
     assert_eq!(api.get("/connectors/x/tasks/7/status").status, 404);
     assert_eq!(
-        api.get("/connectors/x/tasks-config").body["x-0"]["topics"],
-        topic.as_str()
+        tasks.body[0]["config"]["task.class"], "org.apache.kafka.connect.file.FileStreamSinkTask",
+        "task configs carry Connect's task.class"
     );
+    // Removed in Connect 4, as here.
+    assert_eq!(api.get("/connectors/x/tasks-config").status, 404);
 
     // Update: PUT (200 existing, 201 new), PATCH (null removes a key), name mismatch.
     let mut cfg = sink_config(d, &topic);
@@ -182,7 +189,10 @@ fn connector_crud_lifecycle_and_errors() {
     let r = api.put("/connectors/x2/config", &sink_config(d, &topic));
     assert_eq!(
         (r.status, r.location.as_deref()),
-        (201, Some("/connectors/x2"))
+        (
+            201,
+            Some(format!("http://{}/connectors/x2", worker_id).as_str())
+        )
     );
     let mut wrong = sink_config(d, &topic);
     wrong["name"] = json!("other");
@@ -370,11 +380,10 @@ fn plugins_validate_and_loggers() {
         &json!({"connector.class": "FileStreamSink", "name": "v", "tasks.max": "0", "errors.tolerance": "maybe"}),
     );
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(
-        r.body["name"],
-        "org.apache.kafka.connect.file.FileStreamSinkConnector"
-    );
-    assert_eq!(r.body["error_count"], 3, "{}", r.text);
+    // The connector class as given, as Connect answers.
+    assert_eq!(r.body["name"], "FileStreamSink");
+    // tasks.max, errors.tolerance, and no topics (reported under topics and topics.regex).
+    assert_eq!(r.body["error_count"], 4, "{}", r.text);
     assert!(r.body["groups"]
         .as_array()
         .unwrap()
@@ -401,7 +410,12 @@ fn plugins_validate_and_loggers() {
         "Must configure one of topics or topics.regex"
     );
     let tol = find("errors.tolerance");
-    assert_eq!(tol["value"]["recommended_values"], json!(["none", "all"]));
+    // As Connect: no recommended values here, but every converter class for converters.
+    assert_eq!(tol["value"]["recommended_values"], json!([]));
+    assert!(find("value.converter")["value"]["recommended_values"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("org.apache.kafka.connect.json.JsonConverter")));
     assert_eq!(tol["value"]["errors"].as_array().unwrap().len(), 1);
     assert_eq!(find("file")["value"]["errors"], json!([]));
     let ok = api.put(

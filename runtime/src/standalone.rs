@@ -54,7 +54,8 @@ pub async fn open_offset_store(config: &WorkerConfig) -> Result<Arc<dyn OffsetSt
             )],
         });
     };
-    let store = FileOffsetStore::open(path).map_err(|e| StartError::Offsets(e.to_string()))?;
+    let store = FileOffsetStore::open_as(path, config.offset_file_format)
+        .map_err(|e| StartError::Offsets(e.to_string()))?;
     tracing::info!(file = %path.display(), "source offsets are stored in a local file");
     Ok(Arc::new(store))
 }

@@ -32,6 +32,15 @@ pub fn connect_properties(group: &str, port: u16, extra: &str) -> String {
 impl Connect {
     /// Starts `connect-distributed` with `properties` (written to `dir`).
     pub fn distributed(dir: &Path, properties: &str) -> Connect {
+        Self::start(dir, "distributed", properties, &[])
+    }
+
+    /// Starts `connect-standalone` with worker `properties` and connector files.
+    pub fn standalone(dir: &Path, properties: &str, connectors: &[&Path]) -> Connect {
+        Self::start(dir, "standalone", properties, connectors)
+    }
+
+    fn start(dir: &Path, mode: &str, properties: &str, connectors: &[&Path]) -> Connect {
         let port = properties
             .lines()
             .find_map(|l| l.trim().strip_prefix("listeners=http://127.0.0.1:"))
@@ -43,8 +52,9 @@ impl Connect {
         let log = dir.join(format!("connect-{port}.log"));
         let logf = std::fs::File::create(&log).unwrap();
         let child = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/connect.sh"))
-            .arg("distributed")
+            .arg(mode)
             .arg(&props)
+            .args(connectors)
             .stdin(Stdio::null())
             .stdout(logf.try_clone().unwrap())
             .stderr(logf)

@@ -29,6 +29,8 @@ fn standalone_keys() -> ConfigDef {
             .doc("Converter for header values."))
         .define(ConfigKey::string("offset.storage.file.filename").optional().importance(Importance::High)
             .doc("Standalone: the file that stores source offsets (JSON, written atomically)."))
+        .define(ConfigKey::string("offset.storage.file.format").default("auto").one_of(&["auto", "json", "connect"])
+            .doc("Standalone: how the offsets file is written. auto: as the file already is (a file Kafka Connect's standalone worker wrote stays in Connect's format, so Connect can take it back), JSON for a new file. json: Sluice's readable JSON. connect: Kafka Connect's format (Java serialization)."))
         .define(ConfigKey::string("offset.storage.topic").optional()
             .doc("Kafka topic that stores source offsets. Standalone uses the file store unless this is set; distributed mode defaults it to connect-offsets."))
         .define(ConfigKey::int("offset.storage.partitions").default("25").at_least(1.0)
@@ -80,6 +82,8 @@ fn standalone_keys() -> ConfigDef {
 pub struct WorkerConfig {
     pub raw: RawConfig,
     pub bootstrap_servers: String,
+    /// `offset.storage.file.format`.
+    pub offset_file_format: crate::offsets::FileFormat,
     pub offset_file: Option<PathBuf>,
     pub offset_topic: Option<String>,
     pub offset_topic_partitions: i32,
@@ -161,6 +165,10 @@ impl WorkerConfig {
         Ok(WorkerConfig {
             bootstrap_servers: p.list("bootstrap.servers").join(","),
             offset_file: p.string("offset.storage.file.filename").map(PathBuf::from),
+            offset_file_format: crate::offsets::FileFormat::parse(
+                &p.str("offset.storage.file.format"),
+            )
+            .unwrap_or(crate::offsets::FileFormat::Auto),
             offset_topic: p.string("offset.storage.topic"),
             offset_topic_partitions: p.int("offset.storage.partitions"),
             offset_topic_replication: p.int("offset.storage.replication.factor"),

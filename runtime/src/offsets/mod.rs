@@ -5,6 +5,7 @@
 //! Keys follow Connect: `["<connector>", {<source partition>}]` as compact JSON; values
 //! are the source offset map as JSON, and a null value removes the partition.
 
+mod connect_file;
 mod file;
 mod kafka;
 
@@ -15,7 +16,7 @@ use serde_json::Value as Json;
 
 use crate::data::{SourceOffset, SourcePartition};
 
-pub use file::FileOffsetStore;
+pub use file::{FileFormat, FileOffsetStore};
 pub use kafka::KafkaOffsetStore;
 
 /// Why offsets could not be read or written.

@@ -258,6 +258,11 @@ pub async fn validate_connector<'a>(
     if kind == Some(ConnectorType::Sink) {
         issues.extend(check_sink_topics(raw));
     }
+    if kind == Some(ConnectorType::Source) && worker.topic_creation {
+        if let Err(mut i) = crate::task::topic_creation::TopicCreation::from_config(raw) {
+            issues.append(&mut i);
+        }
+    }
     // As Connect shows them: the worker's converters are the defaults, and every
     // converter class is a recommended value. Problems in a converter's own keys
     // (key.converter.*) are reported under those keys.

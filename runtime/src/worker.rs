@@ -292,6 +292,23 @@ impl Worker {
                     max_in_flight: 200_000,
                     topics: topics.clone(),
                     transactional,
+                    topic_creator: if self.config.topic_creation {
+                        crate::task::topic_creation::TopicCreation::from_config(connector_config)
+                            .map_err(|e| {
+                                format!(
+                                    "invalid connector config: {}",
+                                    crate::config::ConfigErrors(e)
+                                )
+                            })?
+                            .map(|rules| {
+                                crate::task::topic_creation::TopicCreator::new(
+                                    rules,
+                                    self.admin_config(connector_config),
+                                )
+                            })
+                    } else {
+                        None
+                    },
                 };
                 run_source_task(create(), settings, control).await
             }

@@ -170,7 +170,16 @@ fn partitions(c: &BaseConsumer, topic: &str) -> Vec<i32> {
 
 /// Sum of the high watermarks of a topic's partitions (records written so far).
 pub fn end_offset(topic: &str) -> i64 {
-    let c = consumer();
+    end_offset_at(&bootstrap(), topic)
+}
+
+/// [`end_offset`] on the broker at `at`.
+pub fn end_offset_at(at: &str, topic: &str) -> i64 {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", at)
+        .set("group.id", unique("test-reader"))
+        .create()
+        .unwrap();
     partitions(&c, topic)
         .into_iter()
         .map(|p| {
@@ -719,8 +728,17 @@ pub fn assert_same_lines(got: &[String], want: &[String], what: &str) {
 /// Partitions, replication factor (of partition 0) and the non-default configs of a
 /// topic as the broker reports them.
 pub fn topic_info(name: &str) -> (usize, usize, HashMap<String, String>) {
+    topic_info_at(&bootstrap(), name)
+}
+
+/// [`topic_info`] on the broker at `bootstrap`.
+pub fn topic_info_at(at: &str, name: &str) -> (usize, usize, HashMap<String, String>) {
     use rdkafka::admin::ResourceSpecifier;
-    let c = consumer();
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", at)
+        .set("group.id", unique("test-reader"))
+        .create()
+        .unwrap();
     let md = c
         .fetch_metadata(Some(name), Duration::from_secs(10))
         .unwrap();
@@ -728,7 +746,7 @@ pub fn topic_info(name: &str) -> (usize, usize, HashMap<String, String>) {
     let partitions = t.partitions().len();
     let replication = t.partitions().first().map_or(0, |p| p.replicas().len());
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
+        .set("bootstrap.servers", at)
         .create()
         .unwrap();
     let r =

@@ -67,6 +67,8 @@ fn standalone_keys() -> ConfigDef {
             .doc("How often connectors.dir is scanned for changes."))
         .define(ConfigKey::list("config.providers").optional()
             .doc("Names of config providers; each needs config.providers.<name>.class."))
+        .define(ConfigKey::boolean("topic.creation.enable").default("true")
+            .doc("Whether source connectors may create the topics they write to, with their topic.creation.* settings (Connect's KIP-158)."))
         .define(ConfigKey::string("exactly.once.source.support").default("disabled").one_of(&["disabled", "preparing", "enabled"])
             .doc("enabled: source connectors that request it produce each polled batch in a Kafka transaction together with its offsets (needs offsets in a Kafka topic). Connect's key."))
         .define(ConfigKey::boolean("task.auto.restart.enable").default("true")
@@ -82,6 +84,8 @@ fn standalone_keys() -> ConfigDef {
 pub struct WorkerConfig {
     pub raw: RawConfig,
     pub bootstrap_servers: String,
+    /// `topic.creation.enable`.
+    pub topic_creation: bool,
     /// `offset.storage.file.format`.
     pub offset_file_format: crate::offsets::FileFormat,
     pub offset_file: Option<PathBuf>,
@@ -165,6 +169,7 @@ impl WorkerConfig {
         Ok(WorkerConfig {
             bootstrap_servers: p.list("bootstrap.servers").join(","),
             offset_file: p.string("offset.storage.file.filename").map(PathBuf::from),
+            topic_creation: p.boolean("topic.creation.enable"),
             offset_file_format: crate::offsets::FileFormat::parse(
                 &p.str("offset.storage.file.format"),
             )

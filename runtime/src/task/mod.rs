@@ -13,6 +13,7 @@ mod producer;
 pub mod sink;
 mod sink_consumer;
 pub mod source;
+pub mod topic_creation;
 
 use std::time::Duration;
 

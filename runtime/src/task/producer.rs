@@ -56,7 +56,7 @@ impl ProducerContext for DeliveryContext {
 fn rejection(verb: &str, topic: &str, e: &KafkaError) -> String {
     match e.rdkafka_error_code() {
         Some(RDKafkaErrorCode::UnknownTopic | RDKafkaErrorCode::UnknownTopicOrPartition) => format!(
-            "Kafka {} a record: topic {} does not exist and the broker did not create it (its auto.create.topics.enable is off, or this client may not create topics). Create the topic, then restart the task ({})",
+            "Kafka {} a record: topic {} does not exist and the broker did not create it (its auto.create.topics.enable is off, or this client may not create topics). Create the topic, or let the connector create it (set topic.creation.default.replication.factor and topic.creation.default.partitions), then restart the task ({})",
             verb, topic, e
         ),
         Some(RDKafkaErrorCode::TopicAuthorizationFailed) => format!(

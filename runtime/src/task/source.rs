@@ -63,6 +63,8 @@ pub struct SourceTaskSettings {
     pub topics: crate::herder::ActiveTopics,
     /// Exactly-once: each batch is one transaction, with its offsets.
     pub transactional: Option<Transactional>,
+    /// Creates missing topics before their first record (`topic.creation.*`).
+    pub topic_creator: Option<super::topic_creation::TopicCreator>,
 }
 
 /// Exactly-once settings of a source task (Connect's KIP-618 model).
@@ -426,6 +428,16 @@ impl Loop {
                         .as_ref()
                         .is_some_and(|t| Arc::ptr_eq(t, &out.topic))
                     {
+                        if let Some(creator) = self.s.topic_creator.as_mut() {
+                            if let Err(e) = creator.ensure(&out.topic).await {
+                                // Nothing of this record on is sent or acknowledged.
+                                self.failure = Some(format!("task {}: {}", self.s.id, e));
+                                if transactional.is_some() {
+                                    let _ = self.producer.abort_transaction().await;
+                                }
+                                return;
+                            }
+                        }
                         self.s.topics.record(&out.topic);
                         self.last_topic = Some(out.topic.clone());
                     }

@@ -15,5 +15,8 @@ case "$mode" in
   standalone) main=org.apache.kafka.connect.cli.ConnectStandalone ;;
   *) echo "usage: $0 distributed|standalone <worker.properties> [connector configs...]" >&2; exit 2 ;;
 esac
-exec java -Xms128m -Xmx${CONNECT_HEAP:-512m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+# The JVM settings of Kafka's own connect-*.sh launchers (KAFKA_HEAP_OPTS and
+# KAFKA_JVM_PERFORMANCE_OPTS defaults), so figures are Connect's as shipped.
+exec java ${KAFKA_HEAP_OPTS:--Xms256M -Xmx2G} -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+  -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
   -Dlog4j2.configurationFile="$LIB/log4j2.yaml" -cp "$LIB/*" "$main" "$@"

@@ -178,6 +178,7 @@ pub fn parse_string(s: &str) -> SchemaAndValue {
             s: t.as_bytes(),
             pos: 0,
             text: t,
+            depth: 0,
         };
         if let Ok(v) = p.embedded() {
             p.skip_ws();
@@ -303,10 +304,16 @@ fn temporal(t: &str) -> Option<SchemaAndValue> {
     }
 }
 
+/// How deeply arrays and maps may nest in header text; deeper text is kept as a
+/// string (as Connect's `Values` keeps text it cannot parse), so no input can exhaust
+/// the stack.
+const MAX_DEPTH: usize = 64;
+
 struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
     text: &'a str,
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -331,8 +338,19 @@ impl Parser<'_> {
     fn embedded(&mut self) -> Result<SchemaAndValue, ()> {
         self.skip_ws();
         match self.peek() {
-            Some(b'[') => self.array(),
-            Some(b'{') => self.map(),
+            Some(b'[' | b'{') if self.depth >= MAX_DEPTH => Err(()),
+            Some(b'[') => {
+                self.depth += 1;
+                let r = self.array();
+                self.depth -= 1;
+                r
+            }
+            Some(b'{') => {
+                self.depth += 1;
+                let r = self.map();
+                self.depth -= 1;
+                r
+            }
             Some(b'"') => self.quoted(),
             Some(_) => self.bare(),
             None => Err(()),
@@ -348,8 +366,10 @@ impl Parser<'_> {
             match self.s[self.pos] {
                 b'\\' if self.pos + 1 < self.s.len() => {
                     out.push_str(&self.text[seg..self.pos]);
-                    out.push(self.s[self.pos + 1] as char);
-                    self.pos += 2;
+                    // The escaped character may take several bytes.
+                    let c = self.text[self.pos + 1..].chars().next().ok_or(())?;
+                    out.push(c);
+                    self.pos += 1 + c.len_utf8();
                     seg = self.pos;
                 }
                 b'"' => {
@@ -533,6 +553,33 @@ mod tests {
 
     fn kind(s: &str) -> Option<SchemaType> {
         parse_string(s).schema.map(|s| s.kind)
+    }
+
+    #[test]
+    fn hostile_text_never_panics_or_overflows_the_stack() {
+        // 10,000 nested brackets: kept as a string, not parsed recursively.
+        let deep = "[".repeat(10_000);
+        assert_eq!(parse_string(&deep).value, Value::String(deep.clone()));
+        let deep_closed = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(kind(&deep_closed), Some(SchemaType::String));
+        let maps = "{\"a\":".repeat(5_000);
+        assert_eq!(kind(&maps), Some(SchemaType::String));
+        // Nesting within the limit still parses.
+        let ok = format!("{}1{}", "[".repeat(60), "]".repeat(60));
+        assert_eq!(kind(&ok), Some(SchemaType::Array));
+        // A backslash before a multi-byte character.
+        let v = parse_string("[\"\\é\"]").value;
+        assert_eq!(v, Value::Array(vec![Value::String("é".into())]));
+        for s in [
+            r#"[""#,
+            r#"["\"#,
+            r#"["\é"#,
+            r#"{"\€":1}"#,
+            r#""\😀""#,
+            r#"["a\"] {"#,
+        ] {
+            let _ = parse_string(s);
+        }
     }
 
     #[test]

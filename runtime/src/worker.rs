@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
+
 use rdkafka::ClientConfig;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -164,18 +166,30 @@ impl Worker {
             if *control.borrow() == TaskTarget::Stopped {
                 return;
             }
-            let result = self
-                .run_task_once(
-                    &plugin,
-                    &id,
-                    &connector_config,
-                    &task_config,
-                    &status,
-                    &metrics,
-                    control.clone(),
-                    &topics,
-                )
-                .await;
+            // A panic anywhere in the task (connector code, a converter, a transform)
+            // fails the task with the panic as its trace, instead of leaving it dead
+            // while its status says RUNNING; auto-restart then applies as to any failure.
+            let run = self.run_task_once(
+                &plugin,
+                &id,
+                &connector_config,
+                &task_config,
+                &status,
+                &metrics,
+                control.clone(),
+                &topics,
+            );
+            let result = match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+                Ok(r) => r,
+                Err(panic) => {
+                    let msg = panic_message(&panic);
+                    tracing::error!(task = %id, "task panicked: {}", msg);
+                    Err(TaskFailure::from(format!(
+                        "task {} panicked (a bug in Sluice; please report it with this trace): {}",
+                        id, msg
+                    )))
+                }
+            };
             match result {
                 Ok(()) => {
                     status.set_state(State::Unassigned);
@@ -407,6 +421,15 @@ impl Worker {
             _ => Ok(None),
         }
     }
+}
+
+/// The message of a caught panic.
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 /// Resolves a plugin by class for a config; used when (re)starting tasks.

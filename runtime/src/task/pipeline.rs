@@ -306,6 +306,7 @@ impl RecordPipeline {
             headers: raw_headers,
             timestamp,
         } = raw;
+        panic_fault(raw_value.as_deref());
         let topic: &str = &origin.topic;
         let loc = || RecordLocation::Kafka {
             topic: origin.topic.to_string(),
@@ -447,4 +448,24 @@ fn schemaless_json(v: &SchemaAndValue) -> Option<Bytes> {
         .ok()
         .and_then(|j| serde_json::to_vec(&j).ok())
         .map(Bytes::from)
+}
+
+/// Test hook for the panic a task must survive: with `SLUICE_FAULT_PANIC_ON_VALUE=<text>`
+/// a sink task panics on a record whose value is that text. Never set it in
+/// production.
+fn panic_fault(value: Option<&[u8]>) {
+    static ARMED: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+    let armed = ARMED.get_or_init(|| {
+        std::env::var("SLUICE_FAULT_PANIC_ON_VALUE")
+            .ok()
+            .map(String::into_bytes)
+    });
+    if let (Some(a), Some(v)) = (armed, value) {
+        if a == v {
+            panic!(
+                "SLUICE_FAULT_PANIC_ON_VALUE: a record with value {:?}",
+                String::from_utf8_lossy(v)
+            );
+        }
+    }
 }

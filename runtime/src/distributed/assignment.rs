@@ -71,18 +71,23 @@ pub fn assign(
             _ => free.push(u.clone()),
         }
     }
-    if members.is_empty() {
-        return (next, Held { units: held });
+    if !members.is_empty() {
+        for kind in [true, false] {
+            let is_kind = |u: &Unit| matches!(u, Unit::Connector(_)) == kind;
+            balance(
+                members,
+                &mut next,
+                free.iter().filter(|u| is_kind(u)).cloned().collect(),
+                &held,
+                kind,
+            );
+        }
     }
-    for kind in [true, false] {
-        let is_kind = |u: &Unit| matches!(u, Unit::Connector(_)) == kind;
-        balance(
-            members,
-            &mut next,
-            free.iter().filter(|u| is_kind(u)).cloned().collect(),
-            &held,
-            kind,
-        );
+    // Held units stay recorded with their departed owner (who runs nothing now), so the
+    // next computation, whenever it happens, still holds them until the delay is over
+    // instead of taking them for new units.
+    for u in &held {
+        next.insert(u.clone(), previous[u].clone());
     }
     (next, Held { units: held })
 }
@@ -223,8 +228,16 @@ mod tests {
             .map(|(u, _)| u.clone())
             .collect();
         assert_eq!(held.units, c_units, "c's units are held back");
-        assert!(c_units.iter().all(|u| !held_a.contains_key(u)));
-        let (after, held) = assign(&m2, &units, &a3, |_| true);
+        // Kept under their departed owner, so nobody runs them meanwhile...
+        assert!(c_units
+            .iter()
+            .all(|u| held_a.get(u).map(String::as_str) == Some("c")));
+        // ...and a second computation within the delay (another rebalance, a config
+        // change) still holds them instead of taking them for new units.
+        let (again, held_again) = assign(&m2, &units, &held_a, |_| false);
+        assert_eq!(held_again.units, c_units);
+        assert_eq!(again, held_a);
+        let (after, held) = assign(&m2, &units, &held_a, |_| true);
         assert!(held.units.is_empty());
         assert_eq!(after.len(), units.len());
         assert_eq!(count(&after, "a") + count(&after, "b"), 6);

@@ -17,10 +17,8 @@
 //! Run: `cargo bench --bench connect_compare` against `scripts/stack.sh up`.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 #[path = "../tests/common/connect.rs"]
-#[allow(dead_code)]
 mod connect;
 
 use std::path::Path;

@@ -197,6 +197,18 @@ impl Validation<'_> {
     }
 }
 
+/// The result of [`check_config`]: the problems, and the typed parts that parsed.
+pub struct Checked<'a> {
+    pub plugin: Option<&'a ConnectorPlugin>,
+    /// Every key that applies to this config.
+    pub def: ConfigDef,
+    pub issues: Vec<ConfigIssue>,
+    /// The common keys (`tasks.max`, errors, topics...), if they parsed.
+    pub common: Option<ParsedConfig>,
+    /// The plugin's own keys, if they parsed.
+    pub plugin_config: Option<ParsedConfig>,
+}
+
 /// The converter class for `key` (`key.converter`...): the connector's if set, else the worker's.
 /// Returns the class and its sub-config.
 pub fn converter_settings(
@@ -230,13 +242,14 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-/// Validates a connector config (already resolved through config providers): common
-/// keys, the plugin's keys and its own checks, converters and transforms.
-pub async fn validate_connector<'a>(
+/// Checks a connector config (already resolved through config providers) without
+/// touching the network: common keys, the plugin's keys and its cross-key checks,
+/// converters and transforms. Lists every problem.
+pub fn check_config<'a>(
     plugins: &'a Plugins,
     raw: &RawConfig,
     worker: &WorkerConfig,
-) -> Validation<'a> {
+) -> Checked<'a> {
     let mut issues = Vec::new();
     let class = raw.get("connector.class").cloned();
     let plugin = match &class {
@@ -251,10 +264,14 @@ pub async fn validate_connector<'a>(
     };
     let kind = plugin.map(|p| p.kind());
     let mut def = common_config_def(kind);
-    if let Err(mut i) = def.parse(raw) {
-        // A missing connector.class was already covered above only if set.
-        issues.append(&mut i);
-    }
+    let common = match def.parse(raw) {
+        Ok(p) => Some(p),
+        Err(mut i) => {
+            // A missing connector.class was already covered above only if set.
+            issues.append(&mut i);
+            None
+        }
+    };
     if kind == Some(ConnectorType::Sink) {
         issues.extend(check_sink_topics(raw));
     }
@@ -301,20 +318,43 @@ pub async fn validate_connector<'a>(
     if let Err(e) = TransformChain::from_config(raw) {
         issues.extend(e.0);
     }
+    let mut plugin_config = None;
     if let Some(p) = plugin {
         let own = (p.config_def)();
-        let connector = (p.create_connector)();
         match own.parse(raw) {
-            Ok(parsed) => issues.extend(connector.validate(&parsed).await),
+            Ok(parsed) => plugin_config = Some(parsed),
             Err(mut i) => issues.append(&mut i),
         }
-        issues.extend(connector.validate_raw(raw));
+        issues.extend((p.create_connector)().validate_raw(raw));
         def = def.merge(&own);
     }
     dedup(&mut issues);
-    Validation {
+    Checked {
         plugin,
         def,
+        issues,
+        common,
+        plugin_config,
+    }
+}
+
+/// Validates a connector config (already resolved through config providers): every
+/// check of [`check_config`], then the connector's own checks, which may reach the
+/// outside system (e.g. the JDBC source connects to its database).
+pub async fn validate_connector<'a>(
+    plugins: &'a Plugins,
+    raw: &RawConfig,
+    worker: &WorkerConfig,
+) -> Validation<'a> {
+    let checked = check_config(plugins, raw, worker);
+    let mut issues = checked.issues;
+    if let (Some(p), Some(parsed)) = (checked.plugin, &checked.plugin_config) {
+        issues.extend((p.create_connector)().validate(parsed).await);
+        dedup(&mut issues);
+    }
+    Validation {
+        plugin: checked.plugin,
+        def: checked.def,
         issues,
     }
 }
@@ -383,14 +423,4 @@ fn check_sink_topics(raw: &RawConfig) -> Vec<ConfigIssue> {
         }
     }
     issues
-}
-
-/// Parses a connector config that passed validation into the plugin's typed config.
-pub fn parse_plugin_config(
-    plugin: &ConnectorPlugin,
-    raw: &RawConfig,
-) -> Result<ParsedConfig, crate::config::ConfigErrors> {
-    (plugin.config_def)()
-        .parse(raw)
-        .map_err(crate::config::ConfigErrors)
 }

@@ -5,6 +5,7 @@
 //! The runtime never names a connector: the `sluice` binary builds the [`Plugins`]
 //! registry and hands it in.
 
+pub mod atomic_file;
 pub mod config;
 pub mod connector;
 pub mod connector_config;
@@ -14,6 +15,7 @@ pub mod distributed;
 pub mod errors;
 pub mod herder;
 pub mod kafka;
+pub mod lifecycle;
 pub mod logging;
 pub mod offsets;
 pub mod plugins;

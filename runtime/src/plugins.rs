@@ -4,6 +4,25 @@
 use crate::config::ConfigIssue;
 use crate::connector::ConnectorPlugin;
 
+/// Whether a plugin answers to `name`, by the same rules for connectors, converters,
+/// transforms and predicates (as Connect resolves them): its class name, its simple
+/// class name, or that name without the type's `suffix` (`Connector`, `Converter`),
+/// all case-sensitive like Java class names; or one of Sluice's aliases (`file-source`,
+/// `json`), case-insensitive.
+pub(crate) fn name_matches(
+    class: &str,
+    aliases: &[&str],
+    suffix: Option<&str>,
+    name: &str,
+) -> bool {
+    let name = name.trim();
+    if class == name || aliases.iter().any(|a| a.eq_ignore_ascii_case(name)) {
+        return true;
+    }
+    let simple = class.rsplit('.').next().unwrap_or(class);
+    simple == name || suffix.is_some_and(|s| simple.strip_suffix(s) == Some(name))
+}
+
 /// The connectors this build of Sluice has.
 #[derive(Clone, Default)]
 pub struct Plugins {
@@ -41,5 +60,44 @@ impl Plugins {
                 ),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_matches;
+
+    #[test]
+    fn one_way_to_match_plugin_names() {
+        let class = "org.apache.kafka.connect.file.FileStreamSourceConnector";
+        let aliases = &["file-source", "FileStreamSource"];
+        for name in [
+            class,
+            "FileStreamSourceConnector",
+            "FileStreamSource",
+            "file-source",
+            "FILE-SOURCE",
+            " file-source ",
+        ] {
+            assert!(
+                name_matches(class, aliases, Some("Connector"), name),
+                "{}",
+                name
+            );
+        }
+        for name in [
+            "filestreamsourceconnector",
+            "connect.file.FileStreamSourceConnector",
+            "",
+        ] {
+            assert!(
+                !name_matches(class, aliases, Some("Connector"), name),
+                "{}",
+                name
+            );
+        }
+        let json = "org.apache.kafka.connect.json.JsonConverter";
+        assert!(name_matches(json, &[], Some("Converter"), "Json"));
+        assert!(!name_matches(json, &[], None, "Json"));
     }
 }

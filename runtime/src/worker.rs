@@ -12,18 +12,20 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::worker::WorkerConfig;
-use crate::config::{split_list, sub_config, RawConfig};
-use crate::connector::{ConnectorPlugin, ConnectorRequest, TaskFactory};
-use crate::connector_config::parse_plugin_config;
-use crate::errors::ErrorPolicy;
-use crate::herder::ActiveTopics;
+use crate::config::RawConfig;
+use crate::connector::{ConnectorRequest, TaskFactory};
 use crate::kafka::{client_config, sink_consumer_defaults, source_producer_defaults};
+use crate::lifecycle::{ConnectorSpec, ExactlyOnce, KindSpec, SourceSpec, SpecError};
 use crate::offsets::OffsetStore;
 use crate::plugins::Plugins;
 use crate::status::{SharedStatus, State};
-use crate::task::sink::{run_sink_task, SinkSubscription, SinkTaskSettings};
-use crate::task::source::{run_source_task, SourceTaskSettings};
-use crate::task::{Backoff, RecordPipeline, TaskFailure, TaskId, TaskMetrics, TaskTarget};
+use crate::task::sink::{run_sink_task, SinkTaskSettings};
+use crate::task::source::{run_source_task, SourceTaskSettings, Transactional};
+use crate::task::topic_creation::TopicCreator;
+use crate::task::{
+    wait_or_stop, ActiveTopics, Backoff, RecordPipeline, TaskFailure, TaskId, TaskMetrics,
+    TaskTarget,
+};
 
 /// Shared worker resources.
 pub struct Worker {
@@ -37,15 +39,13 @@ pub struct Worker {
 
 /// What it takes to start a task.
 pub struct TaskLaunch {
-    pub plugin: ConnectorPlugin,
+    /// The connector the task belongs to: converters, transforms, error handling and
+    /// client settings come from it.
+    pub spec: Arc<ConnectorSpec>,
     pub id: TaskId,
-    /// The connector's resolved config: converters, transforms and error handling come
-    /// from it.
-    pub connector_config: RawConfig,
-    /// What the connector produced for this task, resolved.
-    pub task_config: RawConfig,
-    /// The task config as stored and shown (config provider placeholders kept).
-    pub stored_task_config: RawConfig,
+    /// The task config as stored and shown (provider placeholders kept); resolved at
+    /// every (re)start of the task.
+    pub config: RawConfig,
     pub target: TaskTarget,
     pub topics: ActiveTopics,
 }
@@ -85,60 +85,52 @@ impl TaskHandle {
 
 impl Worker {
     /// Kafka client settings for a connector: Sluice defaults, worker `<prefix>*`,
-    /// connector `<override_prefix>*`.
-    fn client(
-        &self,
-        defaults: RawConfig,
-        worker_prefix: &str,
-        connector: &RawConfig,
-        override_prefix: &str,
-    ) -> ClientConfig {
+    /// then the connector's `*.override.*` keys.
+    fn client(&self, defaults: RawConfig, worker_prefix: &str, over: &RawConfig) -> ClientConfig {
         let worker = self.config.client_config(worker_prefix);
-        let over = sub_config(connector, override_prefix);
-        client_config(&[&defaults, &worker, &over])
+        client_config(&[&defaults, &worker, over])
     }
 
-    pub fn admin_config(&self, connector: &RawConfig) -> ClientConfig {
-        self.client(RawConfig::new(), "admin.", connector, "admin.override.")
+    /// The admin client settings for a connector (worker `admin.*`, connector
+    /// `admin.override.*`).
+    pub fn admin_config(&self, over: &RawConfig) -> ClientConfig {
+        self.client(RawConfig::new(), "admin.", over)
+    }
+
+    /// A task that cannot run here (its connector's config does not check out on
+    /// this worker): shown FAILED with `trace`; a restart tries again.
+    pub fn failed_task(&self, id: TaskId, config: RawConfig, trace: String) -> TaskHandle {
+        let status = SharedStatus::new(State::Unassigned, &self.worker_id);
+        status.fail(trace);
+        let (control, _) = watch::channel(TaskTarget::Stopped);
+        TaskHandle {
+            id,
+            status,
+            metrics: Arc::new(TaskMetrics::default()),
+            config,
+            control,
+            join: None,
+        }
     }
 
     /// Starts a task under supervision.
     pub fn start_task(self: &Arc<Self>, launch: TaskLaunch) -> TaskHandle {
-        let TaskLaunch {
-            plugin,
-            id,
-            connector_config,
-            task_config,
-            stored_task_config,
-            target,
-            topics,
-        } = launch;
         let status = SharedStatus::new(State::Unassigned, &self.worker_id);
         let metrics = Arc::new(TaskMetrics::default());
-        let (control, rx) = watch::channel(target);
+        let (control, rx) = watch::channel(launch.target);
+        let id = launch.id.clone();
+        let config = launch.config.clone();
         let worker = self.clone();
         let st = status.clone();
         let m = metrics.clone();
-        let tid = id.clone();
         let join = tokio::spawn(async move {
-            worker
-                .supervise(
-                    plugin,
-                    tid,
-                    connector_config,
-                    task_config,
-                    st,
-                    m,
-                    rx,
-                    topics,
-                )
-                .await;
+            worker.supervise(launch, st, m, rx).await;
         });
         TaskHandle {
             id,
             status,
             metrics,
-            config: stored_task_config,
+            config,
             control,
             join: Some(join),
         }
@@ -146,18 +138,14 @@ impl Worker {
 
     /// Runs a task; when it fails, shows FAILED with the trace and (if enabled)
     /// restarts it after a growing delay.
-    #[allow(clippy::too_many_arguments)]
     async fn supervise(
         self: Arc<Self>,
-        plugin: ConnectorPlugin,
-        id: TaskId,
-        connector_config: RawConfig,
-        task_config: RawConfig,
+        launch: TaskLaunch,
         status: SharedStatus,
         metrics: Arc<TaskMetrics>,
         mut control: watch::Receiver<TaskTarget>,
-        topics: ActiveTopics,
     ) {
+        let id = &launch.id;
         let mut backoff = Backoff::new(
             self.config.restart_backoff_initial,
             self.config.restart_backoff_max,
@@ -169,16 +157,7 @@ impl Worker {
             // A panic anywhere in the task (connector code, a converter, a transform)
             // fails the task with the panic as its trace, instead of leaving it dead
             // while its status says RUNNING; auto-restart then applies as to any failure.
-            let run = self.run_task_once(
-                &plugin,
-                &id,
-                &connector_config,
-                &task_config,
-                &status,
-                &metrics,
-                control.clone(),
-                &topics,
-            );
+            let run = self.run_task_once(&launch, &status, &metrics, control.clone());
             let result = match std::panic::AssertUnwindSafe(run).catch_unwind().await {
                 Ok(r) => r,
                 Err(panic) => {
@@ -207,7 +186,7 @@ impl Worker {
                     }
                     let delay = backoff.next_delay();
                     tracing::info!(task = %id, "restarting the failed task in {:?}", delay);
-                    if crate::task::source::wait_or_stop(&mut control, delay).await {
+                    if wait_or_stop(&mut control, delay).await {
                         return;
                     }
                     status.set_state(State::Restarting);
@@ -216,86 +195,53 @@ impl Worker {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Resolves and parses the task's config, builds its pipeline and Kafka clients,
+    /// and runs its loop once.
     async fn run_task_once(
         &self,
-        plugin: &ConnectorPlugin,
-        id: &TaskId,
-        connector_config: &RawConfig,
-        task_config: &RawConfig,
+        launch: &TaskLaunch,
         status: &SharedStatus,
         metrics: &Arc<TaskMetrics>,
         control: watch::Receiver<TaskTarget>,
-        topics: &ActiveTopics,
     ) -> Result<(), TaskFailure> {
-        let parsed_conn = crate::connector_config::common_config_def(Some(plugin.kind()))
-            .parse(connector_config)
-            .map_err(|e| {
-                format!(
-                    "invalid connector config: {}",
-                    crate::config::ConfigErrors(e)
-                )
+        let TaskLaunch {
+            spec, id, config, ..
+        } = launch;
+        let (resolved, _) =
+            self.config.providers.resolve(config).map_err(|issues| {
+                format!("invalid task config: {}", SpecError::Providers(issues))
             })?;
-        let policy = ErrorPolicy::from_config(&parsed_conn);
+        let task_config = (spec.plugin.config_def)()
+            .parse(&resolved)
+            .map_err(|issues| format!("invalid task config: {}", SpecError::Invalid(issues)))?;
         let pipeline = RecordPipeline::new(
             id.clone(),
-            connector_config,
-            &self.config,
-            policy,
+            &spec.pipeline,
+            spec.errors.clone(),
             metrics.clone(),
         )
         .map_err(|e| format!("invalid connector config: {}", e))?;
-        let parsed_task = parse_plugin_config(plugin, task_config)
-            .map_err(|e| format!("invalid task config: {}", e))?;
         let detail = status.detail_handle();
         status.set_state(State::Running);
-        let result = match plugin.create_task {
-            TaskFactory::Source(create) => {
+        let admin_config = self.admin_config(&spec.clients.admin);
+        let result = match (&spec.plugin.create_task, &spec.kind) {
+            (TaskFactory::Source(create), KindSpec::Source(source)) => {
                 let mut producer = self.client(
                     source_producer_defaults(),
                     "producer.",
-                    connector_config,
-                    "producer.override.",
+                    &spec.clients.producer,
                 );
                 producer.set("client.id", format!("connector-producer-{}", id));
-                let transactional = self.exactly_once(id, connector_config)?;
+                let transactional = self.exactly_once(id, source)?;
                 if transactional.is_some() {
-                    let group = self
-                        .config
-                        .raw
-                        .get("group.id")
-                        .cloned()
-                        .unwrap_or_else(|| "connect-cluster".into());
-                    // Connect's transactional id: one per task, so a new incarnation fences the old.
-                    producer
-                        .set(
-                            "transactional.id",
-                            format!("{}-{}-{}", group, id.connector, id.task),
-                        )
-                        .set("enable.idempotence", "true");
-                    // librdkafka requires message.timeout.ms <= transaction.timeout.ms;
-                    // 60 s is the Java producer's transaction timeout.
-                    let tx_timeout: u64 = producer
-                        .get("transaction.timeout.ms")
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(60_000);
-                    let msg_timeout: u64 = producer
-                        .get("message.timeout.ms")
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(300_000);
-                    producer
-                        .set("transaction.timeout.ms", tx_timeout.to_string())
-                        .set(
-                            "message.timeout.ms",
-                            msg_timeout.min(tx_timeout).to_string(),
-                        );
+                    self.make_transactional(&mut producer, id);
                 }
                 let settings = SourceTaskSettings {
                     id: id.clone(),
-                    task_config: parsed_task,
+                    task_config,
                     pipeline,
                     producer_config: producer,
-                    admin_config: self.admin_config(connector_config),
+                    admin_config: admin_config.clone(),
                     offsets: self.offsets.clone(),
                     flush_interval: self.config.offset_flush_interval,
                     flush_timeout: self.config.offset_flush_timeout,
@@ -304,89 +250,87 @@ impl Worker {
                     detail,
                     metrics: metrics.clone(),
                     max_in_flight: 200_000,
-                    topics: topics.clone(),
+                    topics: launch.topics.clone(),
                     transactional,
-                    topic_creator: if self.config.topic_creation {
-                        crate::task::topic_creation::TopicCreation::from_config(connector_config)
-                            .map_err(|e| {
-                                format!(
-                                    "invalid connector config: {}",
-                                    crate::config::ConfigErrors(e)
-                                )
-                            })?
-                            .map(|rules| {
-                                crate::task::topic_creation::TopicCreator::new(
-                                    rules,
-                                    self.admin_config(connector_config),
-                                )
-                            })
-                    } else {
-                        None
-                    },
+                    topic_creator: source
+                        .topic_creation
+                        .clone()
+                        .map(|rules| TopicCreator::new(rules, admin_config)),
                 };
-                run_source_task(create(), settings, control).await
+                run_source_task(*create, settings, control).await
             }
-            TaskFactory::Sink(create) => {
-                let worker_consumer = self.config.client_config("consumer.");
-                let max_batch = sub_config(connector_config, "consumer.override.")
-                    .get("max.poll.records")
-                    .or(worker_consumer.get("max.poll.records"))
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(500usize);
+            (TaskFactory::Sink(create), KindSpec::Sink(sink)) => {
                 let mut consumer = self.client(
                     sink_consumer_defaults(),
                     "consumer.",
-                    connector_config,
-                    "consumer.override.",
+                    &spec.clients.consumer,
                 );
                 consumer
                     .set("group.id", format!("connect-{}", id.connector))
                     .set("client.id", format!("connector-consumer-{}", id));
-                let mut dlq_producer = self.client(
-                    RawConfig::new(),
-                    "producer.",
-                    connector_config,
-                    "producer.override.",
-                );
+                let mut dlq_producer =
+                    self.client(RawConfig::new(), "producer.", &spec.clients.producer);
                 dlq_producer.set("acks", "all");
-                let subscription = match connector_config
-                    .get("topics.regex")
-                    .map(|s| s.trim())
-                    .filter(|s| !s.is_empty())
-                {
-                    Some(r) => SinkSubscription::Pattern(format!("^{}", r.trim_start_matches('^'))),
-                    None => SinkSubscription::Topics(split_list(
-                        connector_config
-                            .get("topics")
-                            .map(String::as_str)
-                            .unwrap_or(""),
-                    )),
-                };
                 let settings = SinkTaskSettings {
                     id: id.clone(),
-                    task_config: parsed_task,
-                    task_class: plugin.class.to_string(),
+                    task_config,
+                    task_class: spec.plugin.class.to_string(),
                     pipeline,
                     consumer_config: consumer,
                     producer_config: dlq_producer,
-                    admin_config: self.admin_config(connector_config),
-                    subscription,
+                    admin_config,
+                    subscription: sink.subscription.clone(),
                     commit_interval: self.config.offset_flush_interval,
                     commit_timeout: self.config.offset_flush_timeout,
                     shutdown_timeout: self.config.shutdown_timeout,
-                    max_batch,
+                    max_batch: sink.max_batch,
                     status: status.clone(),
                     detail,
                     metrics: metrics.clone(),
-                    topics: topics.clone(),
+                    topics: launch.topics.clone(),
                 };
-                run_sink_task(create(), settings, control)
-                    .await
-                    .map_err(TaskFailure::from)
+                run_sink_task(*create, settings, control).await
             }
+            _ => Err(TaskFailure::permanent(format!(
+                "task {}: the plugin's task factory does not match its connector type",
+                id
+            ))),
         };
         status.set_detail(None);
         result
+    }
+
+    /// Makes a source producer transactional with Connect's transactional id: one per
+    /// task, so that a new incarnation fences the old.
+    fn make_transactional(&self, producer: &mut ClientConfig, id: &TaskId) {
+        let group = self
+            .config
+            .raw
+            .get("group.id")
+            .cloned()
+            .unwrap_or_else(|| "connect-cluster".into());
+        producer
+            .set(
+                "transactional.id",
+                format!("{}-{}-{}", group, id.connector, id.task),
+            )
+            .set("enable.idempotence", "true");
+        // librdkafka requires message.timeout.ms <= transaction.timeout.ms; 60 s is the
+        // Java producer's transaction timeout.
+        let tx_timeout: u64 = producer
+            .get("transaction.timeout.ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(60_000);
+        let msg_timeout: u64 = producer
+            .get("message.timeout.ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300_000);
+        producer
+            .set("transaction.timeout.ms", tx_timeout.to_string())
+            .set(
+                "message.timeout.ms",
+                msg_timeout.min(tx_timeout).to_string(),
+            );
     }
 }
 
@@ -396,28 +340,24 @@ impl Worker {
     fn exactly_once(
         &self,
         id: &TaskId,
-        connector: &RawConfig,
-    ) -> Result<Option<crate::task::source::Transactional>, String> {
-        let wanted = connector
-            .get("exactly.once.support")
-            .map(|s| s.trim().to_ascii_lowercase())
-            .unwrap_or_else(|| "requested".into());
+        source: &SourceSpec,
+    ) -> Result<Option<Transactional>, TaskFailure> {
         let topic = self.offsets.kafka_topic().map(str::to_string);
         match (self.config.exactly_once_source, topic) {
-            (true, Some(offsets_topic)) => {
-                Ok(Some(crate::task::source::Transactional { offsets_topic }))
+            (true, Some(offsets_topic)) => Ok(Some(Transactional { offsets_topic })),
+            (enabled, topic) if source.exactly_once == ExactlyOnce::Required => {
+                Err(TaskFailure::from(format!(
+                    "task {}: exactly.once.support=required but {}",
+                    id,
+                    if !enabled {
+                        "the worker has exactly.once.source.support disabled"
+                    } else if topic.is_none() {
+                        "offsets are not in a Kafka topic (set offset.storage.topic)"
+                    } else {
+                        "it is unavailable"
+                    }
+                )))
             }
-            (enabled, topic) if wanted == "required" => Err(format!(
-                "task {}: exactly.once.support=required but {}",
-                id,
-                if !enabled {
-                    "the worker has exactly.once.source.support disabled"
-                } else if topic.is_none() {
-                    "offsets are not in a Kafka topic (set offset.storage.topic)"
-                } else {
-                    "it is unavailable"
-                }
-            )),
             _ => Ok(None),
         }
     }
@@ -430,11 +370,4 @@ pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_string())
-}
-
-/// Resolves a plugin by class for a config; used when (re)starting tasks.
-pub fn plugin_for<'a>(plugins: &'a Plugins, config: &RawConfig) -> Option<&'a ConnectorPlugin> {
-    config
-        .get("connector.class")
-        .and_then(|c| plugins.find_connector(c))
 }

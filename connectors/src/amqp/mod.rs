@@ -51,6 +51,6 @@ pub fn source_plugin() -> ConnectorPlugin {
         doc: "Reads a RabbitMQ queue (AMQP 0-9-1) into a topic; acknowledges each batch with one basic.ack(multiple=true) only after Kafka acknowledged it. Several tasks are competing consumers.",
         config_def,
         create_connector: || Box::new(CopyConfigConnector::new(false)),
-        create_task: TaskFactory::Source(|| Box::new(AmqpSourceTask::default())),
+        create_task: TaskFactory::source::<AmqpSourceTask>(),
     }
 }

@@ -11,7 +11,7 @@ use sluice_record_builders::RecordBuilder;
 use sluice_runtime::config::ParsedConfig;
 use sluice_runtime::connector::{
     Acknowledger, ConnectError, FailedSourceRecord, Polled, SourceBatch, SourceTask,
-    SourceTaskContext, StatusDetail,
+    SourceTaskContext, StartSourceTask, StatusDetail,
 };
 use sluice_runtime::data::{SourcePartition, SourceRecord};
 use sluice_runtime::task::Backoff;
@@ -24,12 +24,7 @@ use super::mapping;
 use super::session::Session;
 
 /// Reads one RabbitMQ queue into one Kafka topic (see the module doc of `amqp`).
-#[derive(Default)]
 pub struct AmqpSourceTask {
-    state: Option<State>,
-}
-
-struct State {
     cfg: AmqpSourceConfig,
     builder: Box<dyn RecordBuilder>,
     /// Does the builder read properties and headers (key or header copy)?
@@ -53,13 +48,8 @@ struct State {
     batch_ids: Vec<String>,
 }
 
-#[async_trait]
-impl SourceTask for AmqpSourceTask {
-    async fn start(
-        &mut self,
-        config: ParsedConfig,
-        ctx: SourceTaskContext,
-    ) -> Result<(), ConnectError> {
+impl StartSourceTask for AmqpSourceTask {
+    async fn start(config: ParsedConfig, ctx: SourceTaskContext) -> Result<Self, ConnectError> {
         let cfg = AmqpSourceConfig::from_parsed(&config)?;
         let builder = sluice_record_builders::create(&cfg.builder)?;
         let partition = committed_ids::partition(&cfg.source_name(), ctx.task);
@@ -68,7 +58,7 @@ impl SourceTask for AmqpSourceTask {
         } else {
             None
         };
-        self.state = Some(State {
+        let mut task = AmqpSourceTask {
             with_metadata: cfg.builder.key.is_some() || cfg.builder.copy_to_headers,
             builder,
             partition: Arc::new(partition),
@@ -84,39 +74,35 @@ impl SourceTask for AmqpSourceTask {
             skipped: 0,
             batch_ids: Vec::new(),
             cfg,
-        });
+        };
         // Connect now so that a wrong address or password shows at once; a failure is
         // not fatal: poll keeps retrying with backoff.
-        self.state.as_mut().unwrap().connect().await;
-        Ok(())
+        task.connect().await;
+        Ok(task)
     }
+}
 
+#[async_trait]
+impl SourceTask for AmqpSourceTask {
     async fn poll(&mut self) -> Result<SourceBatch, ConnectError> {
-        let st = self
-            .state
-            .as_mut()
-            .ok_or_else(|| ConnectError::fatal("the task was not started"))?;
-        st.poll().await
+        self.poll_batch().await
     }
 
     fn acknowledger(&self) -> Option<Arc<dyn Acknowledger>> {
-        let st = self.state.as_ref()?;
         Some(Arc::new(AmqpAcknowledger {
-            live: st.live.clone(),
+            live: self.live.clone(),
         }))
     }
 
     async fn stop(&mut self) {
-        if let Some(st) = self.state.as_mut() {
-            st.live.clear();
-            if let Some(s) = st.session.take() {
-                s.close().await;
-            }
+        self.live.clear();
+        if let Some(s) = self.session.take() {
+            s.close().await;
         }
     }
 }
 
-impl State {
+impl AmqpSourceTask {
     /// One connection attempt; on failure schedules the next one.
     async fn connect(&mut self) -> bool {
         self.generation += 1;
@@ -179,7 +165,7 @@ impl State {
         self.next_attempt = Some(Instant::now() + delay);
     }
 
-    async fn poll(&mut self) -> Result<SourceBatch, ConnectError> {
+    async fn poll_batch(&mut self) -> Result<SourceBatch, ConnectError> {
         if self.session.is_none() {
             if let Some(at) = self.next_attempt {
                 let now = Instant::now();

@@ -22,7 +22,7 @@ pub fn source_plugin() -> ConnectorPlugin {
         doc: "Reads lines of a file (or stdin) into a topic; resumes from the stored byte position and keeps tailing the file as it grows.",
         config_def: source_config_def,
         create_connector: || Box::new(CopyConfigConnector::new(true)),
-        create_task: TaskFactory::Source(|| Box::new(FileSourceTask::default())),
+        create_task: TaskFactory::source::<FileSourceTask>(),
     }
 }
 
@@ -36,6 +36,6 @@ pub fn sink_plugin() -> ConnectorPlugin {
         doc: "Appends each record's value as a line to a file (or stdout); fsyncs on flush, before offsets are committed.",
         config_def: sink_config_def,
         create_connector: || Box::new(CopyConfigConnector::new(false)),
-        create_task: TaskFactory::Sink(|| Box::new(FileSinkTask::default())),
+        create_task: TaskFactory::sink::<FileSinkTask>(),
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use sluice_runtime::config::ParsedConfig;
-use sluice_runtime::connector::{ConnectError, SinkTask, SinkTaskContext};
+use sluice_runtime::connector::{ConnectError, SinkTask, SinkTaskContext, StartSinkTask};
 use sluice_runtime::convert::{value_to_json, DecimalFormat};
 use sluice_runtime::data::{SinkRecord, Value};
 
@@ -88,9 +88,8 @@ fn cut_partial_line(path: &Path) -> std::io::Result<()> {
 }
 
 /// Writes record values to a file (or stdout), one per line.
-#[derive(Default)]
 pub struct FileSinkTask {
-    out: Option<Out>,
+    out: Out,
 }
 
 /// The text written for a value: strings as they are; other values as JSON; null as
@@ -107,14 +106,9 @@ fn line_of(value: &Value) -> std::borrow::Cow<'_, str> {
     }
 }
 
-#[async_trait]
-impl SinkTask for FileSinkTask {
-    async fn start(
-        &mut self,
-        config: ParsedConfig,
-        _ctx: SinkTaskContext,
-    ) -> Result<(), ConnectError> {
-        self.out = Some(match config.string("file").filter(|f| !f.is_empty()) {
+impl StartSinkTask for FileSinkTask {
+    async fn start(config: ParsedConfig, _ctx: SinkTaskContext) -> Result<Self, ConnectError> {
+        let out = match config.string("file").filter(|f| !f.is_empty()) {
             Some(f) => {
                 let path = PathBuf::from(f);
                 cut_partial_line(&path).map_err(|e| {
@@ -144,15 +138,15 @@ impl SinkTask for FileSinkTask {
                 )
             }
             None => Out::Stdout(BufWriter::new(std::io::stdout())),
-        });
-        Ok(())
+        };
+        Ok(FileSinkTask { out })
     }
+}
 
+#[async_trait]
+impl SinkTask for FileSinkTask {
     async fn put(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
-        let out = self
-            .out
-            .as_mut()
-            .ok_or_else(|| ConnectError::fatal("sink not started"))?;
+        let out = &mut self.out;
         for r in records {
             let line = line_of(&r.record.value.value);
             match out {
@@ -171,20 +165,18 @@ impl SinkTask for FileSinkTask {
     }
 
     async fn flush(&mut self) -> Result<(), ConnectError> {
-        match self.out.as_mut() {
-            Some(Out::File(w, path)) => w.sync().map_err(|e| {
+        match &mut self.out {
+            Out::File(w, path) => w.sync().map_err(|e| {
                 ConnectError::retriable(format!("cannot flush {}: {}", path.display(), e))
             }),
-            Some(Out::Stdout(w)) => w
+            Out::Stdout(w) => w
                 .flush()
                 .map_err(|e| ConnectError::retriable(format!("cannot flush stdout: {}", e))),
-            None => Ok(()),
         }
     }
 
     async fn stop(&mut self) {
         let _ = self.flush().await;
-        self.out = None;
     }
 }
 

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 use sluice_runtime::config::ParsedConfig;
 use sluice_runtime::connector::{
-    ConnectError, SourceBatch, SourceTask, SourceTaskContext, StatusDetail,
+    ConnectError, SourceBatch, SourceTask, SourceTaskContext, StartSourceTask, StatusDetail,
 };
 use sluice_runtime::data::{
     primitive, Record, SchemaAndValue, SchemaType, SourceOffset, SourcePartition, SourceRecord,
@@ -27,7 +27,6 @@ use tokio::io::AsyncBufReadExt;
 use super::line_reader::{Line, LineReader};
 
 /// Reads lines of a file (or stdin) into a topic.
-#[derive(Default)]
 pub struct FileSourceTask {
     file: Option<PathBuf>,
     topic: String,
@@ -38,7 +37,7 @@ pub struct FileSourceTask {
     stdin: Option<tokio::io::Lines<tokio::io::BufReader<tokio::io::Stdin>>>,
     detail: StatusDetail,
     missing_logged: bool,
-    schema: Option<sluice_runtime::data::SchemaRef>,
+    schema: sluice_runtime::data::SchemaRef,
 }
 
 fn now_ms() -> i64 {
@@ -50,10 +49,7 @@ fn now_ms() -> i64 {
 
 impl FileSourceTask {
     fn record(&self, line: Line, ts: i64, last: bool) -> SourceRecord {
-        let schema = self
-            .schema
-            .clone()
-            .unwrap_or_else(|| primitive(SchemaType::String, false));
+        let schema = self.schema.clone();
         let value = SchemaAndValue::with_schema(schema, Value::String(line.text));
         let record = Record::new(self.topic.clone(), value).with_timestamp(Some(ts));
         let mut rec = SourceRecord::new(record);
@@ -82,26 +78,18 @@ impl FileSourceTask {
     }
 }
 
-#[async_trait]
-impl SourceTask for FileSourceTask {
-    async fn start(
-        &mut self,
-        config: ParsedConfig,
-        ctx: SourceTaskContext,
-    ) -> Result<(), ConnectError> {
-        self.file = config
+impl StartSourceTask for FileSourceTask {
+    async fn start(config: ParsedConfig, ctx: SourceTaskContext) -> Result<Self, ConnectError> {
+        let file = config
             .string("file")
             .filter(|f| !f.is_empty())
             .map(PathBuf::from);
-        self.topic = config.str("topic");
-        self.batch_size = config.int("batch.size") as usize;
-        self.schema = Some(primitive(SchemaType::String, false));
-        self.detail = ctx.status.clone();
-        if let Some(f) = &self.file {
-            let mut p = SourcePartition::new();
-            p.insert("filename".into(), Json::String(f.display().to_string()));
-            if let Some(offset) = ctx.offsets.offset(&p).await? {
-                self.position = match offset.get("position") {
+        let mut partition = SourcePartition::new();
+        let mut position = 0;
+        if let Some(f) = &file {
+            partition.insert("filename".into(), Json::String(f.display().to_string()));
+            if let Some(offset) = ctx.offsets.offset(&partition).await? {
+                position = match offset.get("position") {
                     Some(Json::Number(n)) if n.as_u64().is_some() => n.as_u64().unwrap(),
                     other => {
                         return Err(ConnectError::fatal(format!(
@@ -111,13 +99,26 @@ impl SourceTask for FileSourceTask {
                         )))
                     }
                 };
-                tracing::info!(file = %f.display(), position = self.position, "resuming from the stored position");
+                tracing::info!(file = %f.display(), position, "resuming from the stored position");
             }
-            self.partition = Arc::new(p);
         }
-        Ok(())
+        Ok(FileSourceTask {
+            file,
+            topic: config.str("topic"),
+            batch_size: config.int("batch.size") as usize,
+            partition: Arc::new(partition),
+            position,
+            reader: None,
+            stdin: None,
+            detail: ctx.status.clone(),
+            missing_logged: false,
+            schema: primitive(SchemaType::String, false),
+        })
     }
+}
 
+#[async_trait]
+impl SourceTask for FileSourceTask {
     async fn poll(&mut self) -> Result<SourceBatch, ConnectError> {
         let Some(path) = self.file.clone() else {
             return self.poll_stdin().await;

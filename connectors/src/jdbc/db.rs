@@ -8,7 +8,7 @@ use tokio_postgres::types::Type;
 use tokio_postgres::{Client, NoTls};
 
 use super::config::JdbcSourceConfig;
-use super::query::{From, TableId};
+use super::source::{From, TableId};
 use super::types::SourceColumn;
 
 /// Is this error worth retrying (connection lost, server starting or shutting down)?

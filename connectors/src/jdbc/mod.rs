@@ -31,7 +31,9 @@ mod db;
 mod offsets;
 mod plan;
 mod query;
+mod quote;
 pub mod safe;
+mod source;
 mod task;
 mod types;
 mod url;
@@ -47,7 +49,7 @@ use sluice_runtime::connector::{
 pub use config::{config_def, JdbcSourceConfig, Mode};
 pub use task::JdbcSourceTask;
 
-use query::{From, TableId};
+use source::{From, TableId};
 
 /// `jdbc-source` / `io.confluent.connect.jdbc.JdbcSourceConnector`.
 pub fn source_plugin() -> ConnectorPlugin {
@@ -59,7 +61,7 @@ pub fn source_plugin() -> ConnectorPlugin {
         doc: "Polls PostgreSQL tables or a query (bulk, incrementing, timestamp, timestamp+incrementing) into topics, with Confluent's keys and offsets; safe mode never skips rows committed late.",
         config_def,
         create_connector: || Box::new(JdbcSourceConnector::default()),
-        create_task: TaskFactory::Source(|| Box::new(JdbcSourceTask::default())),
+        create_task: TaskFactory::source::<JdbcSourceTask>(),
     }
 }
 
@@ -208,7 +210,10 @@ impl Connector for JdbcSourceConnector {
             .raw
             .clone()
             .ok_or_else(|| ConnectError::fatal("connector was not started"))?;
-        let cfg = self.cfg.as_ref().expect("started");
+        let cfg = self
+            .cfg
+            .as_ref()
+            .ok_or_else(|| ConnectError::fatal("connector was not started"))?;
         if cfg.query.is_some() {
             return Ok(vec![raw]);
         }

@@ -6,7 +6,7 @@
 use serde_json::{json, Value as Json};
 use sluice_runtime::data::{SourceOffset, SourcePartition};
 
-use super::query::{From, TableId};
+use super::source::{From, TableId};
 
 /// Where a table's reading stopped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

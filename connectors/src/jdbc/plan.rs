@@ -9,7 +9,8 @@ use tokio_postgres::types::Type;
 
 use super::config::JdbcSourceConfig;
 use super::db::Described;
-use super::query::{quote_ident, From, TsType};
+use super::query::{quote_ident, TsType};
+use super::source::From;
 use super::types::{plan_column, ColumnPlan};
 
 /// The reading plan of one source.

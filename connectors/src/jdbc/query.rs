@@ -4,69 +4,10 @@
 
 use super::config::Mode;
 use super::offsets::Offset;
-
-/// `"name"`, with embedded quotes doubled: any name is safe.
-pub fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-/// `'text'` with quotes doubled (the session runs with standard_conforming_strings on).
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// A table, by schema and name as stored in the catalog.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TableId {
-    pub schema: String,
-    pub name: String,
-}
-
-impl TableId {
-    /// `"schema"."name"`.
-    pub fn quoted(&self) -> String {
-        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
-    }
-    /// `schema.name`, as shown to users and stored in offsets.
-    pub fn display(&self) -> String {
-        format!("{}.{}", self.schema, self.name)
-    }
-    /// Parses `schema.name` (the form task configs carry).
-    pub fn parse(s: &str) -> TableId {
-        match s.split_once('.') {
-            Some((a, b)) => TableId {
-                schema: a.into(),
-                name: b.into(),
-            },
-            None => TableId {
-                schema: "public".into(),
-                name: s.into(),
-            },
-        }
-    }
-    /// Does a whitelist / blacklist entry (`table` or `schema.table`) name this table?
-    pub fn matches(&self, entry: &str) -> bool {
-        let entry = entry.trim();
-        entry == self.name || entry == self.display()
-    }
-}
-
-/// What a source reads from.
-#[derive(Debug, Clone)]
-pub enum From {
-    Table(TableId),
-    Query(String),
-}
-
-impl From {
-    /// The FROM item.
-    pub fn sql(&self) -> String {
-        match self {
-            From::Table(t) => t.quoted(),
-            From::Query(q) => format!("({}) AS sluice_q", q),
-        }
-    }
-}
+pub use super::quote::{quote_ident, quote_literal};
+use super::source::From;
+#[cfg(test)]
+use super::source::TableId;
 
 /// Whether the timestamp expression is `timestamptz` or `timestamp` (read in db.timezone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use sluice_runtime::config::ParsedConfig;
 use sluice_runtime::connector::{
-    ConnectError, SourceBatch, SourceTask, SourceTaskContext, StatusDetail,
+    ConnectError, SourceBatch, SourceTask, SourceTaskContext, StartSourceTask, StatusDetail,
 };
 use sluice_runtime::data::{Record, SchemaAndValue, SourcePartition, SourceRecord, Struct, Value};
 use tokio::time::Instant;
@@ -19,8 +19,9 @@ use super::config::{JdbcSourceConfig, Mode};
 use super::db::{self, to_connect};
 use super::offsets::{self, Offset};
 use super::plan::{self, Plan};
-use super::query::{From, SelectSpec, TableId, INC_COL, TS_COL};
+use super::query::{SelectSpec, INC_COL, TS_COL};
 use super::safe::{SafeState, PRIVILEGE_SQL, RUNNING_SQL};
+use super::source::{From, TableId};
 use super::types::{decode, timestamp_micros, Raw};
 
 const CURSOR: &str = "sluice_cursor";
@@ -67,9 +68,8 @@ fn prefetch(client: &Arc<Client>, fetch: &Statement) -> Prefetch {
 }
 
 /// Polls tables or a query of PostgreSQL.
-#[derive(Default)]
 pub struct JdbcSourceTask {
-    cfg: Option<JdbcSourceConfig>,
+    cfg: JdbcSourceConfig,
     sources: Vec<SourceState>,
     client: Option<Arc<Client>>,
     pass: Option<Pass>,
@@ -95,7 +95,7 @@ pub fn task_tables(raw: &sluice_runtime::config::RawConfig) -> Result<Vec<TableI
 
 impl JdbcSourceTask {
     fn cfg(&self) -> &JdbcSourceConfig {
-        self.cfg.as_ref().expect("started")
+        &self.cfg
     }
 
     /// The session, connecting if needed.
@@ -377,15 +377,9 @@ fn to_record(
     Ok((SourceRecord::new(record), inc, ts))
 }
 
-#[async_trait]
-impl SourceTask for JdbcSourceTask {
-    async fn start(
-        &mut self,
-        config: ParsedConfig,
-        ctx: SourceTaskContext,
-    ) -> Result<(), ConnectError> {
+impl StartSourceTask for JdbcSourceTask {
+    async fn start(config: ParsedConfig, ctx: SourceTaskContext) -> Result<Self, ConnectError> {
         let cfg = JdbcSourceConfig::from_parsed(&config)?;
-        self.detail = ctx.status.clone();
         let froms: Vec<From> = match &cfg.query {
             Some(q) => vec![From::Query(q.clone())],
             None => task_tables(config.raw())
@@ -436,11 +430,18 @@ impl SourceTask for JdbcSourceTask {
                 next_due: Instant::now(),
             });
         }
-        self.sources = sources;
-        self.cfg = Some(cfg);
-        Ok(())
+        Ok(JdbcSourceTask {
+            cfg,
+            sources,
+            client: None,
+            pass: None,
+            detail: ctx.status.clone(),
+        })
     }
+}
 
+#[async_trait]
+impl SourceTask for JdbcSourceTask {
     async fn poll(&mut self) -> Result<SourceBatch, ConnectError> {
         if self.pass.is_none() {
             let Some((idx, due)) = self

@@ -9,7 +9,7 @@ use sluice_runtime::data::logical::{
 use sluice_runtime::data::{primitive, SchemaBuilder, SchemaRef, SchemaType, Value};
 use tokio_postgres::types::{FromSql, Type};
 
-use super::query::{quote_ident, quote_literal};
+use super::quote::{quote_ident, quote_literal};
 
 /// Microseconds between 1970-01-01 and PostgreSQL's epoch 2000-01-01.
 pub const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;

@@ -6,7 +6,8 @@ use sluice_runtime::config::{
 };
 
 use super::id_strategy::IdStrategy;
-use super::post_processors::{PostProcessor, Projection, ProjectionType, Renamer};
+use super::post_processors::{PostProcessor, Renamer};
+use super::projection::{Projection, ProjectionType};
 use super::write_model::WriteModel;
 
 pub const CONNECTION_URI: &str = "connection.uri";
@@ -112,21 +113,6 @@ pub fn sink_config_def() -> ConfigDef {
             .doc("What a write MongoDB rejects (duplicate key, invalid document) or a record that cannot become a document leads to: none fails the task; all reports it as errant (dead letter queue with errors.tolerance=all) and writes the rest. Unset: errors.tolerance."))
         .define(ConfigKey::string(CDC_HANDLER).default("").importance(Importance::Low).group(g)
             .doc("Change data capture handlers are not supported by Sluice; must be empty."))
-}
-
-/// Normalises a class or short name: the simple name, lower case, without a
-/// `Strategy` suffix (`com.mongodb...BsonOidStrategy` -> `bsonoid`).
-pub(crate) fn simple_name(name: &str) -> String {
-    let simple = name
-        .trim()
-        .rsplit('.')
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    simple
-        .strip_suffix("strategy")
-        .map(str::to_string)
-        .unwrap_or(simple)
 }
 
 fn check_uri(v: &TypedValue) -> Result<(), String> {

@@ -2,8 +2,8 @@
 
 use mongodb::bson::{oid::ObjectId, Binary, Bson, Document};
 
-use super::config::simple_name;
-use super::post_processors::Projection;
+use super::projection::Projection;
+use super::simple_name;
 
 /// A record on its way to MongoDB: its key and value as documents, and where it came
 /// from (for KafkaMetaData ids and the KafkaMetaAdder).
@@ -211,7 +211,7 @@ impl IdStrategy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mongodb::post_processors::ProjectionType;
+    use crate::mongodb::projection::ProjectionType;
     use mongodb::bson::doc;
 
     #[test]

@@ -35,6 +35,7 @@ mod bson_mapping;
 mod config;
 mod id_strategy;
 mod post_processors;
+mod projection;
 mod task;
 mod write_model;
 mod writer;
@@ -55,6 +56,21 @@ pub fn sink_plugin() -> ConnectorPlugin {
         doc: "Writes records to MongoDB collections with the MongoDB Kafka sink connector's keys, id strategies, write models and post processors; offsets are committed only after MongoDB acknowledged the writes.",
         config_def: sink_config_def,
         create_connector: || Box::new(CopyConfigConnector::new(false).with_validation(config::validate)),
-        create_task: TaskFactory::Sink(|| Box::new(MongoSinkTask::default())),
+        create_task: TaskFactory::sink::<MongoSinkTask>(),
     }
+}
+
+/// Normalises a class or short name: the simple name, lower case, without a
+/// `Strategy` suffix (`com.mongodb...BsonOidStrategy` -> `bsonoid`).
+pub(crate) fn simple_name(name: &str) -> String {
+    let simple = name
+        .trim()
+        .rsplit('.')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    simple
+        .strip_suffix("strategy")
+        .map(str::to_string)
+        .unwrap_or(simple)
 }

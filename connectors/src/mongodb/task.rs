@@ -10,7 +10,7 @@ use mongodb::bson::{self, DateTime};
 use mongodb::options::ClientOptions;
 use mongodb::Client;
 use sluice_runtime::config::{ConfigErrors, ParsedConfig};
-use sluice_runtime::connector::{ConnectError, SinkTask, SinkTaskContext};
+use sluice_runtime::connector::{ConnectError, SinkTask, SinkTaskContext, StartSinkTask};
 use sluice_runtime::data::{SinkRecord, TimestampType};
 
 use super::bson_mapping::to_document;
@@ -53,15 +53,14 @@ fn fingerprint(records: &[SinkRecord]) -> (usize, i64, i64, String) {
 }
 
 /// Writes records to MongoDB.
-#[derive(Default)]
 pub struct MongoSinkTask {
-    settings: Option<SinkSettings>,
+    settings: SinkSettings,
     /// `errors.tolerance=all` at the runtime level (so the errant record reporter
     /// accepts records rather than failing).
     runtime_tolerates_all: bool,
     topics: HashMap<String, Arc<TopicSettings>>,
-    writer: Option<Writer>,
-    ctx: Option<SinkTaskContext>,
+    writer: Writer,
+    ctx: SinkTaskContext,
     pending: Option<Pending>,
 }
 
@@ -77,9 +76,8 @@ impl MongoSinkTask {
         if let Some(s) = self.topics.get(topic) {
             return Ok(s.clone());
         }
-        let settings = self.settings.as_ref().expect("started");
         let s = Arc::new(
-            settings
+            self.settings
                 .topic(topic)
                 .map_err(|i| ConnectError::Config(ConfigErrors(i)))?,
         );
@@ -90,18 +88,12 @@ impl MongoSinkTask {
     /// A record that cannot be written: fails the task (tolerance none) or is reported
     /// to the runtime's errant record handler (dead letter queue) and skipped.
     async fn errant(&self, r: &SinkRecord, error: &str) -> Result<(), ConnectError> {
-        let settings = self.settings.as_ref().expect("started");
         let trace = format!("MongoDB sink: record {}: {}", where_(r), error);
-        if settings.tolerance == Tolerance::None {
+        if self.settings.tolerance == Tolerance::None {
             return Err(ConnectError::fatal(trace));
         }
         if self.runtime_tolerates_all {
-            self.ctx
-                .as_ref()
-                .expect("started")
-                .errant
-                .report(r, error)
-                .await
+            self.ctx.errant.report(r, error).await
         } else {
             // mongo.errors.tolerance=all with errors.tolerance=none: no dead letter
             // queue is set up for this connector; log and skip.
@@ -155,7 +147,7 @@ impl MongoSinkTask {
     /// Writes what is left of the pending batch. On a retriable error the progress
     /// stays in `self.pending`.
     async fn write_pending(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
-        let writer = self.writer.clone().expect("started");
+        let writer = self.writer.clone();
         let mut pending = self.pending.take().expect("pending batch");
         for ns in pending.work.iter_mut() {
             while ns.next < ns.ops.len() {
@@ -259,16 +251,11 @@ fn build_write(
     s.write_model.write(value, now).map(Some)
 }
 
-#[async_trait]
-impl SinkTask for MongoSinkTask {
-    async fn start(
-        &mut self,
-        config: ParsedConfig,
-        ctx: SinkTaskContext,
-    ) -> Result<(), ConnectError> {
+impl StartSinkTask for MongoSinkTask {
+    async fn start(config: ParsedConfig, ctx: SinkTaskContext) -> Result<Self, ConnectError> {
         let settings = SinkSettings::from_config(&config)
             .map_err(|i| ConnectError::Config(ConfigErrors(i)))?;
-        self.runtime_tolerates_all = config
+        let runtime_tolerates_all = config
             .raw()
             .get("errors.tolerance")
             .is_some_and(|t| t.trim().eq_ignore_ascii_case("all"));
@@ -286,12 +273,19 @@ impl SinkTask for MongoSinkTask {
             .map_err(|e| super::writer::classify(&e, "cannot create the MongoDB client"))?;
         let writer = Writer::new(client, write_concern);
         writer.ping().await?;
-        self.writer = Some(writer);
-        self.settings = Some(settings);
-        self.ctx = Some(ctx);
-        Ok(())
+        Ok(MongoSinkTask {
+            settings,
+            runtime_tolerates_all,
+            topics: HashMap::new(),
+            writer,
+            ctx,
+            pending: None,
+        })
     }
+}
 
+#[async_trait]
+impl SinkTask for MongoSinkTask {
     async fn put(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
         if records.is_empty() {
             return Ok(());
@@ -327,9 +321,6 @@ impl SinkTask for MongoSinkTask {
 
     async fn stop(&mut self) {
         self.pending = None;
-        if let Some(w) = self.writer.take() {
-            drop(w);
-        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use mongodb::bson::{doc, Bson, DateTime, Document};
 
-use super::config::simple_name;
+use super::simple_name;
 
 /// One write, as the `insert` / `update` / `delete` commands take it.
 #[derive(Debug, Clone, PartialEq)]

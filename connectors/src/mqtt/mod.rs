@@ -39,6 +39,6 @@ pub fn source_plugin() -> ConnectorPlugin {
         doc: "Subscribes to MQTT topic filters and writes the messages to a topic; QoS 1/2 messages are acknowledged to the broker only after Kafka acknowledged them.",
         config_def,
         create_connector: || Box::new(CopyConfigConnector::new(true)),
-        create_task: TaskFactory::Source(|| Box::new(MqttSourceTask::default())),
+        create_task: TaskFactory::source::<MqttSourceTask>(),
     }
 }

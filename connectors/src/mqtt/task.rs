@@ -8,7 +8,7 @@ use sluice_record_builders::{QueueMessage, RecordBuilder};
 use sluice_runtime::config::ParsedConfig;
 use sluice_runtime::connector::{
     AckToken, Acknowledger, ConnectError, FailedSourceRecord, SourceBatch, SourceTask,
-    SourceTaskContext,
+    SourceTaskContext, StartSourceTask,
 };
 use sluice_runtime::data::{
     primitive, SchemaAndValue, SchemaType, SourcePartition, SourceRecord, Value,
@@ -20,11 +20,11 @@ use super::config::MqttSourceConfig;
 use super::driver::{self, Incoming};
 
 /// Reads MQTT topic filters into one Kafka topic (see the module doc of `mqtt`).
-#[derive(Default)]
 pub struct MqttSourceTask {
-    state: Option<State>,
+    st: State,
 }
 
+/// The task's connection and what it has received.
 struct State {
     cfg: MqttSourceConfig,
     builder: Box<dyn RecordBuilder>,
@@ -57,13 +57,8 @@ fn qos_number(q: QoS) -> i8 {
     }
 }
 
-#[async_trait]
-impl SourceTask for MqttSourceTask {
-    async fn start(
-        &mut self,
-        config: ParsedConfig,
-        ctx: SourceTaskContext,
-    ) -> Result<(), ConnectError> {
+impl StartSourceTask for MqttSourceTask {
+    async fn start(config: ParsedConfig, ctx: SourceTaskContext) -> Result<Self, ConnectError> {
         let cfg = MqttSourceConfig::from_parsed(&config)?;
         let builder = sluice_record_builders::create(&cfg.builder)?;
         let client_id = cfg
@@ -107,7 +102,7 @@ impl SourceTask for MqttSourceTask {
             )),
         );
         tracing::info!(server = %format!("{}:{}", cfg.server.host, cfg.server.port), client_id = %client_id, topics = ?cfg.topics, qos = cfg.qos, "MQTT source started");
-        self.state = Some(State {
+        let st = State {
             with_metadata: cfg.builder.key.is_some()
                 || cfg.builder.copy_to_headers
                 || cfg.topic_header.is_some(),
@@ -120,15 +115,15 @@ impl SourceTask for MqttSourceTask {
             driver: Some(driver),
             next_token: 0,
             cfg,
-        });
-        Ok(())
+        };
+        Ok(MqttSourceTask { st })
     }
+}
 
+#[async_trait]
+impl SourceTask for MqttSourceTask {
     async fn poll(&mut self) -> Result<SourceBatch, ConnectError> {
-        let st = self
-            .state
-            .as_mut()
-            .ok_or_else(|| ConnectError::fatal("the task was not started"))?;
+        let st = &mut self.st;
         let first = match tokio::time::timeout(st.cfg.max_poll_blocked, st.rx.recv()).await {
             Err(_) => return Ok(SourceBatch::new()),
             Ok(Some(m)) => m,
@@ -155,7 +150,7 @@ impl SourceTask for MqttSourceTask {
     }
 
     fn acknowledger(&self) -> Option<Arc<dyn Acknowledger>> {
-        let st = self.state.as_ref()?;
+        let st = &self.st;
         Some(Arc::new(MqttAcknowledger {
             shared: st.shared.clone(),
             client: st.client.clone(),
@@ -163,9 +158,7 @@ impl SourceTask for MqttSourceTask {
     }
 
     async fn stop(&mut self) {
-        let Some(st) = self.state.as_mut() else {
-            return;
-        };
+        let st = &mut self.st;
         // A clean DISCONNECT: the broker keeps the persistent session, with every
         // message not acknowledged yet, for the next start.
         let _ = st.client.try_disconnect();

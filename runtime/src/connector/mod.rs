@@ -7,6 +7,9 @@
 mod context;
 mod error;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use async_trait::async_trait;
 
 use crate::config::{ConfigDef, ConfigIssue, ParsedConfig, RawConfig};
@@ -192,13 +195,10 @@ pub trait Acknowledger: Send + Sync {
 /// `poll` is only cancelled (its future dropped) when the task is being stopped; it
 /// should return within about a second when there is no data so that pausing and
 /// shutdown are timely.
+///
+/// A task is created started, by its plugin's [`TaskFactory`] (see [`StartSourceTask`]).
 #[async_trait]
 pub trait SourceTask: Send {
-    async fn start(
-        &mut self,
-        config: ParsedConfig,
-        ctx: SourceTaskContext,
-    ) -> Result<(), ConnectError>;
     async fn poll(&mut self) -> Result<SourceBatch, ConnectError>;
     /// The handle that acknowledges batch tokens; asked for once, after `start`.
     fn acknowledger(&self) -> Option<std::sync::Arc<dyn Acknowledger>> {
@@ -218,13 +218,10 @@ pub trait SourceTask: Send {
 /// Delivery contract: the runtime commits a Kafka offset only after `flush` returned Ok
 /// following the `put` of that record. `put` may write right away or buffer; `flush`
 /// must make everything put so far durable.
+///
+/// A task is created started, by its plugin's [`TaskFactory`] (see [`StartSinkTask`]).
 #[async_trait]
 pub trait SinkTask: Send {
-    async fn start(
-        &mut self,
-        config: ParsedConfig,
-        ctx: SinkTaskContext,
-    ) -> Result<(), ConnectError>;
     /// Partitions newly assigned to this task.
     async fn open(&mut self, _partitions: &[TopicPartition]) -> Result<(), ConnectError> {
         Ok(())
@@ -240,11 +237,55 @@ pub trait SinkTask: Send {
     async fn stop(&mut self) {}
 }
 
-/// How to make the tasks of a connector plugin.
+/// A source task that can be created ready to poll.
+pub trait StartSourceTask: SourceTask + Sized + 'static {
+    /// Creates the task from its config: connected, positioned at its stored offsets.
+    /// A retriable error is retried by the runtime with backoff; a fatal one fails the
+    /// task.
+    fn start(
+        config: ParsedConfig,
+        ctx: SourceTaskContext,
+    ) -> impl Future<Output = Result<Self, ConnectError>> + Send;
+}
+
+/// A sink task that can be created ready to take records.
+pub trait StartSinkTask: SinkTask + Sized + 'static {
+    /// Creates the task from its config. Errors as for [`StartSourceTask::start`].
+    fn start(
+        config: ParsedConfig,
+        ctx: SinkTaskContext,
+    ) -> impl Future<Output = Result<Self, ConnectError>> + Send;
+}
+
+/// A started task, or why it could not start.
+pub type Started<T> = Pin<Box<dyn Future<Output = Result<Box<T>, ConnectError>> + Send>>;
+
+/// How to make the (started) tasks of a connector plugin.
 #[derive(Clone, Copy)]
 pub enum TaskFactory {
-    Source(fn() -> Box<dyn SourceTask>),
-    Sink(fn() -> Box<dyn SinkTask>),
+    Source(fn(ParsedConfig, SourceTaskContext) -> Started<dyn SourceTask>),
+    Sink(fn(ParsedConfig, SinkTaskContext) -> Started<dyn SinkTask>),
+}
+
+impl TaskFactory {
+    /// The factory of source task type `T`.
+    pub fn source<T: StartSourceTask>() -> Self {
+        TaskFactory::Source(|config, ctx| {
+            Box::pin(async move {
+                let task: Box<dyn SourceTask> = Box::new(T::start(config, ctx).await?);
+                Ok(task)
+            })
+        })
+    }
+    /// The factory of sink task type `T`.
+    pub fn sink<T: StartSinkTask>() -> Self {
+        TaskFactory::Sink(|config, ctx| {
+            Box::pin(async move {
+                let task: Box<dyn SinkTask> = Box::new(T::start(config, ctx).await?);
+                Ok(task)
+            })
+        })
+    }
 }
 
 /// A connector plugin as registered by the binary.
@@ -265,6 +306,14 @@ pub struct ConnectorPlugin {
     pub create_task: TaskFactory,
 }
 
+impl std::fmt::Debug for ConnectorPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorPlugin")
+            .field("class", &self.class)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ConnectorPlugin {
     pub fn kind(&self) -> ConnectorType {
         match self.create_task {
@@ -276,14 +325,8 @@ impl ConnectorPlugin {
     pub fn short_name(&self) -> &'static str {
         self.aliases.first().copied().unwrap_or(self.class)
     }
-    /// Does this plugin answer to `name`: class, alias, simple class name, or the simple
-    /// name without its `Connector` suffix (as Connect accepts)?
+    /// Does this plugin answer to `name` (see `plugins::name_matches`)?
     pub fn matches(&self, name: &str) -> bool {
-        let name = name.trim();
-        if self.class == name || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(name)) {
-            return true;
-        }
-        let simple = self.class.rsplit('.').next().unwrap_or(self.class);
-        simple == name || simple.strip_suffix("Connector") == Some(name)
+        crate::plugins::name_matches(self.class, self.aliases, Some("Connector"), name)
     }
 }

@@ -116,12 +116,9 @@ pub struct ConverterPlugin {
 }
 
 impl ConverterPlugin {
-    /// Does this plugin answer to `name` (class name, alias, or simple class name)?
+    /// Does this plugin answer to `name` (see `plugins::name_matches`)?
     pub fn matches(&self, name: &str) -> bool {
-        let name = name.trim();
-        self.class == name
-            || self.aliases.contains(&name)
-            || self.class.rsplit('.').next() == Some(name)
+        crate::plugins::name_matches(self.class, self.aliases, Some("Converter"), name)
     }
 }
 

@@ -12,35 +12,35 @@ use tokio::sync::{mpsc, watch};
 
 use super::assignment::{assign, Unit};
 use super::membership::{GroupSettings, Membership, MembershipHandle};
+use super::plan::{self, Action};
 use super::records::{AssignmentRecord, ConfigRecord, StatusRecord, StatusValue};
 use super::settings::DistributedSettings;
-use super::state::{ConfigState, RestartRequest, StatusState};
+use super::state::{ConfigState, StatusState};
 use super::topic_log::TopicLog;
 use crate::config::files::TargetState;
 use crate::config::worker::WorkerConfig;
 use crate::config::RawConfig;
-use crate::connector::{
-    Connector, ConnectorContext, ConnectorRequest, ConnectorType, OffsetReader,
-};
-use crate::connector_config::parse_plugin_config;
+use crate::connector::{ConnectorContext, ConnectorRequest, ConnectorType, OffsetReader};
 use crate::herder::{
-    cluster_id, finish_task_configs, max_tasks, offsets_api, reverse_transform, validate_for_api,
-    validation_issues, ActiveTopics, ConfigOrigin, ConnectorInfo, ConnectorStateInfo, Herder,
-    HerderError, MetricsSnapshot, OffsetEntry, PutOptions, TaskMetricsView, ValidationReport,
-    OFFSETS_MESSAGE,
+    cluster_id, offsets_api, validate_for_api, validation_issues, ConfigOrigin, ConnectorInfo,
+    ConnectorStateInfo, Herder, HerderError, MetricsSnapshot, OffsetEntry, PutOptions,
+    TaskMetricsView, ValidationReport, OFFSETS_MESSAGE,
 };
 use crate::kafka::{client_config, ensure_internal_topic, InternalTopic};
+use crate::lifecycle::checks::{check_name, check_offsets_modifiable, RestartPlan};
+use crate::lifecycle::{ConnectorSpec, RunningConnector};
 use crate::offsets::KafkaOffsetStore;
 use crate::plugins::Plugins;
 use crate::status::{SharedStatus, State, Status};
-use crate::task::{TaskId, TaskTarget};
+use crate::task::{ActiveTopics, TaskId, TaskTarget};
 use crate::worker::{TaskHandle, TaskLaunch, Worker};
 
 const REBALANCING: &str =
     "Cannot complete request momentarily due to no known leader URL, likely because a rebalance was underway.";
 
 struct LocalConnector {
-    instance: Box<dyn Connector>,
+    /// None when the connector failed to start (its status says why).
+    running: Option<RunningConnector>,
     raw: RawConfig,
     target: TargetState,
     status: SharedStatus,
@@ -271,21 +271,6 @@ impl DistributedHerder {
         self.publish().await;
     }
 
-    /// The units the cluster must run.
-    fn units(cfg: &ConfigState) -> BTreeSet<Unit> {
-        let mut out = BTreeSet::new();
-        for name in cfg.connectors.keys() {
-            if cfg.target(name) == TargetState::Stopped {
-                continue;
-            }
-            out.insert(Unit::Connector(name.clone()));
-            for t in 0..cfg.tasks.get(name).map(|v| v.len()).unwrap_or(0) {
-                out.insert(Unit::Task(name.clone(), t as u32));
-            }
-        }
-        out
-    }
-
     async fn lead(&self, m: &Membership, cfg: &ConfigState) {
         let previous = &cfg.assignment;
         let delay = self.settings.rebalance_delay;
@@ -306,7 +291,7 @@ impl DistributedHerder {
         };
         let (next, held) = assign(
             &m.members,
-            &Self::units(cfg),
+            &plan::units(cfg),
             &previous.assignment,
             may_reassign,
         );
@@ -332,189 +317,144 @@ impl DistributedHerder {
         }
     }
 
-    /// Stops what is no longer ours, starts what is ours once it is safe, and applies
-    /// config, target-state and restart changes.
+    /// Makes local work match the cluster's: plans the round from what runs here and
+    /// what the topics say (see [`plan`]), then carries the plan out.
     async fn reconcile(&self, m: &Membership, cfg: &ConfigState) {
         let me = self.worker.worker_id.clone();
         self.generation
             .store(cfg.assignment.version, Ordering::SeqCst);
         let mut local = self.local.lock().await;
-        let fenced = !m.in_group || self.stopping.load(Ordering::SeqCst);
-        let all_units = Self::units(cfg);
-        let mine: BTreeSet<Unit> = if fenced {
-            BTreeSet::new()
-        } else {
-            cfg.assignment
-                .assignment
+        let statuses = self.status.lock().unwrap().clone();
+        let seen = plan::Local {
+            connectors: local
+                .connectors
                 .iter()
-                .filter(|(_, w)| **w == me)
-                .map(|(u, _)| u.clone())
-                .filter(|u| all_units.contains(u))
-                .collect()
+                .map(|(n, c)| {
+                    let running = plan::RunningConnector {
+                        raw: c.raw.clone(),
+                        target: c.target,
+                        failed: c.status.get().state == State::Failed,
+                    };
+                    (n.clone(), running)
+                })
+                .collect(),
+            tasks: local
+                .tasks
+                .iter()
+                .map(|(k, t)| {
+                    let running = plan::RunningTask {
+                        config: t.config.clone(),
+                        connector_raw: t.connector_raw.clone(),
+                        target: t.target,
+                        failed: t.handle.status.get().state == State::Failed,
+                    };
+                    (k.clone(), running)
+                })
+                .collect(),
         };
-        if fenced && (!local.connectors.is_empty() || !local.tasks.is_empty()) {
+        let p = plan::plan(&plan::Inputs {
+            me: &me,
+            membership: m,
+            stopping: self.stopping.load(Ordering::SeqCst),
+            config: cfg,
+            statuses: &statuses,
+            local: &seen,
+            restarts_done: local.restarts_done,
+        });
+        if p.fenced_with_work {
             tracing::warn!("this worker is not in the group: stopping its work");
         }
+        self.execute(&mut local, p.actions, cfg).await;
+        local.restarts_done = p.restarts_done;
+    }
 
-        // 1. Stop what is not ours (or changed so that it must restart).
-        let stop_connectors: Vec<String> = local
-            .connectors
-            .iter()
-            .filter(|(n, c)| {
-                !mine.contains(&Unit::Connector((*n).clone()))
-                    || cfg.connectors.get(*n) != Some(&c.raw)
-            })
-            .map(|(n, _)| n.clone())
-            .collect();
-        for n in stop_connectors {
-            let mut c = local.connectors.remove(&n).expect("listed");
-            c.instance.stop().await;
-            tracing::info!(connector = %n, "stopped connector here");
-            local.published.remove(&Unit::Connector(n.clone()));
-            self.write_status(StatusRecord::Connector {
-                name: n.clone(),
-                status: Some(self.status_value(State::Unassigned, None)),
-            })
-            .await;
+    /// Carries out a plan's actions in order; consecutive task stops run together.
+    async fn execute(&self, local: &mut Local, actions: Vec<Action>, cfg: &ConfigState) {
+        let mut stopping: Vec<(String, u32, LocalTask)> = Vec::new();
+        for action in actions {
+            if !matches!(action, Action::StopTask(..)) && !stopping.is_empty() {
+                self.stop_tasks(local, std::mem::take(&mut stopping)).await;
+            }
+            match action {
+                Action::StopTask(n, t) => {
+                    if let Some(lt) = local.tasks.remove(&(n.clone(), t)) {
+                        stopping.push((n, t, lt));
+                    }
+                }
+                Action::StopConnector(n) => {
+                    if let Some(c) = local.connectors.remove(&n) {
+                        if let Some(r) = c.running {
+                            r.stop().await;
+                        }
+                        tracing::info!(connector = %n, "stopped connector here");
+                    }
+                    local.published.remove(&Unit::Connector(n.clone()));
+                    self.write_status(StatusRecord::Connector {
+                        name: n,
+                        status: Some(self.status_value(State::Unassigned, None)),
+                    })
+                    .await;
+                }
+                Action::SetConnectorTarget(n, target) => {
+                    if let Some(c) = local.connectors.get_mut(&n) {
+                        c.target = target;
+                        c.status.set_state(if target == TargetState::Paused {
+                            State::Paused
+                        } else {
+                            State::Running
+                        });
+                    }
+                }
+                Action::SetTaskTarget(n, t, target) => {
+                    if let Some(lt) = local.tasks.get_mut(&(n, t)) {
+                        lt.target = target;
+                        lt.handle.set_target(task_target(target));
+                    }
+                }
+                Action::StartConnector(n) => self.start_connector(local, &n, cfg).await,
+                Action::StartTask(n, t) => self.start_task(local, &n, t, cfg).await,
+                Action::RestartConnector(n) => {
+                    if let Some(c) = local.connectors.remove(&n) {
+                        if let Some(r) = c.running {
+                            r.stop().await;
+                        }
+                        tracing::info!(connector = %n, "restarting connector");
+                        self.start_connector(local, &n, cfg).await;
+                    }
+                }
+                Action::RestartTask(n, t) => {
+                    if let Some(lt) = local.tasks.remove(&(n.clone(), t)) {
+                        lt.handle
+                            .stop(self.worker.config.shutdown_timeout + Duration::from_secs(5))
+                            .await;
+                        tracing::info!(task = %format!("{}-{}", n, t), "restarting task");
+                        self.start_task(local, &n, t, cfg).await;
+                    }
+                }
+            }
         }
-        let stop_tasks: Vec<(String, u32)> = local
-            .tasks
-            .iter()
-            .filter(|((n, t), lt)| {
-                !mine.contains(&Unit::Task(n.clone(), *t))
-                    || cfg.tasks.get(n).and_then(|v| v.get(*t as usize)) != Some(&lt.config)
-                    || cfg.connectors.get(n) != Some(&lt.connector_raw)
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
+        if !stopping.is_empty() {
+            self.stop_tasks(local, stopping).await;
+        }
+    }
+
+    /// Stops tasks together; each one's UNASSIGNED status is written after it flushed
+    /// its offsets, so that the new owner may start it.
+    async fn stop_tasks(&self, local: &mut Local, tasks: Vec<(String, u32, LocalTask)>) {
         let timeout = self.worker.config.shutdown_timeout + Duration::from_secs(5);
-        let mut stops = Vec::new();
-        for k in stop_tasks {
-            let t = local.tasks.remove(&k).expect("listed");
-            stops.push(async move {
-                t.handle.stop(timeout).await;
-                k
-            });
-        }
+        let stops = tasks.into_iter().map(|(n, t, lt)| async move {
+            lt.handle.stop(timeout).await;
+            (n, t)
+        });
         for (n, t) in futures::future::join_all(stops).await {
             tracing::info!(task = %format!("{}-{}", n, t), "stopped task here");
             local.published.remove(&Unit::Task(n.clone(), t));
-            // Written after the task flushed its offsets: the new owner may start now.
             self.write_status(StatusRecord::Task {
-                name: n.clone(),
+                name: n,
                 task: t,
                 status: Some(self.status_value(State::Unassigned, None)),
             })
             .await;
-        }
-
-        // 2. Apply target-state changes to what keeps running.
-        for (n, c) in local.connectors.iter_mut() {
-            let target = cfg.target(n);
-            if c.target != target {
-                c.target = target;
-                c.status.set_state(if target == TargetState::Paused {
-                    State::Paused
-                } else {
-                    State::Running
-                });
-            }
-        }
-        for ((n, _), t) in local.tasks.iter_mut() {
-            let target = cfg.target(n);
-            if t.target != target {
-                t.target = target;
-                t.handle.set_target(task_target(target));
-            }
-        }
-
-        // 3. Start what is ours, once its previous owner has let go.
-        let statuses = self.status.lock().unwrap().clone();
-        for u in &mine {
-            let running = match u {
-                Unit::Connector(n) => local.connectors.contains_key(n),
-                Unit::Task(n, t) => local.tasks.contains_key(&(n.clone(), *t)),
-            };
-            if running {
-                continue;
-            }
-            let previous = match u {
-                Unit::Connector(n) => statuses.connectors.get(n),
-                Unit::Task(n, t) => statuses.tasks.get(&(n.clone(), *t)),
-            };
-            let free = match previous {
-                None => true,
-                Some(s) => {
-                    s.worker_id == me
-                        || s.state == State::Unassigned
-                        || !m.members.contains(&s.worker_id)
-                }
-            };
-            if !free {
-                continue; // wait for the previous owner's UNASSIGNED
-            }
-            match u {
-                Unit::Connector(n) => self.start_connector(&mut local, n, cfg).await,
-                Unit::Task(n, t) => self.start_task(&mut local, n, *t, cfg).await,
-            }
-        }
-
-        // 4. Restart requests read since we caught up.
-        let done = local.restarts_done;
-        for (seq, req) in cfg.restarts.iter().filter(|(s, _)| *s > done) {
-            local.restarts_done = *seq;
-            match req {
-                RestartRequest::Connector {
-                    name,
-                    include_tasks,
-                    only_failed,
-                } => {
-                    if let Some(c) = local.connectors.get(name) {
-                        if !*only_failed || c.status.get().state == State::Failed {
-                            let mut c = local.connectors.remove(name).expect("present");
-                            c.instance.stop().await;
-                            tracing::info!(connector = %name, "restarting connector");
-                            self.start_connector(&mut local, name, cfg).await;
-                        }
-                    }
-                    if *include_tasks {
-                        let keys: Vec<(String, u32)> = local
-                            .tasks
-                            .iter()
-                            .filter(|((n, _), t)| {
-                                n == name
-                                    && (!*only_failed
-                                        || t.handle.status.get().state == State::Failed)
-                            })
-                            .map(|(k, _)| k.clone())
-                            .collect();
-                        for k in keys {
-                            self.restart_local_task(&mut local, &k.0, k.1, cfg).await;
-                        }
-                    }
-                }
-                RestartRequest::Task { name, task } => {
-                    if local.tasks.contains_key(&(name.clone(), *task)) {
-                        self.restart_local_task(&mut local, name, *task, cfg).await;
-                    }
-                }
-            }
-        }
-    }
-
-    async fn restart_local_task(
-        &self,
-        local: &mut Local,
-        name: &str,
-        task: u32,
-        cfg: &ConfigState,
-    ) {
-        if let Some(t) = local.tasks.remove(&(name.to_string(), task)) {
-            t.handle
-                .stop(self.worker.config.shutdown_timeout + Duration::from_secs(5))
-                .await;
-            tracing::info!(task = %format!("{}-{}", name, task), "restarting task");
-            self.start_task(local, name, task, cfg).await;
         }
     }
 
@@ -527,68 +467,40 @@ impl DistributedHerder {
         }
     }
 
+    fn spec(&self, name: &str, raw: &RawConfig) -> Result<Arc<ConnectorSpec>, String> {
+        ConnectorSpec::resolve(&self.worker.plugins, &self.worker.config, name, raw)
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Starts the connector instance here and writes its task configs if they changed.
     async fn start_connector(&self, local: &mut Local, name: &str, cfg: &ConfigState) {
         let Some(raw) = cfg.connectors.get(name).cloned() else {
             return;
         };
         let target = cfg.target(name);
         let status = SharedStatus::new(State::Unassigned, &self.worker.worker_id);
-        let fail = |status: &SharedStatus, msg: String| {
-            tracing::error!(connector = %name, "{}", msg);
-            status.fail(msg);
-        };
-        let Some(plugin) = raw
-            .get("connector.class")
-            .and_then(|c| self.worker.plugins.find_connector(c))
-            .cloned()
-        else {
-            fail(
-                &status,
-                format!("unknown connector class {:?}", raw.get("connector.class")),
-            );
-            local.connectors.insert(
-                name.to_string(),
-                LocalConnector {
-                    instance: Box::new(crate::connector::CopyConfigConnector::new(true)),
-                    raw,
-                    target,
-                    status,
-                },
-            );
-            return;
-        };
-        let mut instance = (plugin.create_connector)();
-        let outcome: Result<Vec<RawConfig>, String> = async {
-            let (resolved, secret_keys) = self
-                .worker
-                .config
-                .providers
-                .resolve(&raw)
-                .map_err(|i| HerderError::Invalid(i).to_string())?;
-            let parsed = parse_plugin_config(&plugin, &resolved).map_err(|e| e.to_string())?;
-            let ctx = ConnectorContext::new(
-                name.to_string(),
-                self.worker.requests.clone(),
-                OffsetReader::new(name.to_string(), self.worker.offsets.clone()),
-            );
-            instance
-                .start(parsed, ctx)
+        let ctx = ConnectorContext::new(
+            name.to_string(),
+            self.worker.requests.clone(),
+            OffsetReader::new(name.to_string(), self.worker.offsets.clone()),
+        );
+        let started: Result<(RunningConnector, Vec<RawConfig>), String> = async {
+            let spec = self.spec(name, &raw)?;
+            let mut running = RunningConnector::start(spec, ctx)
                 .await
-                .map_err(|e| format!("connector {} failed to start: {}", name, e))?;
-            let configs = instance
-                .task_configs(max_tasks(&resolved))
-                .await
-                .map_err(|e| {
-                    format!("connector {} failed to generate task configs: {}", name, e)
-                })?;
-            Ok(finish_task_configs(&plugin, configs, &resolved)
-                .into_iter()
-                .map(|tc| reverse_transform(&tc, &raw, &resolved, &secret_keys))
-                .collect())
+                .map_err(|e| e.to_string())?;
+            match running.task_configs().await {
+                Ok(c) => Ok((running, c.into_iter().map(|c| c.stored).collect())),
+                Err(e) => {
+                    running.stop().await;
+                    Err(e.to_string())
+                }
+            }
         }
         .await;
-        match outcome {
-            Ok(configs) => {
+        let running = match started {
+            Ok((running, configs)) => {
                 status.set_state(if target == TargetState::Paused {
                     State::Paused
                 } else {
@@ -598,13 +510,18 @@ impl DistributedHerder {
                     self.write_task_configs(name, &configs).await;
                 }
                 tracing::info!(connector = %name, "started connector here");
+                Some(running)
             }
-            Err(msg) => fail(&status, msg),
-        }
+            Err(msg) => {
+                tracing::error!(connector = %name, "{}", msg);
+                status.fail(msg);
+                None
+            }
+        };
         local.connectors.insert(
             name.to_string(),
             LocalConnector {
-                instance,
+                running,
                 raw,
                 target,
                 status,
@@ -638,6 +555,8 @@ impl DistributedHerder {
         }
     }
 
+    /// Starts a task here from its stored config. A task whose connector config does
+    /// not check out on this worker is shown FAILED with the reason.
     async fn start_task(&self, local: &mut Local, name: &str, task: u32, cfg: &ConfigState) {
         let (Some(raw), Some(stored)) = (
             cfg.connectors.get(name).cloned(),
@@ -648,41 +567,34 @@ impl DistributedHerder {
         ) else {
             return;
         };
-        let Some(plugin) = raw
-            .get("connector.class")
-            .and_then(|c| self.worker.plugins.find_connector(c))
-            .cloned()
-        else {
-            return;
-        };
-        // Offsets written by the previous owner must be visible first.
-        if plugin.kind() == ConnectorType::Source {
-            if let Err(e) = self.offsets.reload().await {
-                tracing::warn!(task = %format!("{}-{}", name, task), "cannot read the offsets topic (will retry): {}", e);
-                return;
-            }
-        }
-        let (Ok((resolved, _)), Ok((task_resolved, _))) = (
-            self.worker.config.providers.resolve(&raw),
-            self.worker.config.providers.resolve(&stored),
-        ) else {
-            tracing::error!(connector = %name, "cannot resolve config providers");
-            return;
+        let id = TaskId {
+            connector: name.to_string(),
+            task,
         };
         let target = cfg.target(name);
-        let topics = local.topics.entry(name.to_string()).or_default().clone();
-        let handle = self.worker.start_task(TaskLaunch {
-            plugin,
-            id: TaskId {
-                connector: name.to_string(),
-                task,
-            },
-            connector_config: resolved,
-            task_config: task_resolved,
-            stored_task_config: stored.clone(),
-            target: task_target(target),
-            topics,
-        });
+        let handle = match self.spec(name, &raw) {
+            Ok(spec) => {
+                // Offsets written by the previous owner must be visible first.
+                if spec.kind() == ConnectorType::Source {
+                    if let Err(e) = self.offsets.reload().await {
+                        tracing::warn!(task = %id, "cannot read the offsets topic (will retry): {}", e);
+                        return;
+                    }
+                }
+                let topics = local.topics.entry(name.to_string()).or_default().clone();
+                self.worker.start_task(TaskLaunch {
+                    spec,
+                    id,
+                    config: stored.clone(),
+                    target: task_target(target),
+                    topics,
+                })
+            }
+            Err(msg) => {
+                tracing::error!(task = %id, "cannot start the task: {}", msg);
+                self.worker.failed_task(id, stored.clone(), msg)
+            }
+        };
         tracing::info!(task = %format!("{}-{}", name, task), "started task here");
         local.tasks.insert(
             (name.to_string(), task),
@@ -756,30 +668,19 @@ impl DistributedHerder {
         match req {
             ConnectorRequest::Failed(msg) => c.status.fail(msg),
             ConnectorRequest::ReconfigureTasks => {
-                let Ok((resolved, secret_keys)) = self.worker.config.providers.resolve(&c.raw)
-                else {
+                let Some(running) = c.running.as_mut() else {
                     return;
                 };
-                let Some(plugin) = crate::worker::plugin_for(&self.worker.plugins, &c.raw).cloned()
-                else {
-                    return;
-                };
-                match c.instance.task_configs(max_tasks(&resolved)).await {
+                match running.task_configs().await {
                     Ok(configs) => {
                         let configs: Vec<RawConfig> =
-                            finish_task_configs(&plugin, configs, &resolved)
-                                .into_iter()
-                                .map(|tc| reverse_transform(&tc, &c.raw, &resolved, &secret_keys))
-                                .collect();
+                            configs.into_iter().map(|c| c.stored).collect();
                         if cfg.tasks.get(name) != Some(&configs) {
                             drop(local);
                             self.write_task_configs(name, &configs).await;
                         }
                     }
-                    Err(e) => c.status.fail(format!(
-                        "connector {} failed to generate task configs: {}",
-                        name, e
-                    )),
+                    Err(e) => c.status.fail(e.to_string()),
                 }
             }
         }
@@ -854,16 +755,10 @@ impl DistributedHerder {
             .get(name)
             .cloned()
             .ok_or_else(|| Self::not_found(name))?;
-        let st = self.status.lock().unwrap();
-        let running = st.tasks.iter().any(|((n, _), s)| {
+        let running = self.status.lock().unwrap().tasks.iter().any(|((n, _), s)| {
             n == name && matches!(s.state, State::Running | State::Paused | State::Restarting)
         });
-        if cfg.target(name) != TargetState::Stopped || running {
-            return Err(HerderError::BadRequest(format!(
-                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{}/stop' endpoint",
-                name
-            )));
-        }
+        check_offsets_modifiable(name, cfg.target(name), running)?;
         let kind = self.connector_kind(&raw);
         Ok((raw, kind))
     }
@@ -933,17 +828,7 @@ impl Herder for DistributedHerder {
         opts: PutOptions,
     ) -> Result<(bool, ConnectorInfo), HerderError> {
         self.writable()?;
-        match config.get("name") {
-            Some(n) if n != name => {
-                return Err(HerderError::BadRequest(format!(
-                "Connector name configuration ({}) doesn't match connector name in the URL ({})",
-                n, name
-            )))
-            }
-            _ => {
-                config.insert("name".into(), name.to_string());
-            }
-        }
+        check_name(name, &mut config)?;
         let issues = validation_issues(&self.worker, &config).await;
         if !issues.is_empty() {
             return Err(HerderError::Invalid(issues));
@@ -1086,24 +971,15 @@ impl Herder for DistributedHerder {
         only_failed: bool,
     ) -> Result<ConnectorStateInfo, HerderError> {
         self.writable()?;
-        let mut planned = self.status(name).await.map_err(|_| Self::not_found(name))?;
-        if !only_failed || planned.connector.state == State::Failed {
-            planned.connector.state = State::Restarting;
-        }
-        if include_tasks {
-            for (_, s) in planned.tasks.iter_mut() {
-                if !only_failed || s.state == State::Failed {
-                    s.state = State::Restarting;
-                }
-            }
-        }
+        let current = self.status(name).await.map_err(|_| Self::not_found(name))?;
+        let plan = RestartPlan::new(&current, include_tasks, only_failed);
         self.write_config(ConfigRecord::RestartConnector {
             name: name.to_string(),
             include_tasks,
             only_failed,
         })
         .await?;
-        Ok(planned)
+        Ok(plan.answer)
     }
 
     async fn restart_task(&self, name: &str, task: u32) -> Result<(), HerderError> {

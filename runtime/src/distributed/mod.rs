@@ -25,6 +25,7 @@
 pub mod assignment;
 mod herder;
 pub mod membership;
+mod plan;
 pub mod records;
 mod settings;
 mod start;

@@ -1,22 +1,19 @@
 //! The herder decides which connectors and tasks run, in which state, on this worker.
-//! The REST API and the connectors folder drive it through the [`Herder`] trait;
-//! [`StandaloneHerder`] keeps everything in this process.
+//! The REST API and the connectors folder drive it through the [`Herder`] trait, which
+//! `crate::standalone::StandaloneHerder` (everything in this process) and
+//! `crate::distributed::DistributedHerder` (a cluster sharing Kafka topics) implement.
+//! What both share lives here and in `crate::lifecycle`.
 
 mod connectors_dir;
 pub(crate) mod offsets_api;
-mod standalone;
-mod state_file;
 mod validation;
 
 pub use connectors_dir::ConnectorsDir;
 pub use offsets_api::OffsetEntry;
-pub use standalone::StandaloneHerder;
-pub use state_file::StateFile;
 pub use validation::{validation_report, ConfigValueReport, ValidationReport};
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -85,25 +82,6 @@ pub struct PutOptions {
     pub create_only: bool,
     /// The state to start in; `None` keeps the current state (or RUNNING when new).
     pub initial_state: Option<TargetState>,
-}
-
-/// The topics a connector has used (Connect's active topics), shared with its tasks.
-#[derive(Debug, Clone, Default)]
-pub struct ActiveTopics(Arc<Mutex<BTreeSet<String>>>);
-
-impl ActiveTopics {
-    pub fn record(&self, topic: &str) {
-        let mut g = self.0.lock().unwrap();
-        if !g.contains(topic) {
-            g.insert(topic.to_string());
-        }
-    }
-    pub fn list(&self) -> Vec<String> {
-        self.0.lock().unwrap().iter().cloned().collect()
-    }
-    pub fn clear(&self) {
-        self.0.lock().unwrap().clear();
-    }
 }
 
 /// One task's numbers for the metrics endpoint.
@@ -184,63 +162,6 @@ pub trait Herder: Send + Sync {
 /// Connect's message for a successful offsets change (`{op}`: altered or reset).
 pub(crate) const OFFSETS_MESSAGE: &str =
     "The offsets for this connector have been {op} successfully";
-
-/// `tasks.max` of a resolved connector config (1 when unset or unreadable, as the
-/// config definition's default).
-pub(crate) fn max_tasks(resolved: &RawConfig) -> usize {
-    resolved
-        .get("tasks.max")
-        .and_then(|t| t.trim().parse::<usize>().ok())
-        .unwrap_or(1)
-}
-
-/// The task configs a connector generated, as they are run and stored: at most
-/// `tasks.max` of them (unless `tasks.max.enforce=false`), each carrying Connect's
-/// `task.class`, so that Kafka Connect can run task configs Sluice wrote.
-pub(crate) fn finish_task_configs(
-    plugin: &crate::connector::ConnectorPlugin,
-    configs: Vec<RawConfig>,
-    resolved: &RawConfig,
-) -> Vec<RawConfig> {
-    let max = max_tasks(resolved);
-    let enforce = !resolved
-        .get("tasks.max.enforce")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
-    let n = configs.len();
-    if n > max && !enforce {
-        tracing::warn!(
-            "the connector generated {} task configs, more than tasks.max={}; running all of them (tasks.max.enforce=false)",
-            n, max
-        );
-    }
-    configs
-        .into_iter()
-        .take(if enforce { max } else { usize::MAX })
-        .map(|mut tc| {
-            tc.insert("task.class".into(), plugin.task_class.to_string());
-            tc
-        })
-        .collect()
-}
-
-/// Puts placeholders back into task configs for values that came from providers, so
-/// secrets are never stored or shown (Connect's `reverseTransform`).
-pub(crate) fn reverse_transform(
-    task: &RawConfig,
-    raw: &RawConfig,
-    resolved: &RawConfig,
-    secret_keys: &[String],
-) -> RawConfig {
-    let mut out = task.clone();
-    for k in secret_keys {
-        if let (Some(tv), Some(rv), Some(orig)) = (task.get(k), resolved.get(k), raw.get(k)) {
-            if tv == rv {
-                out.insert(k.clone(), orig.clone());
-            }
-        }
-    }
-    out
-}
 
 /// Validates a config for the REST API (providers resolved, secrets hidden).
 pub(crate) async fn validate_for_api(

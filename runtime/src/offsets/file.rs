@@ -167,24 +167,7 @@ impl FileOffsetStore {
     }
 
     fn write(path: &Path, map: &OffsetMap, format: FileFormat) -> std::io::Result<()> {
-        use std::io::Write;
-        let bytes = Self::encode(map, format)?;
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
-        let tmp = path.with_extension("tmp");
-        {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        crate::atomic_file::write_atomically(path, &Self::encode(map, format)?)
     }
 }
 

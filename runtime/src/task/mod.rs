@@ -4,6 +4,7 @@
 //!   acknowledged upstream only once Kafka acknowledged them, in order ([`in_order`]).
 //! * [`sink`]: consume → convert → transform → put → flush → commit Kafka offsets.
 
+mod active_topics;
 pub mod failure;
 pub mod in_order;
 pub mod metrics;
@@ -13,13 +14,16 @@ mod producer;
 pub mod sink;
 mod sink_consumer;
 pub mod source;
+mod start;
 pub mod topic_creation;
 
 use std::time::Duration;
 
+pub use active_topics::ActiveTopics;
 pub use failure::TaskFailure;
 pub use metrics::TaskMetrics;
 pub use pipeline::{ErrorHandler, OutRecord, Outcome, RecordPipeline};
+pub(crate) use start::wait_or_stop;
 
 /// Identifies a task: connector name and task number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

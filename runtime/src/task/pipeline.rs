@@ -5,16 +5,15 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::config::worker::WorkerConfig;
-use crate::config::{ConfigErrors, RawConfig};
+use crate::config::ConfigErrors;
 use crate::connector::FailedSourceRecord;
-use crate::connector_config::converter_settings;
 use crate::convert::{build_converter, build_header_converter, Converter, HeaderConverter};
 use crate::data::{
     Headers, KafkaOrigin, RawMessage, Record, SchemaAndValue, SinkRecord, SourceRecord,
     TimestampType,
 };
 use crate::errors::{dlq_headers, DeadLetter, ErrorPolicy, RecordError, RecordLocation, Stage};
+use crate::lifecycle::PipelineSpec;
 use crate::task::{TaskId, TaskMetrics};
 use crate::transforms::TransformChain;
 
@@ -103,25 +102,30 @@ pub struct RecordPipeline {
 }
 
 impl RecordPipeline {
-    /// Builds the pipeline from the connector's (resolved) config and the worker's.
+    /// Builds the task's own converters and transforms from the connector's spec.
     pub fn new(
         id: TaskId,
-        connector: &RawConfig,
-        worker: &WorkerConfig,
+        spec: &PipelineSpec,
         policy: ErrorPolicy,
         metrics: Arc<TaskMetrics>,
     ) -> Result<Self, ConfigErrors> {
-        let (key_class, key_sub) = converter_settings("key.converter", connector, worker);
-        let (value_class, value_sub) = converter_settings("value.converter", connector, worker);
-        let (header_class, header_sub) = converter_settings("header.converter", connector, worker);
         Ok(RecordPipeline {
-            key: build_converter("key.converter", &key_class, &key_sub, true)?,
-            value: build_converter("value.converter", &value_class, &value_sub, false)?,
-            header: build_header_converter("header.converter", &header_class, &header_sub)?,
-            key_class,
-            value_class,
-            header_class,
-            transforms: TransformChain::from_config(connector)?,
+            key: build_converter("key.converter", &spec.key.class, &spec.key.config, true)?,
+            value: build_converter(
+                "value.converter",
+                &spec.value.class,
+                &spec.value.config,
+                false,
+            )?,
+            header: build_header_converter(
+                "header.converter",
+                &spec.header.class,
+                &spec.header.config,
+            )?,
+            key_class: spec.key.class.clone(),
+            value_class: spec.value.class.clone(),
+            header_class: spec.header.class.clone(),
+            transforms: TransformChain::from_config(&spec.transforms)?,
             id,
             policy,
             metrics,

@@ -28,14 +28,15 @@ use tokio::sync::watch;
 
 use super::pipeline::{ErrorHandler, OutRecord, Outcome, RecordPipeline};
 use super::sink_consumer::{Batch, ConsumerEvent, ConsumerThread, Subscription};
-use super::{Backoff, TaskId, TaskMetrics, TaskTarget};
+use super::start::{ensure_dlq, start_with_retry, wait_or_stop};
+use super::{Backoff, TaskFailure, TaskId, TaskMetrics, TaskTarget};
 use crate::config::ParsedConfig;
 use crate::connector::{
-    ConnectError, ErrantRecordHandler, ErrantRecordReporter, SinkTask, SinkTaskContext,
+    ConnectError, ErrantRecordHandler, ErrantRecordReporter, SinkTask, SinkTaskContext, Started,
     StatusDetail, TopicPartition,
 };
 use crate::data::{KafkaOrigin, RawMessage, SinkRecord};
-use crate::kafka::{ensure_topic, TopicSpec};
+use crate::kafka::TopicSpec;
 use crate::status::{SharedStatus, State};
 
 pub use super::sink_consumer::Subscription as SinkSubscription;
@@ -61,7 +62,7 @@ pub struct SinkTaskSettings {
     pub detail: StatusDetail,
     pub metrics: Arc<TaskMetrics>,
     /// Topics the connector has consumed.
-    pub topics: crate::herder::ActiveTopics,
+    pub topics: super::ActiveTopics,
 }
 
 /// Writes dead letters for a sink task and applies tolerance to errant records.
@@ -140,10 +141,10 @@ struct Loop {
 
 /// Runs a sink task until told to stop or until it fails. Returns the failure trace.
 pub async fn run_sink_task(
-    mut task: Box<dyn SinkTask>,
+    create: fn(ParsedConfig, SinkTaskContext) -> Started<dyn SinkTask>,
     s: SinkTaskSettings,
     mut control: watch::Receiver<TaskTarget>,
-) -> Result<(), String> {
+) -> Result<(), TaskFailure> {
     let errors = s.pipeline.errors();
     let producer = match &s.pipeline.policy.dlq_topic {
         Some(topic) => {
@@ -173,30 +174,17 @@ pub async fn run_sink_task(
         status: s.detail.clone(),
         errant: ErrantRecordReporter(dlq.clone()),
     };
-    let mut backoff = Backoff::new(
-        Duration::from_millis(500),
+    let started = start_with_retry(
+        &s.id,
+        &s.detail,
+        &mut control,
         s.pipeline.policy.retry_delay_max,
-    );
-    loop {
-        match task.start(s.task_config.clone(), ctx.clone()).await {
-            Ok(()) => break,
-            Err(e) if e.is_retriable() => {
-                let delay = backoff.next_delay();
-                s.detail
-                    .set(format!("starting failed, retrying in {:?}: {}", delay, e));
-                tracing::warn!(task = %s.id, "start failed, retrying in {:?}: {}", delay, e);
-                if super::source::wait_or_stop(&mut control, delay).await {
-                    task.stop().await;
-                    return Ok(());
-                }
-            }
-            Err(e) => {
-                task.stop().await;
-                return Err(format!("task {} failed to start: {}", s.id, e));
-            }
-        }
-    }
-    s.detail.clear();
+        || create(s.task_config.clone(), ctx.clone()),
+    )
+    .await?;
+    let Some(mut task) = started else {
+        return Ok(());
+    };
     let consumer = ConsumerThread::start(
         s.consumer_config.clone(),
         s.subscription.clone(),
@@ -210,7 +198,7 @@ pub async fn run_sink_task(
         Ok(c) => c,
         Err(e) => {
             task.stop().await;
-            return Err(format!("task {}: {}", s.id, e));
+            return Err(format!("task {}: {}", s.id, e).into());
         }
     };
     tracing::info!(task = %s.id, "sink task started");
@@ -225,33 +213,7 @@ pub async fn run_sink_task(
         committed: HashMap::new(),
         failure: None,
     };
-    l.run(control).await
-}
-
-pub(crate) async fn ensure_dlq(admin: &ClientConfig, spec: TopicSpec) -> Result<(), String> {
-    let mut spec = spec;
-    if let Ok(c) = admin.create::<rdkafka::consumer::BaseConsumer>() {
-        let name = spec.name.clone();
-        let n = tokio::task::spawn_blocking(move || {
-            rdkafka::consumer::Consumer::fetch_metadata(&c, Some(&name), Duration::from_secs(10))
-                .ok()
-                .map(|m| m.brokers().len())
-        })
-        .await
-        .ok()
-        .flatten();
-        if let Some(n) = n {
-            if n > 0 && spec.replication > n as i32 {
-                spec.replication = n as i32;
-            }
-        }
-    }
-    ensure_topic(admin, &spec).await.map_err(|e| {
-        format!(
-            "Could not initialize dead letter queue with topic={}: {}",
-            spec.name, e
-        )
-    })
+    l.run(control).await.map_err(TaskFailure::from)
 }
 
 impl Loop {
@@ -466,7 +428,7 @@ impl Loop {
                         .detail
                         .set(format!("put failed, retrying in {:?}: {}", delay, e));
                     tracing::warn!(task = %self.s.id, "put failed, retrying in {:?}: {}", delay, e);
-                    if super::source::wait_or_stop(control, delay).await {
+                    if wait_or_stop(control, delay).await {
                         return Err(format!(
                             "task {} stopped while retrying a put: {}",
                             self.s.id, e

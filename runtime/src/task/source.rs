@@ -29,11 +29,12 @@ use tokio::sync::watch;
 use super::in_order::{InOrderAcks, SlotInfo};
 use super::pipeline::{Outcome, RecordPipeline};
 use super::producer::SourceProducer;
+use super::start::{ensure_dlq, start_with_retry};
 use super::{Backoff, TaskFailure, TaskId, TaskMetrics, TaskTarget};
 use crate::config::ParsedConfig;
 use crate::connector::{
     Acknowledger, ConnectError, OffsetReader, Polled, SourceBatch, SourceTask, SourceTaskContext,
-    StatusDetail,
+    Started, StatusDetail,
 };
 use crate::data::{SourceOffset, SourcePartition};
 use crate::kafka::TopicSpec;
@@ -60,7 +61,7 @@ pub struct SourceTaskSettings {
     /// Stop polling while this many records are in flight.
     pub max_in_flight: usize,
     /// Topics the connector has written to.
-    pub topics: crate::herder::ActiveTopics,
+    pub topics: super::ActiveTopics,
     /// Exactly-once: each batch is one transaction, with its offsets.
     pub transactional: Option<Transactional>,
     /// Creates missing topics before their first record (`topic.creation.*`).
@@ -99,7 +100,7 @@ struct Loop {
 
 /// Runs a source task until told to stop or until it fails. Returns the failure trace.
 pub async fn run_source_task(
-    mut task: Box<dyn SourceTask>,
+    create: fn(ParsedConfig, SourceTaskContext) -> Started<dyn SourceTask>,
     s: SourceTaskSettings,
     mut control: watch::Receiver<TaskTarget>,
 ) -> Result<(), TaskFailure> {
@@ -135,10 +136,9 @@ pub async fn run_source_task(
             replication: s.pipeline.policy.dlq_replication,
             compacted: false,
         };
-        super::sink::ensure_dlq(&s.admin_config, spec).await?;
+        ensure_dlq(&s.admin_config, spec).await?;
     }
 
-    // Start the task, retrying transient failures (e.g. the source system is down).
     let ctx = SourceTaskContext {
         connector: s.id.connector.clone(),
         task: s.id.task,
@@ -146,30 +146,17 @@ pub async fn run_source_task(
         status: s.detail.clone(),
         exactly_once: s.transactional.is_some(),
     };
-    let mut backoff = Backoff::new(
-        Duration::from_millis(500),
+    let started = start_with_retry(
+        &s.id,
+        &s.detail,
+        &mut control,
         s.pipeline.policy.retry_delay_max,
-    );
-    loop {
-        match task.start(s.task_config.clone(), ctx.clone()).await {
-            Ok(()) => break,
-            Err(e) if e.is_retriable() => {
-                let delay = backoff.next_delay();
-                s.detail
-                    .set(format!("starting failed, retrying in {:?}: {}", delay, e));
-                tracing::warn!(task = %s.id, "start failed, retrying in {:?}: {}", delay, e);
-                if wait_or_stop(&mut control, delay).await {
-                    task.stop().await;
-                    return Ok(());
-                }
-            }
-            Err(e) => {
-                task.stop().await;
-                return Err(format!("task {} failed to start: {}", s.id, e).into());
-            }
-        }
-    }
-    s.detail.clear();
+        || create(s.task_config.clone(), ctx.clone()),
+    )
+    .await?;
+    let Some(task) = started else {
+        return Ok(());
+    };
     tracing::info!(task = %s.id, "source task started");
 
     let mut l = Loop {
@@ -183,23 +170,6 @@ pub async fn run_source_task(
         last_topic: None,
     };
     l.run(task, control).await
-}
-
-/// Sleeps `delay`; returns true if the task was told to stop meanwhile.
-pub(crate) async fn wait_or_stop(
-    control: &mut watch::Receiver<TaskTarget>,
-    delay: Duration,
-) -> bool {
-    let deadline = tokio::time::Instant::now() + delay;
-    loop {
-        if *control.borrow() == TaskTarget::Stopped {
-            return true;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => return false,
-            r = control.changed() => if r.is_err() { return true },
-        }
-    }
 }
 
 impl Loop {

@@ -65,13 +65,3 @@ pub struct PredicatePlugin {
     pub config_def: fn() -> ConfigDef,
     pub create: fn(&ParsedConfig) -> Result<Box<dyn Predicate>, ConfigErrors>,
 }
-
-/// Does a plugin with this class and these aliases answer to `name`?
-pub(crate) fn name_matches(class: &str, aliases: &[&str], name: &str) -> bool {
-    let name = name.trim();
-    if class == name || aliases.contains(&name) {
-        return true;
-    }
-    // Connect's short form: the class without the package.
-    class.rsplit('.').next() == Some(name)
-}

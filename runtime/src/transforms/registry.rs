@@ -2,9 +2,8 @@
 
 use super::{
     cast, drop_headers, extract_field, filter, flatten, header_from, hoist_field, insert_field,
-    insert_header, mask_field, name_matches, predicates, regex_router, replace_field,
-    set_schema_metadata, timestamp_converter, timestamp_router, value_to_key, PredicatePlugin,
-    TransformPlugin,
+    insert_header, mask_field, predicates, regex_router, replace_field, set_schema_metadata,
+    timestamp_converter, timestamp_router, value_to_key, PredicatePlugin, TransformPlugin,
 };
 
 static TRANSFORMS: &[TransformPlugin] = &[
@@ -55,13 +54,13 @@ pub fn predicate_plugins() -> &'static [PredicatePlugin] {
 pub fn find_transform(name: &str) -> Option<&'static TransformPlugin> {
     transform_plugins()
         .iter()
-        .find(|p| name_matches(p.class, p.aliases, name))
+        .find(|p| crate::plugins::name_matches(p.class, p.aliases, None, name))
 }
 
 pub fn find_predicate(name: &str) -> Option<&'static PredicatePlugin> {
     predicate_plugins()
         .iter()
-        .find(|p| name_matches(p.class, p.aliases, name))
+        .find(|p| crate::plugins::name_matches(p.class, p.aliases, None, name))
 }
 
 #[cfg(test)]

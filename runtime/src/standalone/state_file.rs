@@ -82,7 +82,7 @@ impl StateFile {
         if next == *g {
             return Ok(());
         }
-        write_atomically(
+        crate::atomic_file::write_atomically(
             &self.path,
             &serde_json::to_vec_pretty(&next).expect("serializable"),
         )
@@ -120,27 +120,6 @@ impl StateFile {
             }
         })
     }
-}
-
-/// Writes a file so that a crash leaves either the old or the new contents.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,6 +2,12 @@
 //! `offset.storage.topic` is set), connectors from the command line, from
 //! `connectors.dir`, or (with the REST API) created at run time.
 
+mod herder;
+mod state_file;
+
+pub use herder::StandaloneHerder;
+pub use state_file::StateFile;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -10,9 +16,7 @@ use tokio::sync::mpsc;
 use crate::config::files::load_connector_file;
 use crate::config::worker::WorkerConfig;
 use crate::config::ConfigIssue;
-use crate::herder::{
-    ConfigOrigin, ConnectorsDir, Herder, HerderError, PutOptions, StandaloneHerder, StateFile,
-};
+use crate::herder::{ConfigOrigin, ConnectorsDir, Herder, HerderError, PutOptions};
 use crate::kafka::client_config;
 use crate::offsets::{FileOffsetStore, KafkaOffsetStore, OffsetStore};
 use crate::plugins::Plugins;

@@ -1,0 +1,530 @@
+//! What a worker of the cluster should do next, decided without doing it: a pure
+//! function of what runs here, what the config topic wants, the statuses and the group
+//! members. The herder executes the [`Plan`] (stops first, so a unit never runs on two
+//! workers at once).
+//!
+//! Rules:
+//! 1. A worker out of the group (or shutting down) stops everything it runs.
+//! 2. It stops what is no longer assigned to it, and what must restart because its
+//!    config changed (a task restarts when its own or its connector's config changed).
+//! 3. It applies target-state changes (pause, resume) to what keeps running.
+//! 4. It starts what is assigned to it once the previous owner let go: the unit's
+//!    status is UNASSIGNED, or written by this worker, or by a worker that left.
+//! 5. It carries out restart requests read since the last round, for units that keep
+//!    running here (`only_failed`: FAILED ones only).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::assignment::Unit;
+use super::membership::Membership;
+use super::state::{ConfigState, RestartRequest, StatusState};
+use crate::config::files::TargetState;
+use crate::config::RawConfig;
+use crate::status::State;
+
+/// A connector instance running here, as the plan sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningConnector {
+    /// The config it was started with.
+    pub raw: RawConfig,
+    pub target: TargetState,
+    pub failed: bool,
+}
+
+/// A task running here, as the plan sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningTask {
+    /// The stored task config it runs with.
+    pub config: RawConfig,
+    /// The connector config it was started with.
+    pub connector_raw: RawConfig,
+    pub target: TargetState,
+    pub failed: bool,
+}
+
+/// What runs on this worker.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Local {
+    pub connectors: BTreeMap<String, RunningConnector>,
+    pub tasks: BTreeMap<(String, u32), RunningTask>,
+}
+
+/// Everything the plan depends on.
+pub struct Inputs<'a> {
+    /// This worker's id.
+    pub me: &'a str,
+    pub membership: &'a Membership,
+    /// The worker is leaving the cluster.
+    pub stopping: bool,
+    pub config: &'a ConfigState,
+    pub statuses: &'a StatusState,
+    pub local: &'a Local,
+    /// Restart requests up to this sequence number were handled.
+    pub restarts_done: u64,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    StopConnector(String),
+    StopTask(String, u32),
+    SetConnectorTarget(String, TargetState),
+    SetTaskTarget(String, u32, TargetState),
+    StartConnector(String),
+    StartTask(String, u32),
+    RestartConnector(String),
+    RestartTask(String, u32),
+}
+
+/// What to do, in order: every stop, then target changes, starts and restarts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    /// Restart requests up to this sequence number are handled by this plan.
+    pub restarts_done: u64,
+    /// The worker is out of the group but still runs something (worth a warning).
+    pub fenced_with_work: bool,
+}
+
+/// The units the cluster must run: every connector that is not STOPPED, and its
+/// committed tasks.
+pub fn units(cfg: &ConfigState) -> BTreeSet<Unit> {
+    let mut out = BTreeSet::new();
+    for name in cfg.connectors.keys() {
+        if cfg.target(name) == TargetState::Stopped {
+            continue;
+        }
+        out.insert(Unit::Connector(name.clone()));
+        for t in 0..cfg.tasks.get(name).map(|v| v.len()).unwrap_or(0) {
+            out.insert(Unit::Task(name.clone(), t as u32));
+        }
+    }
+    out
+}
+
+/// Decides the next round.
+pub fn plan(i: &Inputs<'_>) -> Plan {
+    let cfg = i.config;
+    let fenced = !i.membership.in_group || i.stopping;
+    let all = units(cfg);
+    let mine: BTreeSet<Unit> = if fenced {
+        BTreeSet::new()
+    } else {
+        cfg.assignment
+            .assignment
+            .iter()
+            .filter(|(u, w)| w.as_str() == i.me && all.contains(*u))
+            .map(|(u, _)| u.clone())
+            .collect()
+    };
+    let mut plan = Plan {
+        restarts_done: i.restarts_done,
+        fenced_with_work: fenced && (!i.local.connectors.is_empty() || !i.local.tasks.is_empty()),
+        ..Plan::default()
+    };
+
+    // 1-2. Stops.
+    let mut stopped_connectors = BTreeSet::new();
+    for (n, c) in &i.local.connectors {
+        if !mine.contains(&Unit::Connector(n.clone())) || cfg.connectors.get(n) != Some(&c.raw) {
+            plan.actions.push(Action::StopConnector(n.clone()));
+            stopped_connectors.insert(n.clone());
+        }
+    }
+    let mut stopped_tasks = BTreeSet::new();
+    for ((n, t), lt) in &i.local.tasks {
+        let unchanged = cfg.tasks.get(n).and_then(|v| v.get(*t as usize)) == Some(&lt.config)
+            && cfg.connectors.get(n) == Some(&lt.connector_raw);
+        if !mine.contains(&Unit::Task(n.clone(), *t)) || !unchanged {
+            plan.actions.push(Action::StopTask(n.clone(), *t));
+            stopped_tasks.insert((n.clone(), *t));
+        }
+    }
+
+    // 3. Target states of what keeps running.
+    for (n, c) in &i.local.connectors {
+        let target = cfg.target(n);
+        if !stopped_connectors.contains(n) && c.target != target {
+            plan.actions
+                .push(Action::SetConnectorTarget(n.clone(), target));
+        }
+    }
+    for ((n, t), lt) in &i.local.tasks {
+        let target = cfg.target(n);
+        if !stopped_tasks.contains(&(n.clone(), *t)) && lt.target != target {
+            plan.actions
+                .push(Action::SetTaskTarget(n.clone(), *t, target));
+        }
+    }
+
+    // 4. Starts, once the previous owner has let go.
+    for u in &mine {
+        let running_after_stops = match u {
+            Unit::Connector(n) => {
+                i.local.connectors.contains_key(n) && !stopped_connectors.contains(n)
+            }
+            Unit::Task(n, t) => {
+                let k = (n.clone(), *t);
+                i.local.tasks.contains_key(&k) && !stopped_tasks.contains(&k)
+            }
+        };
+        if running_after_stops {
+            continue;
+        }
+        let previous = match u {
+            Unit::Connector(n) => i.statuses.connectors.get(n),
+            Unit::Task(n, t) => i.statuses.tasks.get(&(n.clone(), *t)),
+        };
+        let free = previous.is_none_or(|s| {
+            s.worker_id == i.me
+                || s.state == State::Unassigned
+                || !i.membership.members.contains(&s.worker_id)
+        });
+        if !free {
+            continue; // wait for the previous owner's UNASSIGNED
+        }
+        plan.actions.push(match u {
+            Unit::Connector(n) => Action::StartConnector(n.clone()),
+            Unit::Task(n, t) => Action::StartTask(n.clone(), *t),
+        });
+    }
+
+    // 5. Restart requests, for units that keep running here.
+    let keeps_connector =
+        |n: &String| i.local.connectors.contains_key(n) && !stopped_connectors.contains(n);
+    for (seq, req) in cfg.restarts.iter().filter(|(s, _)| *s > i.restarts_done) {
+        plan.restarts_done = *seq;
+        match req {
+            RestartRequest::Connector {
+                name,
+                include_tasks,
+                only_failed,
+            } => {
+                if keeps_connector(name) && (!*only_failed || i.local.connectors[name].failed) {
+                    plan.actions.push(Action::RestartConnector(name.clone()));
+                }
+                if *include_tasks {
+                    for ((n, t), lt) in &i.local.tasks {
+                        if n == name
+                            && !stopped_tasks.contains(&(n.clone(), *t))
+                            && (!*only_failed || lt.failed)
+                        {
+                            plan.actions.push(Action::RestartTask(n.clone(), *t));
+                        }
+                    }
+                }
+            }
+            RestartRequest::Task { name, task } => {
+                let k = (name.clone(), *task);
+                if i.local.tasks.contains_key(&k) && !stopped_tasks.contains(&k) {
+                    plan.actions.push(Action::RestartTask(name.clone(), *task));
+                }
+            }
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::distributed::records::{AssignmentRecord, ConfigRecord, StatusValue};
+
+    fn raw(v: &str) -> RawConfig {
+        [("connector.class".to_string(), v.to_string())].into()
+    }
+
+    /// A config topic with connector `c` (config `v`) and `tasks` tasks, assigned as
+    /// given.
+    fn config(v: &str, tasks: u32, assignment: &[(Unit, &str)]) -> ConfigState {
+        let mut cfg = ConfigState::default();
+        cfg.apply(ConfigRecord::Connector {
+            name: "c".into(),
+            config: Some(raw(v)),
+        });
+        for t in 0..tasks {
+            cfg.apply(ConfigRecord::Task {
+                name: "c".into(),
+                task: t,
+                config: raw(&format!("task{}", t)),
+            });
+        }
+        cfg.apply(ConfigRecord::Commit {
+            name: "c".into(),
+            tasks,
+        });
+        cfg.apply(ConfigRecord::Assignment(AssignmentRecord {
+            version: 1,
+            leader: "w1".into(),
+            members: vec!["w1".into(), "w2".into()],
+            assignment: assignment
+                .iter()
+                .map(|(u, w)| (u.clone(), w.to_string()))
+                .collect(),
+        }));
+        cfg
+    }
+
+    fn members(ms: &[&str]) -> Membership {
+        Membership {
+            leader: false,
+            members: ms.iter().map(|s| s.to_string()).collect(),
+            in_group: ms.contains(&"w1"),
+        }
+    }
+
+    fn status(state: State, worker: &str) -> StatusValue {
+        StatusValue {
+            state,
+            trace: None,
+            worker_id: worker.into(),
+            generation: 1,
+        }
+    }
+
+    fn local_task(v: &str, t: u32, target: TargetState, failed: bool) -> RunningTask {
+        RunningTask {
+            config: raw(&format!("task{}", t)),
+            connector_raw: raw(v),
+            target,
+            failed,
+        }
+    }
+
+    fn run(
+        cfg: &ConfigState,
+        m: &Membership,
+        statuses: &StatusState,
+        local: &Local,
+        stopping: bool,
+    ) -> Vec<Action> {
+        plan(&Inputs {
+            me: "w1",
+            membership: m,
+            stopping,
+            config: cfg,
+            statuses,
+            local,
+            restarts_done: 0,
+        })
+        .actions
+    }
+
+    fn c() -> Unit {
+        Unit::Connector("c".into())
+    }
+    fn t(n: u32) -> Unit {
+        Unit::Task("c".into(), n)
+    }
+
+    #[test]
+    fn starts_what_is_assigned_when_free() {
+        let cfg = config("v1", 2, &[(c(), "w1"), (t(0), "w1"), (t(1), "w2")]);
+        let mut st = StatusState::default();
+        // Task 0 was last run by w2, which is alive and has not let go yet.
+        st.tasks
+            .insert(("c".into(), 0), status(State::Running, "w2"));
+        let actions = run(&cfg, &members(&["w1", "w2"]), &st, &Local::default(), false);
+        assert_eq!(actions, vec![Action::StartConnector("c".into())]);
+
+        // Once w2 wrote UNASSIGNED, or left the group, task 0 starts here.
+        st.tasks
+            .insert(("c".into(), 0), status(State::Unassigned, "w2"));
+        let actions = run(&cfg, &members(&["w1", "w2"]), &st, &Local::default(), false);
+        assert!(actions.contains(&Action::StartTask("c".into(), 0)));
+        st.tasks
+            .insert(("c".into(), 0), status(State::Running, "w2"));
+        let actions = run(&cfg, &members(&["w1"]), &st, &Local::default(), false);
+        assert!(actions.contains(&Action::StartTask("c".into(), 0)));
+        assert!(!actions.contains(&Action::StartTask("c".into(), 1)));
+    }
+
+    #[test]
+    fn stops_everything_when_out_of_the_group_or_stopping() {
+        let cfg = config("v1", 1, &[(c(), "w1"), (t(0), "w1")]);
+        let mut local = Local::default();
+        local.connectors.insert(
+            "c".into(),
+            RunningConnector {
+                raw: raw("v1"),
+                target: TargetState::Running,
+                failed: false,
+            },
+        );
+        local.tasks.insert(
+            ("c".into(), 0),
+            local_task("v1", 0, TargetState::Running, false),
+        );
+        let st = StatusState::default();
+        let both = vec![
+            Action::StopConnector("c".into()),
+            Action::StopTask("c".into(), 0),
+        ];
+        for (m, stopping) in [(members(&["w2"]), false), (members(&["w1", "w2"]), true)] {
+            let p = plan(&Inputs {
+                me: "w1",
+                membership: &m,
+                stopping,
+                config: &cfg,
+                statuses: &st,
+                local: &local,
+                restarts_done: 0,
+            });
+            assert_eq!(p.actions, both);
+            assert!(p.fenced_with_work);
+        }
+        // In the group and not stopping: nothing to do.
+        assert!(run(&cfg, &members(&["w1"]), &st, &local, false).is_empty());
+    }
+
+    #[test]
+    fn a_changed_config_restarts_by_stop_then_start() {
+        let cfg = config("v2", 1, &[(c(), "w1"), (t(0), "w1")]);
+        let mut local = Local::default();
+        local.connectors.insert(
+            "c".into(),
+            RunningConnector {
+                raw: raw("v1"),
+                target: TargetState::Running,
+                failed: false,
+            },
+        );
+        local.tasks.insert(
+            ("c".into(), 0),
+            local_task("v1", 0, TargetState::Running, false),
+        );
+        let mut st = StatusState::default();
+        st.connectors
+            .insert("c".into(), status(State::Running, "w1"));
+        st.tasks
+            .insert(("c".into(), 0), status(State::Running, "w1"));
+        assert_eq!(
+            run(&cfg, &members(&["w1"]), &st, &local, false),
+            vec![
+                Action::StopConnector("c".into()),
+                Action::StopTask("c".into(), 0),
+                Action::StartConnector("c".into()),
+                Action::StartTask("c".into(), 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn target_changes_apply_to_what_keeps_running() {
+        let mut cfg = config("v1", 1, &[(c(), "w1"), (t(0), "w1")]);
+        cfg.apply(ConfigRecord::TargetState {
+            name: "c".into(),
+            state: Some(TargetState::Paused),
+        });
+        let mut local = Local::default();
+        local.connectors.insert(
+            "c".into(),
+            RunningConnector {
+                raw: raw("v1"),
+                target: TargetState::Running,
+                failed: false,
+            },
+        );
+        local.tasks.insert(
+            ("c".into(), 0),
+            local_task("v1", 0, TargetState::Running, false),
+        );
+        assert_eq!(
+            run(
+                &cfg,
+                &members(&["w1"]),
+                &StatusState::default(),
+                &local,
+                false
+            ),
+            vec![
+                Action::SetConnectorTarget("c".into(), TargetState::Paused),
+                Action::SetTaskTarget("c".into(), 0, TargetState::Paused),
+            ]
+        );
+        // STOPPED: the connector is no unit any more, so everything stops.
+        cfg.apply(ConfigRecord::TargetState {
+            name: "c".into(),
+            state: Some(TargetState::Stopped),
+        });
+        assert_eq!(
+            run(
+                &cfg,
+                &members(&["w1"]),
+                &StatusState::default(),
+                &local,
+                false
+            ),
+            vec![
+                Action::StopConnector("c".into()),
+                Action::StopTask("c".into(), 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn restart_requests() {
+        let mut local = Local::default();
+        local.connectors.insert(
+            "c".into(),
+            RunningConnector {
+                raw: raw("v1"),
+                target: TargetState::Running,
+                failed: false,
+            },
+        );
+        local.tasks.insert(
+            ("c".into(), 0),
+            local_task("v1", 0, TargetState::Running, false),
+        );
+        local.tasks.insert(
+            ("c".into(), 1),
+            local_task("v1", 1, TargetState::Running, true),
+        );
+        let assignment = [(c(), "w1"), (t(0), "w1"), (t(1), "w1")];
+        // (include_tasks, only_failed) -> actions
+        let cases = [
+            (false, false, vec![Action::RestartConnector("c".into())]),
+            (
+                true,
+                false,
+                vec![
+                    Action::RestartConnector("c".into()),
+                    Action::RestartTask("c".into(), 0),
+                    Action::RestartTask("c".into(), 1),
+                ],
+            ),
+            (true, true, vec![Action::RestartTask("c".into(), 1)]),
+        ];
+        for (include_tasks, only_failed, want) in cases {
+            let mut cfg = config("v1", 2, &assignment);
+            cfg.apply(ConfigRecord::RestartConnector {
+                name: "c".into(),
+                include_tasks,
+                only_failed,
+            });
+            let p = plan(&Inputs {
+                me: "w1",
+                membership: &members(&["w1"]),
+                stopping: false,
+                config: &cfg,
+                statuses: &StatusState::default(),
+                local: &local,
+                restarts_done: 0,
+            });
+            assert_eq!(p.actions, want, "{} {}", include_tasks, only_failed);
+            assert_eq!(p.restarts_done, 1);
+            // Handled requests are not handled again.
+            let again = plan(&Inputs {
+                me: "w1",
+                membership: &members(&["w1"]),
+                stopping: false,
+                config: &cfg,
+                statuses: &StatusState::default(),
+                local: &local,
+                restarts_done: 1,
+            });
+            assert!(again.actions.is_empty());
+        }
+    }
+}

@@ -298,7 +298,7 @@ fn effective_raw(raw: &RawConfig, topic: Option<&str>) -> RawConfig {
 
 fn topic_settings(raw: &RawConfig, topic: Option<&str>) -> Result<TopicSettings, Vec<ConfigIssue>> {
     let raw = effective_raw(raw, topic);
-    let (p, mut issues) = lenient_parse(&raw);
+    let (p, mut issues) = sink_config_def().parse_lenient(&raw);
     let mut issue = |k: &str, m: String| issues.push(ConfigIssue::new(k, m));
     if !p.str(CDC_HANDLER).trim().is_empty() {
         issue(
@@ -414,26 +414,6 @@ fn topic_settings(raw: &RawConfig, topic: Option<&str>) -> Result<TopicSettings,
         write_model: write_model.expect("checked"),
         post_processors,
     })
-}
-
-/// Parses the keys; a key that does not parse takes its default (or null) so that the
-/// cross-key rules still run and every problem is listed at once.
-fn lenient_parse(raw: &RawConfig) -> (ParsedConfig, Vec<ConfigIssue>) {
-    let def = sink_config_def();
-    match def.parse(raw) {
-        Ok(p) => (p, Vec::new()),
-        Err(issues) => {
-            let mut values = std::collections::BTreeMap::new();
-            for k in def.keys() {
-                let v = def
-                    .parse_key(k, raw.get(&k.name).map(String::as_str))
-                    .or_else(|_| def.parse_key(k, None))
-                    .unwrap_or(TypedValue::Null);
-                values.insert(k.name.clone(), v);
-            }
-            (ParsedConfig::new(values, raw.clone()), issues)
-        }
-    }
 }
 
 fn projection(p: &ParsedConfig, type_key: &str, list_key: &str) -> Option<Projection> {

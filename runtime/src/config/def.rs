@@ -450,6 +450,25 @@ impl ConfigDef {
         }
     }
 
+    /// Like [`parse`](Self::parse), but always yields a config: a key that does not
+    /// parse takes its default (or null), so that cross-key checks can still run and
+    /// every problem is listed at once. The problems come back beside it.
+    pub fn parse_lenient(&self, raw: &RawConfig) -> (ParsedConfig, Vec<ConfigIssue>) {
+        let mut values = BTreeMap::new();
+        let mut issues = Vec::new();
+        for key in &self.keys {
+            let v = match self.parse_key(key, raw.get(&key.name).map(String::as_str)) {
+                Ok(v) => v,
+                Err(msg) => {
+                    issues.push(ConfigIssue::new(&key.name, msg));
+                    self.parse_key(key, None).unwrap_or(TypedValue::Null)
+                }
+            };
+            values.insert(key.name.clone(), v);
+        }
+        (ParsedConfig::new(values, raw.clone()), issues)
+    }
+
     /// Parses one key's raw value (or its default) and checks its validator.
     pub fn parse_key(&self, key: &ConfigKey, raw: Option<&str>) -> Result<TypedValue, String> {
         let value = match raw {
@@ -540,6 +559,20 @@ mod tests {
             issues[0].message
         );
         assert!(issues[0].message.contains("[hidden]"));
+    }
+
+    #[test]
+    fn lenient_parse_lists_problems_and_falls_back_to_defaults() {
+        let def = ConfigDef::new()
+            .define(ConfigKey::int("batch.size").default("2000").at_least(1.0))
+            .define(ConfigKey::string("file"))
+            .define(ConfigKey::boolean("flag").default("true"));
+        let (p, issues) = def.parse_lenient(&raw(&[("batch.size", "x"), ("flag", "false")]));
+        let keys: Vec<_> = issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, vec!["batch.size", "file"]);
+        assert_eq!(p.int("batch.size"), 2000, "a bad value takes the default");
+        assert_eq!(p.string("file"), None, "a missing required key is null");
+        assert!(!p.boolean("flag"), "good values are kept");
     }
 
     #[test]

@@ -113,9 +113,8 @@ impl DistributedHerder {
         let admin = client_config(&[&worker.config.client_config("admin.")]);
         let consumer = client_config(&[&worker.config.client_config("consumer.")]);
         let producer = client_config(&[&worker.config.client_config("producer.")]);
-        ensure_internal_topic(
-            &admin,
-            &InternalTopic {
+        for topic in [
+            InternalTopic {
                 name: settings.config_topic.clone(),
                 partitions: 1,
                 replication: settings.config_replication,
@@ -124,11 +123,7 @@ impl DistributedHerder {
                 holds: "connector configurations",
                 single_partition: true,
             },
-        )
-        .await?;
-        ensure_internal_topic(
-            &admin,
-            &InternalTopic {
+            InternalTopic {
                 name: settings.status_topic.clone(),
                 partitions: settings.status_partitions,
                 replication: settings.status_replication,
@@ -137,8 +132,15 @@ impl DistributedHerder {
                 holds: "connector and task statuses",
                 single_partition: false,
             },
-        )
-        .await?;
+        ] {
+            crate::kafka::retry_retriable(
+                &format!("creating or checking topic {}", topic.name),
+                Duration::from_secs(300),
+                || ensure_internal_topic(&admin, &topic),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        }
         let config = Arc::new(Mutex::new(ConfigState::default()));
         let c2 = config.clone();
         let config_log = TopicLog::start(

@@ -7,7 +7,10 @@ use tokio::sync::mpsc;
 use super::{DistributedHerder, DistributedSettings};
 use crate::config::worker::WorkerConfig;
 use crate::herder::{ConnectorsDir, Herder};
-use crate::kafka::client_config;
+use crate::kafka::{client_config, retry_retriable};
+
+/// How long a starting worker keeps retrying what Kafka cannot answer yet.
+const START_PATIENCE: std::time::Duration = std::time::Duration::from_secs(300);
 use crate::offsets::KafkaOffsetStore;
 use crate::plugins::Plugins;
 use crate::worker::Worker;
@@ -21,13 +24,14 @@ pub async fn start(
     let settings = DistributedSettings::parse(&config.raw).map_err(|e| e.to_string())?;
     let admin = client_config(&[&config.client_config("admin.")]);
     let spec = config.offset_topic_spec(&settings.offset_topic);
+    let (producer, consumer) = (
+        client_config(&[&config.client_config("producer.")]),
+        client_config(&[&config.client_config("consumer.")]),
+    );
     let store = Arc::new(
-        KafkaOffsetStore::open(
-            &client_config(&[&config.client_config("producer.")]),
-            &client_config(&[&config.client_config("consumer.")]),
-            &admin,
-            spec,
-        )
+        retry_retriable("opening the offsets topic", START_PATIENCE, || {
+            KafkaOffsetStore::open(&producer, &consumer, &admin, spec.clone())
+        })
         .await
         .map_err(|e| e.to_string())?,
     );

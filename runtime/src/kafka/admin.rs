@@ -7,6 +7,8 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
+use crate::connector::ConnectError;
+
 /// A topic Sluice creates when it is missing.
 #[derive(Debug, Clone)]
 pub struct TopicSpec {
@@ -17,11 +19,12 @@ pub struct TopicSpec {
     pub compacted: bool,
 }
 
-/// Creates the topic unless it exists. Errors name the topic.
-pub async fn ensure_topic(config: &ClientConfig, spec: &TopicSpec) -> Result<(), String> {
+/// Creates the topic unless it exists. Errors name the topic and say whether a retry
+/// can help.
+pub async fn ensure_topic(config: &ClientConfig, spec: &TopicSpec) -> Result<(), ConnectError> {
     let admin: AdminClient<DefaultClientContext> = config
         .create()
-        .map_err(|e| format!("cannot create Kafka admin client: {}", e))?;
+        .map_err(|e| super::classify(&e, "cannot create a Kafka admin client"))?;
     let mut topic = NewTopic::new(
         &spec.name,
         spec.partitions,
@@ -34,14 +37,21 @@ pub async fn ensure_topic(config: &ClientConfig, spec: &TopicSpec) -> Result<(),
     let results = admin
         .create_topics([&topic], &opts)
         .await
-        .map_err(|e| format!("cannot create topic {}: {}", spec.name, e))?;
+        .map_err(|e| super::classify(&e, &format!("cannot create topic {}", spec.name)))?;
     for r in results {
         match r {
             Ok(_) => {
                 tracing::info!(topic = %spec.name, partitions = spec.partitions, "created topic")
             }
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((name, code)) => return Err(format!("cannot create topic {}: {}", name, code)),
+            Err((name, code)) => {
+                let msg = format!("cannot create topic {}: {}", name, code);
+                return Err(if super::is_retriable_code(code) {
+                    ConnectError::Retriable(msg)
+                } else {
+                    ConnectError::Fatal(msg)
+                });
+            }
         }
     }
     Ok(())

@@ -11,6 +11,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
+use crate::connector::ConnectError;
+
 /// One internal topic and the worker keys that name and shape it.
 #[derive(Debug, Clone)]
 pub struct InternalTopic {
@@ -29,11 +31,15 @@ pub struct InternalTopic {
 }
 
 /// Creates the topic if it is missing; checks an existing one. Every error names the
-/// topic, the worker key, and the fix.
-pub async fn ensure_internal_topic(admin: &ClientConfig, t: &InternalTopic) -> Result<(), String> {
+/// topic, the worker key, and the fix. A topic that exists but is set up wrongly is a
+/// fatal error; one Kafka could not answer about (yet) is retriable.
+pub async fn ensure_internal_topic(
+    admin: &ClientConfig,
+    t: &InternalTopic,
+) -> Result<(), ConnectError> {
     let client: AdminClient<DefaultClientContext> = admin
         .create()
-        .map_err(|e| format!("cannot create a Kafka admin client: {}", e))?;
+        .map_err(|e| super::classify(&e, "cannot create a Kafka admin client"))?;
     let topic = NewTopic::new(
         &t.name,
         t.partitions,
@@ -41,10 +47,12 @@ pub async fn ensure_internal_topic(admin: &ClientConfig, t: &InternalTopic) -> R
     )
     .set("cleanup.policy", "compact");
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = client
-        .create_topics([&topic], &opts)
-        .await
-        .map_err(|e| format!("cannot create topic '{}' ({}): {}", t.name, t.topic_key, e))?;
+    let results = client.create_topics([&topic], &opts).await.map_err(|e| {
+        super::classify(
+            &e,
+            &format!("cannot create topic '{}' ({})", t.name, t.topic_key),
+        )
+    })?;
     for r in results {
         match r {
             Ok(_) => {
@@ -53,20 +61,22 @@ pub async fn ensure_internal_topic(admin: &ClientConfig, t: &InternalTopic) -> R
             }
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((_, RDKafkaErrorCode::InvalidReplicationFactor)) => {
-                return Err(format!(
+                return Err(ConnectError::Fatal(format!(
                     "cannot create topic '{}' ({}) with replication factor {}: the Kafka cluster has {} broker(s). Set {} to at most that (or -1 for the broker's default.replication.factor)",
                     t.name,
                     t.topic_key,
                     t.replication,
                     broker_count(admin).map_or("fewer".to_string(), |n| n.to_string()),
                     t.replication_key
-                ))
+                )))
             }
             Err((_, code)) => {
-                return Err(format!(
-                    "cannot create topic '{}' ({}): {}",
-                    t.name, t.topic_key, code
-                ))
+                let msg = format!("cannot create topic '{}' ({}): {}", t.name, t.topic_key, code);
+                return Err(if super::is_retriable_code(code) {
+                    ConnectError::Retriable(msg)
+                } else {
+                    ConnectError::Fatal(msg)
+                });
             }
         }
     }
@@ -77,37 +87,42 @@ async fn check_existing(
     admin: &ClientConfig,
     client: &AdminClient<DefaultClientContext>,
     t: &InternalTopic,
-) -> Result<(), String> {
+) -> Result<(), ConnectError> {
     let opts = AdminOptions::new().request_timeout(Some(Duration::from_secs(30)));
     let described = client
         .describe_configs([&ResourceSpecifier::Topic(&t.name)], &opts)
         .await
-        .map_err(|e| format!("cannot read the configuration of topic '{}': {}", t.name, e))?;
+        .map_err(|e| {
+            super::classify(
+                &e,
+                &format!("cannot read the configuration of topic '{}'", t.name),
+            )
+        })?;
     for r in described {
         let resource = r.map_err(|code| {
-            format!(
+            ConnectError::Retriable(format!(
                 "cannot read the configuration of topic '{}': {}",
                 t.name, code
-            )
+            ))
         })?;
         let policy = resource
             .get("cleanup.policy")
             .and_then(|e| e.value.clone())
             .unwrap_or_else(|| "delete".into());
         if policy.trim() != "compact" {
-            return Err(format!(
+            return Err(ConnectError::Fatal(format!(
                 "topic '{}' ({}) has cleanup.policy={}, but it must be compacted only (cleanup.policy=compact): otherwise Kafka deletes old records and with them {}, and connectors lose their state after a restart. Either compact it (kafka-configs.sh --alter --entity-type topics --entity-name {} --add-config cleanup.policy=compact) or set {} to another topic",
                 t.name, t.topic_key, policy, t.holds, t.name, t.topic_key
-            ));
+            )));
         }
     }
     if t.single_partition {
-        let partitions = partition_count(admin, &t.name)?;
+        let partitions = partition_count(admin, &t.name).map_err(ConnectError::Retriable)?;
         if partitions != 1 {
-            return Err(format!(
+            return Err(ConnectError::Fatal(format!(
                 "topic '{}' ({}) has {} partitions, but it must have exactly one, so that {} are read in the order they were written. Set {} to a topic with one partition",
                 t.name, t.topic_key, partitions, t.holds, t.topic_key
-            ));
+            )));
         }
     }
     Ok(())

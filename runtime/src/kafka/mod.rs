@@ -108,6 +108,82 @@ fn translate<'a>(k: &'a str, v: &'a str) -> (&'a str, String) {
     }
 }
 
+/// Whether an error code from Kafka may go away by itself (a broker restarting, a
+/// leader moving, a timeout), so that retrying can help; authorization, policy and
+/// configuration errors cannot.
+pub fn is_retriable_code(code: rdkafka::types::RDKafkaErrorCode) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    !matches!(
+        code,
+        C::InvalidReplicationFactor
+            | C::InvalidPartitions
+            | C::InvalidConfig
+            | C::InvalidTopic
+            | C::PolicyViolation
+            | C::TopicAuthorizationFailed
+            | C::ClusterAuthorizationFailed
+            | C::GroupAuthorizationFailed
+            | C::TransactionalIdAuthorizationFailed
+            | C::SaslAuthenticationFailed
+            | C::Authentication
+            | C::InvalidRequest
+            | C::UnsupportedVersion
+            | C::InvalidArgument
+            | C::UnknownTopicOrPartition
+    )
+}
+
+/// An rdkafka error as a [`ConnectError`](crate::connector::ConnectError), retriable
+/// when retrying can help, with `context` in front.
+pub fn classify(e: &rdkafka::error::KafkaError, context: &str) -> crate::connector::ConnectError {
+    use crate::connector::ConnectError;
+    let retriable = match e.rdkafka_error_code() {
+        Some(code) => is_retriable_code(code),
+        // Client creation and configuration errors carry no code: they are the
+        // config's fault and do not heal.
+        None => !matches!(
+            e,
+            rdkafka::error::KafkaError::ClientConfig(..)
+                | rdkafka::error::KafkaError::ClientCreation(_)
+        ),
+    };
+    let msg = format!("{}: {}", context, e);
+    if retriable {
+        ConnectError::Retriable(msg)
+    } else {
+        ConnectError::Fatal(msg)
+    }
+}
+
+/// Runs `op` until it succeeds, fails with an error a retry cannot fix, or keeps
+/// failing for `give_up_after`; waits 1 s, 2 s, ... up to 30 s between attempts and
+/// logs each failure. For what a worker needs from Kafka at start-up: a worker started
+/// together with its brokers waits for them instead of exiting.
+pub async fn retry_retriable<T, Fut>(
+    what: &str,
+    give_up_after: std::time::Duration,
+    mut op: impl FnMut() -> Fut,
+) -> Result<T, crate::connector::ConnectError>
+where
+    Fut: std::future::Future<Output = Result<T, crate::connector::ConnectError>>,
+{
+    let deadline = tokio::time::Instant::now() + give_up_after;
+    let mut backoff = crate::task::Backoff::new(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(30),
+    );
+    loop {
+        match op().await {
+            Err(e) if e.is_retriable() && tokio::time::Instant::now() < deadline => {
+                let delay = backoff.next_delay();
+                tracing::warn!("{} failed, retrying in {:?}: {}", what, delay, e);
+                tokio::time::sleep(delay).await;
+            }
+            r => return r,
+        }
+    }
+}
+
 /// A short description of an rdkafka error.
 pub fn describe(e: &rdkafka::error::KafkaError) -> String {
     e.to_string()

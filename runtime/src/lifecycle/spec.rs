@@ -135,12 +135,12 @@ impl ConnectorSpec {
             .resolve(raw)
             .map_err(SpecError::Providers)?;
         let checked = check_config(plugins, &resolved, worker);
-        let (Some(plugin), Some(common)) = (checked.plugin, checked.common) else {
-            return Err(SpecError::Invalid(missing_class(checked.issues)));
-        };
         if !checked.issues.is_empty() {
             return Err(SpecError::Invalid(checked.issues));
         }
+        let (Some(plugin), Some(common)) = (checked.plugin, checked.common) else {
+            return Err(SpecError::Invalid(missing_class(checked.issues)));
+        };
         let config = checked
             .plugin_config
             .expect("a config without issues parsed with the plugin's keys");
@@ -294,4 +294,160 @@ fn missing_class(mut issues: Vec<ConfigIssue>) -> Vec<ConfigIssue> {
         );
     }
     issues
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ConfigDef, ConfigKey};
+    use crate::connector::{
+        ConnectError, CopyConfigConnector, SourceBatch, SourceTask, SourceTaskContext,
+        StartSourceTask, TaskFactory,
+    };
+
+    struct Idle;
+    impl StartSourceTask for Idle {
+        async fn start(_: ParsedConfig, _: SourceTaskContext) -> Result<Self, ConnectError> {
+            Ok(Idle)
+        }
+    }
+    #[async_trait::async_trait]
+    impl SourceTask for Idle {
+        async fn poll(&mut self) -> Result<SourceBatch, ConnectError> {
+            Ok(SourceBatch::new())
+        }
+    }
+
+    fn plugins() -> Plugins {
+        Plugins::new(vec![ConnectorPlugin {
+            class: "test.SplitConnector",
+            aliases: &["split"],
+            task_class: "test.SplitTask",
+            version: "1",
+            doc: "",
+            config_def: || ConfigDef::new().define(ConfigKey::string("secret").optional()),
+            create_connector: || Box::new(CopyConfigConnector::new(false)),
+            create_task: TaskFactory::source::<Idle>(),
+        }])
+    }
+
+    fn raw(pairs: &[(&str, &str)]) -> RawConfig {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn worker(extra: &[(&str, &str)]) -> WorkerConfig {
+        let mut r = raw(&[("offset.storage.file.filename", "/tmp/x")]);
+        r.extend(raw(extra));
+        WorkerConfig::parse(r).unwrap()
+    }
+
+    #[test]
+    fn tasks_max_caps_the_task_configs_unless_not_enforced() {
+        let (plugins, worker) = (plugins(), worker(&[]));
+        let generated = vec![RawConfig::new(); 5];
+        let spec = ConnectorSpec::resolve(
+            &plugins,
+            &worker,
+            "c",
+            &raw(&[
+                ("name", "c"),
+                ("connector.class", "split"),
+                ("tasks.max", "2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(spec.tasks_max, 2);
+        let tasks = spec.finish_task_configs(generated.clone());
+        assert_eq!(tasks.len(), 2);
+        assert!(tasks
+            .iter()
+            .all(|t| t.run.get("task.class").map(String::as_str) == Some("test.SplitTask")));
+        let loose = ConnectorSpec::resolve(
+            &plugins,
+            &worker,
+            "c",
+            &raw(&[
+                ("name", "c"),
+                ("connector.class", "split"),
+                ("tasks.max", "2"),
+                ("tasks.max.enforce", "false"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(loose.finish_task_configs(generated).len(), 5);
+        // Unset: Connect's default of 1, the same on every path.
+        let default = ConnectorSpec::resolve(
+            &plugins,
+            &worker,
+            "c",
+            &raw(&[("name", "c"), ("connector.class", "split")]),
+        )
+        .unwrap();
+        assert_eq!(default.tasks_max, 1);
+    }
+
+    #[test]
+    fn a_bad_tasks_max_is_a_config_error_not_a_fallback() {
+        let e = ConnectorSpec::resolve(
+            &plugins(),
+            &worker(&[]),
+            "c",
+            &raw(&[
+                ("name", "c"),
+                ("connector.class", "split"),
+                ("tasks.max", "many"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(matches!(e, SpecError::Invalid(_)), "{:?}", e);
+        assert!(e.issues().iter().any(|i| i.key == "tasks.max"), "{:?}", e);
+    }
+
+    #[test]
+    fn stored_task_configs_keep_provider_placeholders() {
+        std::env::set_var("SLUICE_SPEC_TEST_SECRET", "s3cret");
+        let worker = worker(&[
+            ("config.providers", "env"),
+            ("config.providers.env.class", "EnvVarConfigProvider"),
+        ]);
+        let spec = ConnectorSpec::resolve(
+            &plugins(),
+            &worker,
+            "c",
+            &raw(&[
+                ("name", "c"),
+                ("connector.class", "split"),
+                ("secret", "${env:SLUICE_SPEC_TEST_SECRET}"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(spec.config.string("secret").as_deref(), Some("s3cret"));
+        let tasks = spec.finish_task_configs(vec![spec.resolved().clone()]);
+        assert_eq!(tasks[0].run["secret"], "s3cret");
+        assert_eq!(tasks[0].stored["secret"], "${env:SLUICE_SPEC_TEST_SECRET}");
+    }
+
+    #[test]
+    fn a_failing_provider_names_the_key_not_a_value() {
+        let worker = worker(&[
+            ("config.providers", "env"),
+            ("config.providers.env.class", "EnvVarConfigProvider"),
+        ]);
+        let e = ConnectorSpec::resolve(
+            &plugins(),
+            &worker,
+            "c",
+            &raw(&[
+                ("name", "c"),
+                ("connector.class", "split"),
+                ("secret", "${env:SLUICE_SPEC_TEST_UNSET_VARIABLE}"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(matches!(e, SpecError::Providers(_)), "{:?}", e);
+        assert_eq!(e.issues()[0].key, "secret");
+    }
 }

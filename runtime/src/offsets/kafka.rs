@@ -11,6 +11,7 @@ use rdkafka::ClientConfig;
 use tokio::sync::Mutex;
 
 use super::{offset_key, parse_offset_key, OffsetError, OffsetMap, OffsetStore};
+use crate::connector::ConnectError;
 use crate::data::{SourceOffset, SourcePartition};
 use crate::kafka::{ensure_internal_topic, read_to_end, InternalTopic};
 
@@ -29,10 +30,8 @@ impl KafkaOffsetStore {
         consumer_config: &ClientConfig,
         admin_config: &ClientConfig,
         spec: InternalTopic,
-    ) -> Result<Self, OffsetError> {
-        ensure_internal_topic(admin_config, &spec)
-            .await
-            .map_err(OffsetError)?;
+    ) -> Result<Self, ConnectError> {
+        ensure_internal_topic(admin_config, &spec).await?;
         let mut pc = producer_config.clone();
         pc.set("enable.idempotence", "true")
             .set("acks", "all")
@@ -40,14 +39,17 @@ impl KafkaOffsetStore {
             .set("linger.ms", "1");
         let producer: FutureProducer = pc
             .create()
-            .map_err(|e| OffsetError(format!("cannot create offsets producer: {}", e)))?;
+            .map_err(|e| crate::kafka::classify(&e, "cannot create the offsets producer"))?;
         let store = KafkaOffsetStore {
             topic: spec.name,
             consumer_config: consumer_config.clone(),
             producer,
             map: Mutex::new(OffsetMap::default()),
         };
-        store.reload().await?;
+        store
+            .reload()
+            .await
+            .map_err(|e| ConnectError::Retriable(e.to_string()))?;
         Ok(store)
     }
 

@@ -43,9 +43,13 @@ pub async fn open_offset_store(config: &WorkerConfig) -> Result<Arc<dyn OffsetSt
         let consumer = client_config(&[&config.client_config("consumer.")]);
         let admin = client_config(&[&config.client_config("admin.")]);
         let spec = config.offset_topic_spec(topic);
-        let store = KafkaOffsetStore::open(&producer, &consumer, &admin, spec)
-            .await
-            .map_err(|e| StartError::Offsets(e.to_string()))?;
+        let store = crate::kafka::retry_retriable(
+            "opening the offsets topic",
+            std::time::Duration::from_secs(300),
+            || KafkaOffsetStore::open(&producer, &consumer, &admin, spec.clone()),
+        )
+        .await
+        .map_err(|e| StartError::Offsets(e.to_string()))?;
         tracing::info!(topic = %topic, "source offsets are stored in Kafka");
         return Ok(Arc::new(store));
     }

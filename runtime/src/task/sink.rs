@@ -28,7 +28,7 @@ use tokio::sync::watch;
 
 use super::pipeline::{ErrorHandler, OutRecord, Outcome, RecordPipeline};
 use super::sink_consumer::{Batch, ConsumerEvent, ConsumerThread, Subscription};
-use super::start::{ensure_dlq, start_with_retry, wait_or_stop};
+use super::start::{ensure_dlq_with_retry, start_with_retry, wait_or_stop};
 use super::{Backoff, TaskFailure, TaskId, TaskMetrics, TaskTarget};
 use crate::config::ParsedConfig;
 use crate::connector::{
@@ -154,7 +154,12 @@ pub async fn run_sink_task(
                 replication: s.pipeline.policy.dlq_replication,
                 compacted: false,
             };
-            ensure_dlq(&s.admin_config, spec).await?;
+            let (id, detail, delay) = (&s.id, &s.detail, s.pipeline.policy.retry_delay_max);
+            if !ensure_dlq_with_retry(id, detail, &mut control, delay, &s.admin_config, spec)
+                .await?
+            {
+                return Ok(()); // stopped meanwhile
+            }
             Some(
                 s.producer_config
                     .create::<FutureProducer>()

@@ -29,7 +29,7 @@ use tokio::sync::watch;
 use super::in_order::{InOrderAcks, SlotInfo};
 use super::pipeline::{Outcome, RecordPipeline};
 use super::producer::SourceProducer;
-use super::start::{ensure_dlq, start_with_retry};
+use super::start::{ensure_dlq_with_retry, start_with_retry};
 use super::{Backoff, TaskFailure, TaskId, TaskMetrics, TaskTarget};
 use crate::config::ParsedConfig;
 use crate::connector::{
@@ -136,7 +136,10 @@ pub async fn run_source_task(
             replication: s.pipeline.policy.dlq_replication,
             compacted: false,
         };
-        ensure_dlq(&s.admin_config, spec).await?;
+        let (id, detail, delay) = (&s.id, &s.detail, s.pipeline.policy.retry_delay_max);
+        if !ensure_dlq_with_retry(id, detail, &mut control, delay, &s.admin_config, spec).await? {
+            return Ok(()); // stopped meanwhile
+        }
     }
 
     let ctx = SourceTaskContext {

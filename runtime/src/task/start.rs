@@ -64,8 +64,24 @@ pub(crate) async fn wait_or_stop(
 }
 
 /// Creates the dead letter queue topic if it is missing, with at most as many
-/// replicas as the cluster has brokers.
-pub(crate) async fn ensure_dlq(admin: &ClientConfig, spec: TopicSpec) -> Result<(), TaskFailure> {
+/// replicas as the cluster has brokers. A retriable error (Kafka unreachable) is
+/// retried like a task start; any other fails the task.
+pub(crate) async fn ensure_dlq_with_retry(
+    id: &TaskId,
+    detail: &StatusDetail,
+    control: &mut watch::Receiver<TaskTarget>,
+    retry_delay_max: Duration,
+    admin: &ClientConfig,
+    spec: TopicSpec,
+) -> Result<bool, TaskFailure> {
+    let created = start_with_retry(id, detail, control, retry_delay_max, || {
+        ensure_dlq(admin, spec.clone())
+    })
+    .await?;
+    Ok(created.is_some())
+}
+
+async fn ensure_dlq(admin: &ClientConfig, spec: TopicSpec) -> Result<(), ConnectError> {
     let mut spec = spec;
     if let Ok(c) = admin.create::<rdkafka::consumer::BaseConsumer>() {
         let name = spec.name.clone();
@@ -84,9 +100,9 @@ pub(crate) async fn ensure_dlq(admin: &ClientConfig, spec: TopicSpec) -> Result<
         }
     }
     ensure_topic(admin, &spec).await.map_err(|e| {
-        TaskFailure::from(format!(
-            "Could not initialize dead letter queue with topic={}: {}",
-            spec.name, e
+        e.context(format!(
+            "Could not initialize dead letter queue with topic={}",
+            spec.name
         ))
     })
 }

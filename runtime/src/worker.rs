@@ -11,6 +11,7 @@ use rdkafka::ClientConfig;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::config::secrets::scrub_issues;
 use crate::config::worker::WorkerConfig;
 use crate::config::RawConfig;
 use crate::connector::{ConnectorRequest, TaskFactory};
@@ -207,13 +208,16 @@ impl Worker {
         let TaskLaunch {
             spec, id, config, ..
         } = launch;
-        let (resolved, _) =
+        let (resolved, secret_keys) =
             self.config.providers.resolve(config).map_err(|issues| {
                 format!("invalid task config: {}", SpecError::Providers(issues))
             })?;
         let task_config = (spec.plugin.config_def)()
             .parse(&resolved)
-            .map_err(|issues| format!("invalid task config: {}", SpecError::Invalid(issues)))?;
+            .map_err(|issues| {
+                let issues = scrub_issues(issues, config, &resolved, &secret_keys);
+                format!("invalid task config: {}", SpecError::Invalid(issues))
+            })?;
         let pipeline = RecordPipeline::new(
             id.clone(),
             &spec.pipeline,

@@ -5,6 +5,7 @@
 mod def;
 pub mod files;
 pub mod providers;
+pub mod secrets;
 pub mod worker;
 
 use std::collections::BTreeMap;

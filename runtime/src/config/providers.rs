@@ -106,6 +106,22 @@ impl ConfigProviders {
         }
     }
 
+    /// Warns, once per provider, about file and directory providers that may read any
+    /// file the worker can read: anyone who may create a connector (through the REST
+    /// API or `connectors.dir`) could then read, e.g., `${file:/etc/shadow:root}` into a
+    /// topic. `config.providers.<name>.param.allowed.paths` limits them.
+    pub fn warn_about_unlimited_paths(&self) {
+        for (name, p) in &self.providers {
+            if p.kind != ProviderKind::Env && p.allowed_paths.is_empty() {
+                tracing::warn!(
+                    provider = %name,
+                    "config provider '{}' may read ANY file this worker can read, for anyone who may create a connector: set config.providers.{}.param.allowed.paths to the folders that hold secrets",
+                    name, name
+                );
+            }
+        }
+    }
+
     /// True if any value holds a placeholder for a configured provider.
     pub fn has_placeholders(&self, raw: &RawConfig) -> bool {
         raw.values().any(|v| {

@@ -22,6 +22,7 @@ pub async fn start(
     plugins: Plugins,
 ) -> Result<Arc<DistributedHerder>, String> {
     let settings = DistributedSettings::parse(&config.raw).map_err(|e| e.to_string())?;
+    config.providers.warn_about_unlimited_paths();
     let admin = client_config(&[&config.client_config("admin.")]);
     let spec = config.offset_topic_spec(&settings.offset_topic);
     let (producer, consumer) = (

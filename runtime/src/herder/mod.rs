@@ -18,6 +18,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::files::TargetState;
+use crate::config::secrets::scrub_issues;
 use crate::config::worker::WorkerConfig;
 use crate::config::{ConfigIssue, RawConfig};
 use crate::connector::ConnectorType;
@@ -163,6 +164,19 @@ pub trait Herder: Send + Sync {
 pub(crate) const OFFSETS_MESSAGE: &str =
     "The offsets for this connector have been {op} successfully";
 
+/// Every key a connector config may declare: the common keys and its plugin's (used to
+/// tell which keys hold secrets).
+pub fn connector_config_def(plugins: &Plugins, raw: &RawConfig) -> crate::config::ConfigDef {
+    let plugin = raw
+        .get("connector.class")
+        .and_then(|c| plugins.find_connector(c));
+    let common = crate::connector_config::common_config_def(plugin.map(|p| p.kind()));
+    match plugin {
+        Some(p) => common.merge(&(p.config_def)()),
+        None => common,
+    }
+}
+
 /// Validates a config for the REST API (providers resolved, secrets hidden).
 pub(crate) async fn validate_for_api(
     worker: &crate::worker::Worker,
@@ -177,7 +191,7 @@ pub(crate) async fn validate_for_api(
         .await;
     // As Connect: the connector class as the config gives it.
     let name = class;
-    let mut issues = v.issues;
+    let mut issues = scrub_issues(v.issues, &raw, &resolved, &secret_keys);
     issues.extend(provider_issues);
     validation_report(&name, &v.def, &raw, &issues, &secret_keys)
 }
@@ -187,13 +201,15 @@ pub(crate) async fn validation_issues(
     worker: &crate::worker::Worker,
     raw: &RawConfig,
 ) -> Vec<ConfigIssue> {
-    let resolved = match worker.config.providers.resolve(raw) {
-        Ok((r, _)) => r,
+    let (resolved, secret_keys) = match worker.config.providers.resolve(raw) {
+        Ok(r) => r,
         Err(issues) => return issues,
     };
-    crate::connector_config::validate_connector(&worker.plugins, &resolved, &worker.config)
-        .await
-        .issues
+    let issues =
+        crate::connector_config::validate_connector(&worker.plugins, &resolved, &worker.config)
+            .await
+            .issues;
+    scrub_issues(issues, raw, &resolved, &secret_keys)
 }
 
 /// The Kafka cluster id, if the brokers answer.

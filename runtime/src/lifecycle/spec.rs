@@ -1,5 +1,6 @@
 //! A connector config, typed once per (re)start: [`ConnectorSpec`].
 
+use crate::config::secrets::scrub_issues;
 use crate::config::worker::WorkerConfig;
 use crate::config::{split_list, sub_config, ConfigIssue, ParsedConfig, RawConfig};
 use crate::connector::{ConnectorPlugin, ConnectorType};
@@ -136,7 +137,12 @@ impl ConnectorSpec {
             .map_err(SpecError::Providers)?;
         let checked = check_config(plugins, &resolved, worker);
         if !checked.issues.is_empty() {
-            return Err(SpecError::Invalid(checked.issues));
+            return Err(SpecError::Invalid(scrub_issues(
+                checked.issues,
+                raw,
+                &resolved,
+                &secret_keys,
+            )));
         }
         let (Some(plugin), Some(common)) = (checked.plugin, checked.common) else {
             return Err(SpecError::Invalid(missing_class(checked.issues)));

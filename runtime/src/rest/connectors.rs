@@ -14,10 +14,32 @@ use super::bodies;
 use super::error::{ApiError, JsonBody};
 use super::{OverTls, RestState, RouteWithSlash};
 use crate::config::files::TargetState;
-use crate::herder::{ConfigOrigin, PutOptions};
+use crate::config::secrets;
+use crate::config::RawConfig;
+use crate::herder::{connector_config_def, ConfigOrigin, ConnectorInfo, PutOptions};
 
 type S = State<Arc<RestState>>;
 type Result<T> = std::result::Result<T, ApiError>;
+
+/// A config as the API shows it: secrets masked (see `config::secrets`). Connect
+/// returns configs as they were submitted; Sluice never returns a secret.
+fn shown_config(st: &RestState, raw: &RawConfig) -> RawConfig {
+    secrets::mask(&connector_config_def(st.herder.plugins(), raw), raw)
+}
+
+fn shown(st: &RestState, mut info: ConnectorInfo) -> Json {
+    info.config = shown_config(st, &info.config);
+    bodies::connector_info(&info)
+}
+
+/// A config sent back with masked secrets keeps the stored secrets.
+fn with_stored_secrets(st: &RestState, config: RawConfig, stored: &RawConfig) -> RawConfig {
+    secrets::unmask(
+        &connector_config_def(st.herder.plugins(), &config),
+        config,
+        stored,
+    )
+}
 
 pub(super) fn routes() -> Router<Arc<RestState>> {
     Router::new()
@@ -68,7 +90,7 @@ async fn list(State(st): S, Query(q): Query<Vec<(String, String)>>) -> Result<Bo
         }
         if with_info {
             if let Ok(i) = st.herder.connector_info(&n).await {
-                entry.insert("info".into(), bodies::connector_info(&i));
+                entry.insert("info".into(), shown(&st, i));
             }
         }
         out.insert(n, Json::Object(entry));
@@ -155,18 +177,12 @@ async fn create(
             },
         )
         .await?;
-    Ok(created(
-        &headers,
-        tls.is_some(),
-        &name,
-        bodies::connector_info(&info),
-    ))
+    Ok(created(&headers, tls.is_some(), &name, shown(&st, info)))
 }
 
 async fn info(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
-    Ok(Body(bodies::connector_info(
-        &st.herder.connector_info(&name).await?,
-    )))
+    let info = st.herder.connector_info(&name).await?;
+    Ok(Body(shown(&st, info)))
 }
 
 async fn delete(State(st): S, Path(name): Path<String>) -> Result<StatusCode> {
@@ -175,7 +191,8 @@ async fn delete(State(st): S, Path(name): Path<String>) -> Result<StatusCode> {
 }
 
 async fn config(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
-    Ok(Body(json!(st.herder.connector_info(&name).await?.config)))
+    let info = st.herder.connector_info(&name).await?;
+    Ok(Body(json!(shown_config(&st, &info.config))))
 }
 
 async fn put_config(
@@ -185,7 +202,10 @@ async fn put_config(
     tls: Option<Extension<OverTls>>,
     JsonBody(body): JsonBody<Json>,
 ) -> Result<Response> {
-    let config = bodies::config_map(&body).map_err(ApiError::bad_request)?;
+    let mut config = bodies::config_map(&body).map_err(ApiError::bad_request)?;
+    if let Ok(stored) = st.herder.connector_info(&name).await {
+        config = with_stored_secrets(&st, config, &stored.config);
+    }
     let (was_created, info) = st
         .herder
         .put_connector(
@@ -198,7 +218,7 @@ async fn put_config(
             },
         )
         .await?;
-    let body = bodies::connector_info(&info);
+    let body = shown(&st, info);
     Ok(if was_created {
         created(&headers, tls.is_some(), &name, body)
     } else {
@@ -214,7 +234,8 @@ async fn patch_config(
     let patch = body
         .as_object()
         .ok_or_else(|| ApiError::bad_request("The patch must be a JSON object"))?;
-    let mut config = st.herder.connector_info(&name).await?.config;
+    let stored = st.herder.connector_info(&name).await?.config;
+    let mut config = stored.clone();
     for (k, v) in patch {
         match v {
             Json::Null => {
@@ -237,6 +258,7 @@ async fn patch_config(
             }
         }
     }
+    let config = with_stored_secrets(&st, config, &stored);
     let (_, info) = st
         .herder
         .put_connector(
@@ -249,7 +271,7 @@ async fn patch_config(
             },
         )
         .await?;
-    Ok(Body(bodies::connector_info(&info)))
+    Ok(Body(shown(&st, info)))
 }
 
 async fn status(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
@@ -262,7 +284,7 @@ async fn tasks(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
     let tasks = st.herder.task_configs(&name).await?;
     Ok(Body(json!(tasks
         .iter()
-        .map(|(id, cfg)| json!({"id": {"connector": id.connector, "task": id.task}, "config": cfg}))
+        .map(|(id, cfg)| json!({"id": {"connector": id.connector, "task": id.task}, "config": shown_config(&st, cfg)}))
         .collect::<Vec<_>>())))
 }
 

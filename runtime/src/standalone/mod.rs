@@ -80,6 +80,7 @@ pub async fn start(
     plugins: Plugins,
     connector_files: Vec<PathBuf>,
 ) -> Result<Standalone, StartError> {
+    config.providers.warn_about_unlimited_paths();
     let offsets = open_offset_store(&config).await?;
     let (tx, rx) = mpsc::channel(64);
     let worker = Arc::new(Worker {

@@ -133,6 +133,9 @@ pub async fn validate(plugins: Plugins, files: Vec<PathBuf>, worker: Option<Path
             }
         };
         let v = validate_connector(&plugins, &resolved, &worker).await;
+        for w in &v.warnings {
+            println!("{}: {}: warning: {}", path.display(), w.key, w.message);
+        }
         if v.is_ok() {
             let plugin = v.plugin.map(|p| p.short_name()).unwrap_or("?");
             println!(

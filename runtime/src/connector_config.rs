@@ -189,6 +189,8 @@ pub struct Validation<'a> {
     pub def: ConfigDef,
     /// Every problem, keyed by config key.
     pub issues: Vec<ConfigIssue>,
+    /// Keys nothing reads (see `config::unknown_keys`): reported, not refused.
+    pub warnings: Vec<ConfigIssue>,
 }
 
 impl Validation<'_> {
@@ -207,6 +209,8 @@ pub struct Checked<'a> {
     pub common: Option<ParsedConfig>,
     /// The plugin's own keys, if they parsed.
     pub plugin_config: Option<ParsedConfig>,
+    /// Keys nothing reads.
+    pub warnings: Vec<ConfigIssue>,
 }
 
 /// The converter class for `key` (`key.converter`...): the connector's if set, else the worker's.
@@ -329,12 +333,18 @@ pub fn check_config<'a>(
         def = def.merge(&own);
     }
     dedup(&mut issues);
+    let warnings = if plugin.is_some() {
+        crate::config::unknown_keys::unknown_key_warnings(&def, raw)
+    } else {
+        Vec::new()
+    };
     Checked {
         plugin,
         def,
         issues,
         common,
         plugin_config,
+        warnings,
     }
 }
 
@@ -356,6 +366,7 @@ pub async fn validate_connector<'a>(
         plugin: checked.plugin,
         def: checked.def,
         issues,
+        warnings: checked.warnings,
     }
 }
 

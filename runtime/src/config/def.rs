@@ -376,11 +376,38 @@ pub fn split_list(raw: &str) -> Vec<String> {
 #[derive(Debug, Clone, Default)]
 pub struct ConfigDef {
     keys: Vec<ConfigKey>,
+    /// Families of keys the plugin reads by prefix (`topic.override.`).
+    prefixes: Vec<String>,
+    /// Keys of the connector Sluice is compatible with that Sluice does not implement,
+    /// with a note for the user.
+    unsupported: Vec<(String, String)>,
 }
 
 impl ConfigDef {
     pub fn new() -> Self {
-        ConfigDef { keys: Vec::new() }
+        ConfigDef::default()
+    }
+    /// Accepts every key starting with `prefix` (a family the plugin reads itself).
+    pub fn accept_prefix(mut self, prefix: &str) -> Self {
+        self.prefixes.push(prefix.to_string());
+        self
+    }
+    /// Names a key of the peer connector that Sluice does not implement; a config that
+    /// sets it gets a warning with `note`.
+    pub fn not_supported(mut self, key: &str, note: &str) -> Self {
+        self.unsupported.push((key.to_string(), note.to_string()));
+        self
+    }
+    /// Whether `key` belongs to a family this definition accepts by prefix.
+    pub fn accepts_prefix_of(&self, key: &str) -> bool {
+        self.prefixes.iter().any(|p| key.starts_with(p.as_str()))
+    }
+    /// The note for a peer connector's key that Sluice does not implement.
+    pub fn unsupported_note(&self, key: &str) -> Option<&str> {
+        self.unsupported
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, n)| n.as_str())
     }
     /// Adds a key; a later key with the same name replaces the earlier one.
     pub fn define(mut self, key: ConfigKey) -> Self {
@@ -404,11 +431,13 @@ impl ConfigDef {
         }
         self
     }
-    /// Adds every key of `other` unchanged.
+    /// Adds every key of `other` unchanged (and its prefixes and unsupported keys).
     pub fn merge(mut self, other: &ConfigDef) -> Self {
         for k in &other.keys {
             self.add(k.clone());
         }
+        self.prefixes.extend(other.prefixes.iter().cloned());
+        self.unsupported.extend(other.unsupported.iter().cloned());
         self
     }
     pub fn keys(&self) -> &[ConfigKey] {

@@ -6,6 +6,7 @@ mod def;
 pub mod files;
 pub mod providers;
 pub mod secrets;
+pub mod unknown_keys;
 pub mod worker;
 
 use std::collections::BTreeMap;

@@ -193,7 +193,9 @@ pub(crate) async fn validate_for_api(
     let name = class;
     let mut issues = scrub_issues(v.issues, &raw, &resolved, &secret_keys);
     issues.extend(provider_issues);
-    validation_report(&name, &v.def, &raw, &issues, &secret_keys)
+    let mut report = validation_report(&name, &v.def, &raw, &issues, &secret_keys);
+    report.warnings = v.warnings;
+    report
 }
 
 /// Validates a config for creating a connector: every problem, providers resolved.

@@ -22,6 +22,8 @@ pub struct ValidationReport {
     pub error_count: usize,
     pub groups: Vec<String>,
     pub configs: Vec<ConfigValueReport>,
+    /// Keys nothing reads (Sluice; not in Connect's body): `(key, message)`.
+    pub warnings: Vec<ConfigIssue>,
 }
 
 /// Builds the report from the keys that apply and the problems found.
@@ -91,5 +93,6 @@ pub fn validation_report(
         error_count: configs.iter().map(|c| c.errors.len()).sum(),
         groups,
         configs,
+        warnings: Vec::new(),
     }
 }

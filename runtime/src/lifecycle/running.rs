@@ -28,6 +28,9 @@ impl RunningConnector {
         spec: Arc<ConnectorSpec>,
         ctx: ConnectorContext,
     ) -> Result<Self, ConnectorFailure> {
+        for w in &spec.warnings {
+            tracing::warn!(connector = %spec.name, key = %w.key, "{}: {}", w.key, w.message);
+        }
         let mut instance = (spec.plugin.create_connector)();
         if let Err(e) = instance.start(spec.config.clone(), ctx).await {
             instance.stop().await;

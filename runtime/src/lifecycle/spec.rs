@@ -121,6 +121,9 @@ pub struct ConnectorSpec {
     pub pipeline: PipelineSpec,
     pub clients: ClientOverrides,
     pub kind: KindSpec,
+    /// Keys nothing reads (typos, keys of the peer connector Sluice lacks), logged
+    /// when the connector starts.
+    pub warnings: Vec<ConfigIssue>,
 }
 
 impl ConnectorSpec {
@@ -208,6 +211,7 @@ impl ConnectorSpec {
             pipeline,
             clients,
             kind,
+            warnings: checked.warnings,
             resolved,
             secret_keys,
         })

@@ -112,12 +112,21 @@ pub fn validation(report: &ValidationReport) -> Json {
             })
         })
         .collect();
-    json!({
+    let mut body = json!({
         "name": report.name,
         "error_count": report.error_count,
         "groups": report.groups,
         "configs": configs,
-    })
+    });
+    // Sluice: keys nothing reads, only when there are some (Connect has no such field).
+    if !report.warnings.is_empty() {
+        body["warnings"] = report
+            .warnings
+            .iter()
+            .map(|w| json!({"key": w.key, "message": w.message}))
+            .collect();
+    }
+    body
 }
 
 /// `{"offsets": [{"partition": {...}, "offset": {...}}]}`.

@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
+
+use super::diagnose::{or_credential_failure, Watchful};
 
 /// A topic Sluice creates when it is missing.
 #[derive(Debug, Clone)]
@@ -17,10 +18,12 @@ pub struct TopicSpec {
     pub compacted: bool,
 }
 
-/// Creates the topic unless it exists. Errors name the topic.
+/// Creates the topic unless it exists. Errors name the topic; a wrong password or
+/// certificate ends the call at once, saying so.
 pub async fn ensure_topic(config: &ClientConfig, spec: &TopicSpec) -> Result<(), String> {
-    let admin: AdminClient<DefaultClientContext> = config
-        .create()
+    let ctx = Watchful::default();
+    let admin: AdminClient<Watchful> = config
+        .create_with_context(ctx.clone())
         .map_err(|e| format!("cannot create Kafka admin client: {}", e))?;
     let mut topic = NewTopic::new(
         &spec.name,
@@ -31,8 +34,7 @@ pub async fn ensure_topic(config: &ClientConfig, spec: &TopicSpec) -> Result<(),
         topic = topic.set("cleanup.policy", "compact");
     }
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin
-        .create_topics([&topic], &opts)
+    let results = or_credential_failure(&ctx, admin.create_topics([&topic], &opts))
         .await
         .map_err(|e| format!("cannot create topic {}: {}", spec.name, e))?;
     for r in results {

@@ -6,10 +6,11 @@
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
+
+use super::diagnose::{or_credential_failure, Watchful};
 
 /// One internal topic and the worker keys that name and shape it.
 #[derive(Debug, Clone)]
@@ -30,9 +31,11 @@ pub struct InternalTopic {
 
 /// Creates the topic if it is missing; checks an existing one. Every error names the
 /// topic, the worker key, and the fix.
+/// A wrong password or certificate ends the call at once, saying so.
 pub async fn ensure_internal_topic(admin: &ClientConfig, t: &InternalTopic) -> Result<(), String> {
-    let client: AdminClient<DefaultClientContext> = admin
-        .create()
+    let ctx = Watchful::default();
+    let client: AdminClient<Watchful> = admin
+        .create_with_context(ctx.clone())
         .map_err(|e| format!("cannot create a Kafka admin client: {}", e))?;
     let topic = NewTopic::new(
         &t.name,
@@ -41,8 +44,7 @@ pub async fn ensure_internal_topic(admin: &ClientConfig, t: &InternalTopic) -> R
     )
     .set("cleanup.policy", "compact");
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = client
-        .create_topics([&topic], &opts)
+    let results = or_credential_failure(&ctx, client.create_topics([&topic], &opts))
         .await
         .map_err(|e| format!("cannot create topic '{}' ({}): {}", t.name, t.topic_key, e))?;
     for r in results {
@@ -75,7 +77,7 @@ pub async fn ensure_internal_topic(admin: &ClientConfig, t: &InternalTopic) -> R
 
 async fn check_existing(
     admin: &ClientConfig,
-    client: &AdminClient<DefaultClientContext>,
+    client: &AdminClient<Watchful>,
     t: &InternalTopic,
 ) -> Result<(), String> {
     let opts = AdminOptions::new().request_timeout(Some(Duration::from_secs(30)));

@@ -411,7 +411,8 @@ start_postgres() {
 
 # PostgreSQL serves TLS with the stack's certificate (switched with a reload, no
 # restart) and checks client certificates against the stack's CA; the role
-# sluice_client logs in over TLS with its certificate only (hba method `cert`).
+# sluice_client (with pg_read_all_stats) logs in over TLS with its certificate only
+# (hba method `cert`).
 postgres_tls() {
   make_certs
   local dir=/var/lib/postgresql/sluice-tls hba
@@ -429,6 +430,8 @@ postgres_tls() {
   if [ -z "$(q "select 1 from pg_roles where rolname = 'sluice_client'")" ]; then
     q "create role sluice_client login" >/dev/null
   fi
+  # the JDBC source's safe mode reads other sessions' transactions
+  q "grant pg_read_all_stats to sluice_client" >/dev/null
   hba=$(q 'show hba_file')
   if ! as_root grep -q "sluice_client" "$hba"; then
     log "letting the role sluice_client in by client certificate only ($hba)"

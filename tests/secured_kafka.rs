@@ -146,6 +146,18 @@ fn lines_flow(w: &Sluice, dir: &Path, topic: &str) {
     );
 }
 
+/// Waits for the REST API, showing the worker's log if it does not come up.
+fn wait_ready(api: &Api, w: &Sluice) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while std::net::TcpStream::connect(("127.0.0.1", w.port)).is_err() {
+        if std::time::Instant::now() > deadline {
+            panic!("the REST API did not come up; log:\n{}", w.log_text());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    api.wait_ready();
+}
+
 fn standalone_run(security: &str) {
     start_secure_broker();
     let d = tempfile::tempdir().unwrap();
@@ -153,7 +165,7 @@ fn standalone_run(security: &str) {
     let topic = unique("secure-lines");
     let mut w = Sluice::standalone(d.path(), &standalone_worker(d.path(), port, security), &[]);
     let api = Api::new(port);
-    api.wait_ready();
+    wait_ready(&api, &w);
     file_pipeline(&api, d.path(), &topic);
     lines_flow(&w, d.path(), &topic);
     assert!(w.terminate().success());
@@ -172,7 +184,7 @@ fn distributed_run(security: &str) {
         .to_string();
     let mut w = Sluice::distributed(d.path(), &worker);
     let api = Api::new(port);
-    api.wait_ready();
+    wait_ready(&api, &w);
     // the internal topics were made through the secured listener
     for t in ["configs", "offsets", "status"] {
         assert!(

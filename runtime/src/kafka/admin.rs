@@ -34,7 +34,7 @@ pub async fn ensure_topic(config: &ClientConfig, spec: &TopicSpec) -> Result<(),
         topic = topic.set("cleanup.policy", "compact");
     }
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = or_credential_failure(&ctx, admin.create_topics([&topic], &opts))
+    let results = or_credential_failure(config, &ctx, admin.create_topics([&topic], &opts))
         .await
         .map_err(|e| format!("cannot create topic {}: {}", spec.name, e))?;
     for r in results {

@@ -1,17 +1,22 @@
 //! Telling a wrong password or certificate from a slow broker.
 //!
 //! librdkafka reports authentication and TLS handshake failures through the client's
-//! error callback only; the request that needed the connection just times out. The
-//! [`Watchful`] context remembers such a failure, and [`or_credential_failure`] ends
-//! an admin call with it at once, so that a worker with a wrong password stops at
-//! start-up saying "authentication failed" instead of "timed out" a minute later.
+//! error callback only (served when the client's main queue is polled, which an admin
+//! client never does); the request that needed the connection just times out. The
+//! [`Watchful`] context remembers such a failure, and [`or_credential_failure`] runs
+//! an admin call beside a probe (a producer on the same settings whose thread polls its
+//! queue) and ends the call with the failure at once, so that a worker with a wrong
+//! password stops at start-up saying "authentication failed" instead of "timed out" a
+//! minute later.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use rdkafka::client::ClientContext;
 use rdkafka::error::KafkaError;
+use rdkafka::producer::{DeliveryResult, ProducerContext, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientConfig;
 use tokio::sync::Notify;
 
 /// A client context that logs client errors as rdkafka's default one does and
@@ -61,10 +66,19 @@ pub fn is_credential_error(code: Option<RDKafkaErrorCode>) -> bool {
     )
 }
 
+/// Whether librdkafka's reason for a transport error is a refused TLS handshake (with
+/// TLS 1.3 a client certificate the broker refuses shows as a failed receive with the
+/// broker's alert).
+pub fn is_tls_refusal(reason: &str) -> bool {
+    (reason.contains("SSL routines") && reason.contains(" alert "))
+        || reason.contains("SSL handshake failed")
+        || reason.contains("certificate verify failed")
+}
+
 impl ClientContext for Watchful {
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::error!(target: "librdkafka", "librdkafka: {}: {}", error, reason);
-        if is_credential_error(error.rdkafka_error_code()) {
+        if is_credential_error(error.rdkafka_error_code()) || is_tls_refusal(reason) {
             let mut f = self.inner.failure.lock().unwrap_or_else(|e| e.into_inner());
             if f.is_none() {
                 *f = Some(explain(reason));
@@ -72,6 +86,17 @@ impl ClientContext for Watchful {
             }
         }
     }
+}
+
+impl ProducerContext for Watchful {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
+}
+
+/// A client on `config` whose thread serves librdkafka's error callbacks to `ctx`
+/// while it lives (it connects to the bootstrap servers at once).
+pub fn probe(config: &ClientConfig, ctx: &Watchful) -> Option<ThreadedProducer<Watchful>> {
+    config.create_with_context(ctx.clone()).ok()
 }
 
 /// librdkafka's reason, with what it means for the user.
@@ -92,12 +117,14 @@ fn explain(reason: &str) -> String {
     }
 }
 
-/// Runs a Kafka call, ending it early with the failure if `ctx` sees the credentials
-/// or certificates refused.
+/// Runs a Kafka call made with `config`, ending it early with the failure if `ctx` (or
+/// a probe on the same settings) sees the credentials or certificates refused.
 pub async fn or_credential_failure<T, E: std::fmt::Display>(
+    config: &ClientConfig,
     ctx: &Watchful,
     call: impl Future<Output = Result<T, E>>,
 ) -> Result<T, String> {
+    let _probe = probe(config, ctx);
     tokio::select! {
         r = call => r.map_err(|e| match ctx.failure() {
             Some(f) => f,
@@ -119,6 +146,9 @@ mod tests {
             RDKafkaErrorCode::BrokerTransportFailure
         )));
         assert!(!is_credential_error(None));
+        assert!(is_tls_refusal("ssl://b:9100/bootstrap: Receive failed: error:0A000412:SSL routines::ssl/tls alert bad certificate: SSL alert number 42"));
+        assert!(is_tls_refusal("Receive failed: error:0A000412:SSL routines::sslv3 alert bad certificate: SSL alert number 42"));
+        assert!(!is_tls_refusal("Connection refused"));
     }
 
     #[tokio::test]
@@ -137,7 +167,10 @@ mod tests {
             );
         });
         let never = std::future::pending::<Result<(), String>>();
-        let e = or_credential_failure(&ctx, never).await.unwrap_err();
+        // a config that makes no client: the call is watched all the same
+        let mut bad = ClientConfig::new();
+        bad.set("no.such.key", "x");
+        let e = or_credential_failure(&bad, &ctx, never).await.unwrap_err();
         assert!(e.starts_with("authentication failed: "), "{}", e);
         assert!(e.contains("invalid credentials"), "{}", e);
     }

@@ -44,7 +44,7 @@ pub async fn ensure_internal_topic(admin: &ClientConfig, t: &InternalTopic) -> R
     )
     .set("cleanup.policy", "compact");
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = or_credential_failure(&ctx, client.create_topics([&topic], &opts))
+    let results = or_credential_failure(admin, &ctx, client.create_topics([&topic], &opts))
         .await
         .map_err(|e| format!("cannot create topic '{}' ({}): {}", t.name, t.topic_key, e))?;
     for r in results {

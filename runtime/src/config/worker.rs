@@ -217,6 +217,36 @@ impl WorkerConfig {
         out
     }
 
+    /// Checks that a connector's `producer.override.*`, `consumer.override.*` and
+    /// `admin.override.*` security keys translate for librdkafka on top of this
+    /// worker's client settings; problems are named with the connector's key
+    /// (`producer.override.ssl.truststore.type`). For connector validation.
+    pub fn check_client_overrides(&self, connector: &RawConfig) -> Vec<ConfigIssue> {
+        let mut issues: Vec<ConfigIssue> = Vec::new();
+        for prefix in CLIENT_PREFIXES {
+            let over_prefix = format!("{}override.", prefix);
+            let over = sub_config(connector, &over_prefix);
+            if !over.keys().any(|k| is_security_key(k)) {
+                continue;
+            }
+            let worker = self.client_config(prefix);
+            if let Err(found) = crate::kafka::security::translate(&[&worker, &over]) {
+                for mut i in found {
+                    if over.contains_key(&i.key) || !worker.contains_key(&i.key) {
+                        i.key = format!("{}{}", over_prefix, i.key);
+                    }
+                    if !issues
+                        .iter()
+                        .any(|x| x.key == i.key && x.message == i.message)
+                    {
+                        issues.push(i);
+                    }
+                }
+            }
+        }
+        issues
+    }
+
     /// Where a standalone worker keeps API-created connectors and target states.
     pub fn config_storage_file(&self) -> PathBuf {
         if let Some(f) = &self.config_file {
@@ -421,6 +451,53 @@ mod security_tests {
             !text.contains("topsecret") && !text.contains("changeit"),
             "{}",
             text
+        );
+    }
+}
+
+#[cfg(test)]
+mod override_tests {
+    use super::*;
+
+    #[test]
+    fn connector_overrides_are_checked_on_top_of_the_worker() {
+        let raw: RawConfig = [
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            (
+                "sasl.jaas.config",
+                r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p";"#,
+            ),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let w = WorkerConfig::parse(raw).unwrap();
+        let ok: RawConfig = [("producer.override.sasl.mechanism", "SCRAM-SHA-256")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert!(w.check_client_overrides(&ok).is_empty());
+        let bad: RawConfig = [
+            ("consumer.override.ssl.truststore.type", "JKS"),
+            ("consumer.override.ssl.truststore.location", "/x/t.jks"),
+            ("admin.override.sasl.mechanism", "GSSAPI"),
+            ("producer.override.linger.ms", "5"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let keys: Vec<String> = w
+            .check_client_overrides(&bad)
+            .into_iter()
+            .map(|i| i.key)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "consumer.override.ssl.truststore.type",
+                "admin.override.sasl.mechanism"
+            ]
         );
     }
 }

@@ -150,6 +150,56 @@ fn translate<'a>(k: &'a str, v: &'a str) -> (&'a str, String) {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawConfig {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn later_layers_win_and_renames_keep_their_layer() {
+        let c = client_config(&[
+            &raw(&[
+                ("topic.metadata.refresh.interval.ms", "10000"),
+                ("acks", "1"),
+            ]),
+            &raw(&[
+                ("metadata.max.age.ms", "500"),
+                ("acks", "-1"),
+                ("max.poll.records", "9"),
+            ]),
+        ]);
+        assert_eq!(c.get("topic.metadata.refresh.interval.ms"), Some("500"));
+        assert_eq!(c.get("acks"), Some("all"));
+        assert_eq!(c.get("max.poll.records"), None);
+    }
+
+    #[test]
+    fn settings_that_do_not_translate_make_a_client_that_fails_with_the_reason() {
+        let c = client_config(&[&raw(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "GSSAPI"),
+            ("sasl.password", "topsecret"),
+        ])]);
+        let e = c
+            .create::<rdkafka::producer::BaseProducer>()
+            .err()
+            .expect("the client must not be made")
+            .to_string();
+        assert!(
+            e.contains("sasl.mechanism: GSSAPI (Kerberos) is not supported"),
+            "{}",
+            e
+        );
+        assert!(!e.contains("topsecret"), "{}", e);
+    }
+}
+
 /// A short description of an rdkafka error.
 pub fn describe(e: &rdkafka::error::KafkaError) -> String {
     e.to_string()

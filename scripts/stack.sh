@@ -3,12 +3,24 @@
 # waits until each server answers:
 #   Apache Kafka 4.3.1 (KRaft, broker+controller)    127.0.0.1:9092 (controller :9093)
 #   (and, for the tests that ask for it, a second one with topic auto-creation off:
-#   `start-strict-broker`, 127.0.0.1:9095)
-#   RabbitMQ                                         127.0.0.1:5672 (guest/guest)
+#   `start-strict-broker`, 127.0.0.1:9095, and a third, secured one:
+#   `start-secure-broker`, PLAINTEXT 9097 for checks, SASL_SSL with SCRAM users 9099,
+#   SSL with client certificates required (mTLS) 9100)
+#   RabbitMQ                                         127.0.0.1:5672 (guest/guest),
+#                                                    TLS 127.0.0.1:5671
 #   Mosquitto                                        127.0.0.1:1883
-#   PostgreSQL 15                                    127.0.0.1:5432 (trust auth)
-#   MongoDB protocol (SecantusDB)                    127.0.0.1:27017
+#   (and a second one with TLS: 127.0.0.1:8883 requires a client certificate,
+#   127.0.0.1:8884 does not)
+#   PostgreSQL 15                                    127.0.0.1:5432 (trust auth; TLS with
+#                                                    the stack's certificate, and the
+#                                                    role sluice_client only by certificate)
+#   MongoDB protocol (SecantusDB)                    127.0.0.1:27017 (and TLS on 27018)
 # plus a Python virtualenv with confluent-kafka and pymongo for independent checks.
+#
+# TLS: a test CA, a server certificate for 127.0.0.1/localhost and a client certificate
+# (CN=sluice_client), in PEM and PKCS12 (password sluice-test-pass), plus a JKS
+# truststore and a second CA for negative tests, are made once with openssl and
+# keytool in $SLUICE_STACK_DIR/data/tls (`scripts/stack.sh tls-dir` prints it).
 #
 # Kafka's jars (the broker, and Kafka Connect for side-by-side checks) come from Maven
 # Central through scripts/kafka/pom.xml, once, into $SLUICE_STACK_DIR/kafka-<version>.
@@ -19,7 +31,8 @@
 #
 # Usage: scripts/stack.sh [up|status|kafka-install|kafka-lib|start-broker|stop-broker|
 #                          kill-broker|start-strict-broker|stop-strict-broker|
-#                          start-mongo|stop-mongo]
+#                          start-secure-broker|stop-secure-broker|start-tls-servers|
+#                          tls-dir|start-mongo|stop-mongo]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -29,6 +42,8 @@ KAFKA_LIB="$STACK/kafka-$KAFKA_VERSION/lib"
 VENV="$STACK/venv"
 DATA="$STACK/data"
 KDATA="$DATA/kafka"
+TLS="$DATA/tls"
+TLS_PASS=sluice-test-pass
 mkdir -p "$STACK" "$DATA"
 
 log() { echo "[stack] $*" >&2; }
@@ -84,10 +99,34 @@ kafka_java() { # main-class args...
 # tests that need it: `scripts/stack.sh start-strict-broker`) with automatic topic
 # creation off, as many production clusters run. use_node selects which one the
 # functions below work on.
+#
+# A third, "secure" (started by `start-secure-broker`), serves the tests of secured
+# clusters: SASL_SSL with SCRAM-SHA-512/256 users (created at format time) on 9099,
+# SSL requiring a client certificate on 9100, plaintext on 9097 for the tests' own
+# checks and between the broker and itself; the controller stays plaintext.
 use_node() {
+  KLISTENERS=""; KADVERTISED=""; KPROTOMAP=""; KFORMAT_EXTRA=()
   case "$1" in
     main) KDATA="$DATA/kafka"; KPORT=9092; KCTRL=9093; KEXTRA="" ;;
     strict) KDATA="$DATA/kafka-strict"; KPORT=9095; KCTRL=9096; KEXTRA="auto.create.topics.enable=false" ;;
+    secure)
+      KDATA="$DATA/kafka-secure"; KPORT=9097; KCTRL=9098
+      KLISTENERS=",SASL_SSL://127.0.0.1:9099,SSL://127.0.0.1:9100"
+      KADVERTISED=",SASL_SSL://127.0.0.1:9099,SSL://127.0.0.1:9100"
+      KPROTOMAP=",SASL_SSL:SASL_SSL,SSL:SSL"
+      KFORMAT_EXTRA=(--add-scram "SCRAM-SHA-512=[name=sluice,password=sluice-secret]"
+                     --add-scram "SCRAM-SHA-256=[name=sluice,password=sluice-secret]")
+      KEXTRA="sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$TLS/server.p12
+ssl.keystore.password=$TLS_PASS
+ssl.key.password=$TLS_PASS
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS/ca.pem
+listener.name.ssl.ssl.client.auth=required"
+      ;;
   esac
 }
 use_node main
@@ -101,11 +140,11 @@ write_broker_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$KCTRL
-listeners=PLAINTEXT://127.0.0.1:$KPORT,CONTROLLER://127.0.0.1:$KCTRL
-advertised.listeners=PLAINTEXT://127.0.0.1:$KPORT
+listeners=PLAINTEXT://127.0.0.1:$KPORT,CONTROLLER://127.0.0.1:$KCTRL$KLISTENERS
+advertised.listeners=PLAINTEXT://127.0.0.1:$KPORT$KADVERTISED
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT$KPROTOMAP
 log.dirs=$KDATA/logs
 num.partitions=1
 default.replication.factor=1
@@ -143,7 +182,8 @@ start_broker() {
     if [ ! -f "$KDATA/logs/meta.properties" ]; then
       log "formatting the KRaft log directory $KDATA/logs"
       kafka_java kafka.tools.StorageTool format --standalone -c "$KDATA/server.properties" \
-        -t "$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)" >"$KDATA/format.log" 2>&1 \
+        -t "$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)" \
+        ${KFORMAT_EXTRA[@]+"${KFORMAT_EXTRA[@]}"} >"$KDATA/format.log" 2>&1 \
         || { tail -20 "$KDATA/format.log" >&2; exit 1; }
     fi
     log "starting Apache Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$KPORT"
@@ -178,16 +218,110 @@ stop_broker() { # [signal]
   sleep 1
 }
 
+# --- TLS material ------------------------------------------------------------------
+
+# Made once: a CA, a server certificate for 127.0.0.1/localhost (every TLS listener of
+# the stack uses it), a client certificate (CN=sluice_client), a second CA with its
+# own client certificate (for tests that must be refused), PKCS12 forms (password
+# $TLS_PASS) and a PKCS12 and a JKS truststore made by keytool as Java users have them.
+make_certs() {
+  [ -f "$TLS/.complete" ] && return 0
+  command -v openssl >/dev/null || apt_install openssl
+  log "making the test CA and certificates in $TLS (once)"
+  rm -rf "$TLS"; mkdir -p "$TLS"
+  (
+    cd "$TLS"
+    ca() { # name subject
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.pem" -days 3650 \
+        -subj "/CN=$2" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    }
+    leaf() { # name subject ca extensions
+      openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
+      printf '%s\n' "$4" >"$1.ext"
+      openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -CAcreateserial \
+        -out "$1.pem" -days 3650 -extfile "$1.ext" 2>/dev/null
+      rm -f "$1.csr" "$1.ext"
+    }
+    ca ca "Sluice test CA"
+    ca other-ca "Sluice other test CA"
+    leaf server localhost ca "subjectAltName=DNS:localhost,IP:127.0.0.1
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth,clientAuth"
+    leaf client sluice_client ca "keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=clientAuth"
+    leaf other-client sluice_client other-ca "keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=clientAuth"
+    cat client.pem client.key >client-bundle.pem
+    openssl pkcs12 -export -in server.pem -inkey server.key -certfile ca.pem -name server \
+      -out server.p12 -passout "pass:$TLS_PASS"
+    openssl pkcs12 -export -in client.pem -inkey client.key -certfile ca.pem -name client \
+      -out client.p12 -passout "pass:$TLS_PASS"
+    command -v keytool >/dev/null || apt_install openjdk-17-jre-headless
+    keytool -importcert -noprompt -alias ca -file ca.pem -keystore truststore.p12 \
+      -storetype PKCS12 -storepass "$TLS_PASS" >/dev/null 2>&1
+    keytool -importcert -noprompt -alias ca -file ca.pem -keystore truststore.jks \
+      -storetype JKS -storepass "$TLS_PASS" >/dev/null 2>&1
+    chmod 600 ./*.key
+  )
+  touch "$TLS/.complete"
+}
+
+# Copies the server's certificate, key and the CA into `dir`, owned by `user`, for a
+# server that runs as that user (the stack dir may be private to root).
+server_tls_copy() { # dir user
+  as_root mkdir -p "$1"
+  as_root cp "$TLS/ca.pem" "$TLS/server.pem" "$TLS/server.key" "$1/"
+  if id "$2" >/dev/null 2>&1; then as_root chown -R "$2" "$1"; fi
+  as_root chmod 700 "$1"; as_root chmod 600 "$1/server.key"
+}
+
 # --- the other servers -------------------------------------------------------------
+
+# RabbitMQ reads /etc/rabbitmq/rabbitmq.conf at start only: the stack writes it before
+# the first start (a running RabbitMQ without the TLS listener is restarted once). A
+# config the stack did not write is left alone (RabbitMQ then has no TLS listener).
+RABBIT_CONF=/etc/rabbitmq/rabbitmq.conf
+RABBIT_TLS=/etc/rabbitmq/sluice-tls
+write_rabbitmq_config() {
+  if [ -f "$RABBIT_CONF" ] && ! grep -q "written by sluice scripts/stack.sh" "$RABBIT_CONF"; then
+    log "$RABBIT_CONF was not written by the stack: leaving it (no TLS listener on 5671)"
+    return 0
+  fi
+  make_certs
+  server_tls_copy "$RABBIT_TLS" rabbitmq
+  local conf="# written by sluice scripts/stack.sh: plain AMQP on 5672 (the default), AMQP over
+# TLS on 127.0.0.1:5671 with the stack's certificate; a client certificate, when one
+# is presented, must be signed by the stack's CA.
+listeners.ssl.1 = 127.0.0.1:5671
+ssl_options.cacertfile = $RABBIT_TLS/ca.pem
+ssl_options.certfile = $RABBIT_TLS/server.pem
+ssl_options.keyfile = $RABBIT_TLS/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false"
+  if [ "$(cat "$RABBIT_CONF" 2>/dev/null)" != "$conf" ]; then
+    as_root mkdir -p /etc/rabbitmq
+    printf '%s\n' "$conf" | as_root tee "$RABBIT_CONF" >/dev/null
+  fi
+}
 
 start_rabbitmq() {
   command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+  write_rabbitmq_config
+  local tls=""
+  grep -q "^listeners.ssl" "$RABBIT_CONF" 2>/dev/null && tls=1
+  if [ -n "$tls" ] && listening 5672 && ! listening 5671; then
+    log "restarting RabbitMQ once to open its TLS listener (5671)"
+    as_root rabbitmqctl stop >/dev/null 2>&1 || true
+    for _ in $(seq 1 120); do listening 5672 || break; sleep 0.5; done
+  fi
   if ! listening 5672; then
     log "starting RabbitMQ"
     as_root rabbitmq-server -detached >/dev/null 2>&1 || true
     wait_port 5672 RabbitMQ 90
   fi
   as_root rabbitmqctl await_startup >/dev/null 2>&1 || true
+  if [ -n "$tls" ]; then wait_port 5671 "RabbitMQ (TLS)" 30; fi
 }
 
 # Mosquitto runs with the stack's own config (the Debian one needs systemd's /run dirs):
@@ -208,6 +342,39 @@ EOF
     if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then chown -R mosquitto "$DATA/mosquitto"; fi
     mosquitto -d -c "$DATA/mosquitto/mosquitto.conf"
     wait_port 1883 Mosquitto 30
+  fi
+}
+
+# A second Mosquitto, TLS only, with the stack's certificate: 8883 requires a client
+# certificate signed by the stack's CA, 8884 does not ask for one. It keeps the user
+# that starts it (`user`): Mosquitto loads certificates after dropping privileges, and
+# the stack dir may be private.
+start_mosquitto_tls() {
+  command -v mosquitto >/dev/null || apt_install mosquitto mosquitto-clients
+  make_certs
+  if ! listening 8883; then
+    log "starting Mosquitto with TLS (8883 with client certificates, 8884 without)"
+    local dir="$DATA/mosquitto-tls"
+    mkdir -p "$dir"
+    cat >"$dir/mosquitto.conf" <<CONF
+user $(id -un)
+per_listener_settings true
+listener 8883 127.0.0.1
+allow_anonymous true
+cafile $TLS/ca.pem
+certfile $TLS/server.pem
+keyfile $TLS/server.key
+require_certificate true
+listener 8884 127.0.0.1
+allow_anonymous true
+cafile $TLS/ca.pem
+certfile $TLS/server.pem
+keyfile $TLS/server.key
+persistence false
+log_dest file $dir/mosquitto.log
+CONF
+    mosquitto -d -c "$dir/mosquitto.conf" 2>>"$dir/mosquitto.log"
+    wait_port 8883 "Mosquitto (TLS)" 30
   fi
 }
 
@@ -242,6 +409,39 @@ start_postgres() {
   fi
 }
 
+# PostgreSQL serves TLS with the stack's certificate (switched with a reload, no
+# restart) and checks client certificates against the stack's CA; the role
+# sluice_client (with pg_read_all_stats) logs in over TLS with its certificate only
+# (hba method `cert`).
+postgres_tls() {
+  make_certs
+  local dir=/var/lib/postgresql/sluice-tls hba
+  q() { psql -h 127.0.0.1 -U postgres -d postgres -Atc "$1"; }
+  if [ "$(q 'show ssl_ca_file')" != "$dir/ca.pem" ] || [ "$(q 'show ssl')" != on ]; then
+    log "turning on TLS in PostgreSQL with the stack's certificate"
+    server_tls_copy "$dir" postgres
+    q "alter system set ssl = on" >/dev/null
+    q "alter system set ssl_cert_file = '$dir/server.pem'" >/dev/null
+    q "alter system set ssl_key_file = '$dir/server.key'" >/dev/null
+    q "alter system set ssl_ca_file = '$dir/ca.pem'" >/dev/null
+    q "select pg_reload_conf()" >/dev/null
+    sleep 1
+  fi
+  if [ -z "$(q "select 1 from pg_roles where rolname = 'sluice_client'")" ]; then
+    q "create role sluice_client login" >/dev/null
+  fi
+  # the JDBC source's safe mode reads other sessions' transactions
+  q "grant pg_read_all_stats to sluice_client" >/dev/null 2>&1
+  hba=$(q 'show hba_file')
+  if ! as_root grep -q "sluice_client" "$hba"; then
+    log "letting the role sluice_client in by client certificate only ($hba)"
+    as_root sed -i '1i host all sluice_client 127.0.0.1/32 reject' "$hba"
+    as_root sed -i '1i hostssl all sluice_client 127.0.0.1/32 cert' "$hba"
+    q "select pg_reload_conf()" >/dev/null
+    sleep 1
+  fi
+}
+
 start_mongo() {
   if ! listening 27017; then
     log "starting SecantusDB (MongoDB protocol) on 127.0.0.1:27017"
@@ -261,13 +461,48 @@ sys.exit("SecantusDB does not answer ping")
 PY
 }
 
+# A second SecantusDB, TLS only, with the stack's certificate (a client certificate,
+# when presented, must be signed by the stack's CA).
+start_mongo_tls() {
+  make_certs
+  if ! listening 27018; then
+    log "starting SecantusDB with TLS on 127.0.0.1:27018"
+    mkdir -p "$DATA/mongo-tls"
+    setsid nohup "$VENV/bin/secantusd-py" --host 127.0.0.1 --port 27018 --storage-path "$DATA/mongo-tls" \
+      --tls-cert-file "$TLS/server.pem" --tls-key-file "$TLS/server.key" --tls-ca-file "$TLS/ca.pem" \
+      </dev/null >>"$DATA/mongo-tls.log" 2>&1 &
+    wait_port 27018 "SecantusDB (TLS)" 60
+  fi
+  "$VENV/bin/python" - "$TLS/ca.pem" <<'PY'
+import sys, time, pymongo
+for _ in range(60):
+    try:
+        pymongo.MongoClient('mongodb://127.0.0.1:27018', tls=True, tlsCAFile=sys.argv[1],
+                            serverSelectionTimeoutMS=2000).admin.command('ping'); sys.exit(0)
+    except Exception:
+        time.sleep(1)
+sys.exit("SecantusDB (TLS) does not answer ping")
+PY
+}
+
+# The TLS listeners of the servers other than Kafka (tests call this; `up` does too).
+start_tls_servers() {
+  make_certs
+  start_rabbitmq
+  start_mosquitto_tls
+  start_postgres
+  postgres_tls
+  start_mongo_tls
+}
+
 stop_mongo() {
   pkill -f "secantusd-py --host 127.0.0.1 --port 27017" 2>/dev/null || true
   for _ in $(seq 1 30); do listening 27017 || return 0; sleep 0.5; done
 }
 
 status() {
-  for p in 9092:kafka 9095:kafka-strict 5672:rabbitmq 1883:mosquitto 5432:postgres 27017:mongodb; do
+  for p in 9092:kafka 9095:kafka-strict 9097:kafka-secure 5672:rabbitmq 5671:rabbitmq-tls \
+           1883:mosquitto 8883:mosquitto-tls 5432:postgres 27017:mongodb 27018:mongodb-tls; do
     if listening "${p%%:*}"; then echo "${p##*:} up"; else echo "${p##*:} down"; fi
   done
 }
@@ -275,12 +510,16 @@ status() {
 case "${1:-up}" in
   up)
     python_env
+    make_certs
     reset_large_kafka_data
     start_broker
     start_rabbitmq
     start_mosquitto
+    start_mosquitto_tls
     start_postgres
+    postgres_tls
     start_mongo
+    start_mongo_tls
     log "all servers are up"
     ;;
   status) status ;;
@@ -290,9 +529,13 @@ case "${1:-up}" in
   start-broker) start_broker ;;
   start-strict-broker) use_node strict; start_broker ;;
   stop-strict-broker) use_node strict; stop_broker TERM ;;
+  start-secure-broker) make_certs; use_node secure; start_broker ;;
+  stop-secure-broker) use_node secure; stop_broker TERM ;;
+  start-tls-servers) python_env; start_tls_servers ;;
+  tls-dir) make_certs; echo "$TLS" ;;
   stop-broker) stop_broker TERM ;;
   kill-broker) stop_broker KILL ;;
   start-mongo) python_env; start_mongo ;;
   stop-mongo) stop_mongo ;;
-  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-mongo|stop-mongo]" >&2; exit 2 ;;
+  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-secure-broker|stop-secure-broker|start-tls-servers|tls-dir|start-mongo|stop-mongo]" >&2; exit 2 ;;
 esac

@@ -10,3 +10,5 @@ pub mod jdbc;
 pub mod mongodb;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
+#[cfg(feature = "tls")]
+pub mod tls;

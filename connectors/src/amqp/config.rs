@@ -1,9 +1,11 @@
 //! What the user writes: the `amqp-source` keys, parsed once into [`AmqpSourceConfig`].
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use lapin::uri::AMQPUri;
+use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
+use lapin::uri::{AMQPScheme, AMQPUri};
 use sluice_record_builders::BuilderConfig;
 use sluice_runtime::config::{
     millis, ConfigDef, ConfigErrors, ConfigIssue, ConfigKey, Importance, ParsedConfig, TypedValue,
@@ -11,6 +13,7 @@ use sluice_runtime::config::{
 };
 
 const GROUP: &str = "AMQP";
+const TLS_GROUP: &str = "AMQP TLS";
 
 /// Every key of the AMQP source (the runtime adds the common ones).
 pub fn config_def() -> ConfigDef {
@@ -34,6 +37,16 @@ pub fn config_def() -> ConfigDef {
             .doc("The longest delay between reconnection attempts."))
         .define(ConfigKey::long("amqp.connection.timeout.ms").default("10000").at_least(1.0).importance(Importance::Low).group(GROUP)
             .doc("How long one attempt to connect, open a channel and start consuming may take before it counts as failed."))
+        .define(ConfigKey::string("amqp.ssl.ca.location").optional().importance(Importance::Medium).group(TLS_GROUP)
+            .doc("With amqps://: a PEM file of CA certificates that sign the server's certificate, trusted besides the system's roots (a private CA). The server's name is always checked against the URI's host."))
+        .define(ConfigKey::string("amqp.ssl.certificate.location").optional().importance(Importance::Medium).group(TLS_GROUP)
+            .doc("With amqps://: the client's certificate chain (PEM) for servers that ask for one (mutual TLS); needs amqp.ssl.key.location."))
+        .define(ConfigKey::string("amqp.ssl.key.location").optional().importance(Importance::Medium).group(TLS_GROUP)
+            .doc("With amqps://: the client's private key (PEM, unencrypted) for amqp.ssl.certificate.location."))
+        .define(ConfigKey::string("amqp.ssl.keystore.location").optional().importance(Importance::Low).group(TLS_GROUP)
+            .doc("With amqps://: the client's certificate and key as a PKCS12 file, instead of the two PEM files (JKS: convert with keytool -importkeystore ... -deststoretype PKCS12)."))
+        .define(ConfigKey::password("amqp.ssl.keystore.password").optional().importance(Importance::Low).group(TLS_GROUP)
+            .doc("The password of amqp.ssl.keystore.location (masked in REST responses, never logged)."))
         .merge(&sluice_record_builders::config_def("amqp.", "AMQP basic properties and application headers", "Record builder"))
 }
 
@@ -65,6 +78,8 @@ pub struct AmqpSourceConfig {
     pub reconnect_max: Duration,
     pub connection_timeout: Duration,
     pub builder: BuilderConfig,
+    /// The CA and client identity for amqps:// (file contents, read at parse time).
+    pub tls: OwnedTLSConfig,
 }
 
 impl std::fmt::Debug for AmqpSourceConfig {
@@ -94,7 +109,9 @@ impl AmqpSourceConfig {
                 "must not be less than amqp.reconnect.delay.min.ms",
             )]));
         }
+        let tls = tls_config(p, &uri)?;
         Ok(AmqpSourceConfig {
+            tls,
             uri,
             uri_text,
             queue: p.str("amqp.queue"),
@@ -120,6 +137,102 @@ impl AmqpSourceConfig {
     /// The source partition's name: `<vhost>/<queue>`.
     pub fn source_name(&self) -> String {
         format!("{}/{}", self.uri.vhost, self.queue)
+    }
+}
+
+/// The `amqp.ssl.*` keys as lapin's TLS settings, with the files read now so that a
+/// missing or unreadable file is a config error naming its key.
+fn tls_config(p: &ParsedConfig, uri: &AMQPUri) -> Result<OwnedTLSConfig, ConfigErrors> {
+    use crate::tls;
+    let path = |k: &str| {
+        p.string(k)
+            .filter(|s| !s.trim().is_empty())
+            .map(PathBuf::from)
+    };
+    let ca = path("amqp.ssl.ca.location");
+    let cert = path("amqp.ssl.certificate.location");
+    let key = path("amqp.ssl.key.location");
+    let keystore = path("amqp.ssl.keystore.location");
+    let mut issues = Vec::new();
+    let any = ca.is_some() || cert.is_some() || key.is_some() || keystore.is_some();
+    if any && uri.scheme != AMQPScheme::AMQPS {
+        issues.push(ConfigIssue::new(
+            "amqp.uri",
+            "the amqp.ssl.* keys are set but the URI is not amqps://: use amqps://host:5671/... for TLS",
+        ));
+    }
+    let mut out = OwnedTLSConfig::default();
+    if let Some(ca) = &ca {
+        match tls::read_certs(ca, "amqp.ssl.ca.location") {
+            Ok(_) => out.cert_chain = std::fs::read_to_string(ca).ok(),
+            Err(e) => issues.push(issue_of(e)),
+        }
+    }
+    match (&cert, &key, &keystore) {
+        (Some(_), Some(_), Some(_)) => issues.push(ConfigIssue::new(
+            "amqp.ssl.keystore.location",
+            "set either amqp.ssl.keystore.location or amqp.ssl.certificate.location with amqp.ssl.key.location, not both",
+        )),
+        (Some(c), Some(k), None) => {
+            let checked = tls::read_certs(c, "amqp.ssl.certificate.location")
+                .and_then(|_| tls::read_key(k, "amqp.ssl.key.location"));
+            match checked {
+                Ok(_) => {
+                    out.identity = Some(OwnedIdentity::PKCS8 {
+                        pem: std::fs::read(c).unwrap_or_default(),
+                        key: std::fs::read(k).unwrap_or_default(),
+                    })
+                }
+                Err(e) => issues.push(issue_of(e)),
+            }
+        }
+        (Some(_), None, _) => issues.push(ConfigIssue::new(
+            "amqp.ssl.key.location",
+            "is required with amqp.ssl.certificate.location",
+        )),
+        (None, Some(_), _) => issues.push(ConfigIssue::new(
+            "amqp.ssl.certificate.location",
+            "is required with amqp.ssl.key.location",
+        )),
+        (None, None, Some(ks)) => {
+            let password = p.string("amqp.ssl.keystore.password").unwrap_or_default();
+            match tls::read_pkcs12(ks, &password, "amqp.ssl.keystore.location") {
+                Ok(_) => {
+                    out.identity = Some(OwnedIdentity::PKCS12 {
+                        der: std::fs::read(ks).unwrap_or_default(),
+                        password,
+                    })
+                }
+                Err(e) => issues.push(issue_of(e)),
+            }
+        }
+        (None, None, None) => {}
+    }
+    if issues.is_empty() {
+        Ok(out)
+    } else {
+        Err(ConfigErrors(issues))
+    }
+}
+
+/// A `key: message` error of `crate::tls` as a config issue.
+fn issue_of(e: String) -> ConfigIssue {
+    match e.split_once(": ") {
+        Some((k, m)) => ConfigIssue::new(k, m),
+        None => ConfigIssue::new("amqp.uri", e),
+    }
+}
+
+/// The cross-key checks of [`AmqpSourceConfig::from_parsed`] (TLS files, key pairs, ...) at
+/// validation time, for a config whose keys parse.
+pub fn validate_raw(raw: &sluice_runtime::config::RawConfig) -> Vec<ConfigIssue> {
+    match config_def().parse(raw) {
+        Ok(p) => AmqpSourceConfig::from_parsed(&p)
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default(),
+        // the key-level problems are reported by the runtime
+        Err(_) => Vec::new(),
     }
 }
 

@@ -50,7 +50,9 @@ pub fn source_plugin() -> ConnectorPlugin {
         version: env!("CARGO_PKG_VERSION"),
         doc: "Reads a RabbitMQ queue (AMQP 0-9-1) into a topic; acknowledges each batch with one basic.ack(multiple=true) only after Kafka acknowledged it. Several tasks are competing consumers.",
         config_def,
-        create_connector: || Box::new(CopyConfigConnector::new(false)),
+        create_connector: || {
+            Box::new(CopyConfigConnector::new(false).with_validation(config::validate_raw))
+        },
         create_task: TaskFactory::source::<AmqpSourceTask>(),
     }
 }

@@ -1,9 +1,10 @@
-//! One connection to RabbitMQ: connection, channel with basic.qos, and the consumer.
+//! One connection to RabbitMQ (amqps:// with the configured CA and client certificate):
+//! connection, channel with basic.qos, and the consumer.
 
 use futures::StreamExt;
 use lapin::options::{BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
-use lapin::{Channel, Connection, ConnectionProperties, Consumer};
+use lapin::{Channel, Connection, ConnectionProperties, Consumer, DefaultConnectionBuilder};
 
 use super::config::AmqpSourceConfig;
 
@@ -25,9 +26,15 @@ impl Session {
         generation: u64,
     ) -> Result<Session, String> {
         let props = ConnectionProperties::default().with_connection_name(consumer_tag.into());
-        let connection = Connection::connect(&cfg.uri_text, props)
+        // amqps:// with the amqp.ssl.* CA and client identity (empty for amqp://)
+        let connection = DefaultConnectionBuilder::new()
+            .map_err(|e| format!("cannot connect: {}", e))?
+            .with_uri_str(cfg.uri_text.clone())
+            .with_properties(props)
+            .with_tls_config(cfg.tls.clone())
+            .connect()
             .await
-            .map_err(|e| format!("cannot connect: {}", e))?;
+            .map_err(|e| format!("cannot connect over {}: {}", scheme(cfg), e))?;
         let channel = connection
             .create_channel()
             .await
@@ -66,5 +73,13 @@ impl Session {
             .connection
             .close(200, "sluice task stopping".into())
             .await;
+    }
+}
+
+/// `amqps` (TLS) or `amqp`, for errors.
+fn scheme(cfg: &AmqpSourceConfig) -> &'static str {
+    match cfg.uri.scheme {
+        lapin::uri::AMQPScheme::AMQPS => "amqps (TLS)",
+        lapin::uri::AMQPScheme::AMQP => "amqp",
     }
 }

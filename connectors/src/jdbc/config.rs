@@ -8,7 +8,7 @@ use sluice_runtime::config::{
     Validator,
 };
 
-use super::url::DbUrl;
+use super::url::{DbUrl, SslMode};
 
 const DB: &str = "Database";
 const MODE: &str = "Mode";
@@ -22,7 +22,15 @@ pub fn config_def() -> ConfigDef {
     ConfigDef::new()
         .define(ConfigKey::password("connection.url").importance(Importance::High).group(DB)
             .validator(Validator::Custom(check_url))
-            .doc("The PostgreSQL database: a JDBC URL jdbc:postgresql://host:port/db?user=...&password=... or a libpq URL postgres://user:password@host:port/db. Several hosts may be given comma-separated (tried in order). TLS (sslmode=require) is not supported yet. It may hold a secret: it is masked in REST responses and never logged."))
+            .doc("The PostgreSQL database: a JDBC URL jdbc:postgresql://host:port/db?user=...&password=... or a libpq URL postgres://user:password@host:port/db. Several hosts may be given comma-separated (tried in order). TLS parameters as pgJDBC and libpq take them: sslmode (disable, allow/prefer, require, verify-ca, verify-full), sslrootcert, sslcert, sslkey, ssl=true (verify-full). It may hold a secret: it is masked in REST responses and never logged."))
+        .define(ConfigKey::string("connection.sslmode").optional().importance(Importance::Medium).group(DB)
+            .doc("TLS to the database, overriding the URL's sslmode: disable (the default when neither sets it; pgJDBC and libpq would try TLS first), allow or prefer (TLS if the server offers it, certificate not checked), require (TLS; the certificate is checked against sslrootcert only if one is given), verify-ca (signed by a CA of sslrootcert), verify-full (signed and naming the host)."))
+        .define(ConfigKey::string("connection.sslrootcert").optional().importance(Importance::Medium).group(DB)
+            .doc("A PEM file of the CA certificates that sign the server's certificate (overrides the URL's sslrootcert); `system` for the system's roots. verify-ca and verify-full need it (default: ~/.postgresql/root.crt, as libpq)."))
+        .define(ConfigKey::string("connection.sslcert").optional().importance(Importance::Medium).group(DB)
+            .doc("The client's certificate (PEM), for servers that ask for one (pg_hba.conf `cert` or clientcert=verify-ca/verify-full); overrides the URL's sslcert; needs sslkey."))
+        .define(ConfigKey::string("connection.sslkey").optional().importance(Importance::Medium).group(DB)
+            .doc("The client's private key, PEM or PKCS#8 DER (pgJDBC's .pk8), unencrypted; overrides the URL's sslkey."))
         .define(ConfigKey::string("connection.user").optional().importance(Importance::High).group(DB)
             .doc("The database user; overrides a user given in the URL."))
         .define(ConfigKey::password("connection.password").optional().importance(Importance::High).group(DB)
@@ -123,6 +131,118 @@ pub struct JdbcSourceConfig {
     pub topic_prefix: String,
     pub validate_non_null: bool,
     pub safe_mode: bool,
+    /// How TLS is used, and its client config (files read at parse time); `None`: no TLS.
+    pub tls: Option<PgTls>,
+}
+
+/// TLS to PostgreSQL: the driver's mode and the rustls config.
+#[derive(Clone)]
+pub struct PgTls {
+    pub mode: tokio_postgres::config::SslMode,
+    pub config: std::sync::Arc<rustls::ClientConfig>,
+}
+
+/// The TLS settings of the URL and the `connection.ssl*` keys (which win) as a driver
+/// mode and rustls config; every problem named by its key.
+fn pg_tls(p: &ParsedConfig, url: &DbUrl, issues: &mut Vec<ConfigIssue>) -> Option<PgTls> {
+    use crate::tls::{Identity, TlsSettings, Verify};
+    use tokio_postgres::config::SslMode as DriverMode;
+    let key = |k: &str| p.string(k).filter(|s| !s.trim().is_empty());
+    let mode = match key("connection.sslmode").map(|m| SslMode::parse(&m)) {
+        Some(Ok(m)) => m,
+        Some(Err(e)) => {
+            issues.push(ConfigIssue::new("connection.sslmode", e));
+            return None;
+        }
+        None => url.ssl.mode.unwrap_or_default(),
+    };
+    // where each setting came from, for errors
+    let pick = |k: &str, from_url: &Option<String>| -> Option<(String, String)> {
+        key(k)
+            .map(|v| (k.to_string(), v))
+            .or_else(|| from_url.clone().map(|v| ("connection.url".to_string(), v)))
+    };
+    let root = pick("connection.sslrootcert", &url.ssl.root_cert);
+    let cert = pick("connection.sslcert", &url.ssl.cert);
+    let ssl_key = pick("connection.sslkey", &url.ssl.key);
+    if mode == SslMode::Disable {
+        return None;
+    }
+    let verify = match mode {
+        SslMode::VerifyFull => Verify::Full,
+        SslMode::VerifyCa => Verify::CaOnly,
+        SslMode::Require if root.is_some() => Verify::CaOnly,
+        _ => Verify::Nothing,
+    };
+    let (root_key, ca) = match (&root, verify) {
+        (Some((_, v)), _) if v == "system" => (String::new(), None),
+        (Some((k, v)), _) => (k.clone(), Some(std::path::PathBuf::from(v))),
+        (None, Verify::Nothing) => (String::new(), None),
+        (None, _) => {
+            let default = std::env::var_os("HOME")
+                .map(|h| std::path::PathBuf::from(h).join(".postgresql/root.crt"));
+            match default.filter(|d| d.exists()) {
+                Some(d) => ("connection.sslrootcert".to_string(), Some(d)),
+                None => {
+                    issues.push(ConfigIssue::new(
+                        "connection.sslrootcert",
+                        "sslmode=verify-ca and verify-full need sslrootcert (the CA's PEM file, or `system` for the system's roots)",
+                    ));
+                    return None;
+                }
+            }
+        }
+    };
+    let identity_key = cert
+        .as_ref()
+        .map(|(k, _)| k.clone())
+        .unwrap_or_else(|| "connection.sslcert".to_string());
+    let identity = match (cert, ssl_key) {
+        (Some((_, c)), Some((_, k))) => Some(Identity::Pem {
+            cert: c.into(),
+            key: k.into(),
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            issues.push(ConfigIssue::new(
+                "connection.sslkey",
+                "is required with sslcert (the client's private key)",
+            ));
+            return None;
+        }
+        (None, Some(_)) => {
+            issues.push(ConfigIssue::new(
+                "connection.sslcert",
+                "is required with sslkey (the client's certificate)",
+            ));
+            return None;
+        }
+    };
+    let settings = TlsSettings {
+        ca,
+        identity,
+        verify,
+    };
+    let root_key = if root_key.is_empty() {
+        "connection.sslrootcert".to_string()
+    } else {
+        root_key
+    };
+    match settings.client_config(&root_key, &identity_key) {
+        Ok(c) => Some(PgTls {
+            mode: if mode == SslMode::Prefer {
+                DriverMode::Prefer
+            } else {
+                DriverMode::Require
+            },
+            config: std::sync::Arc::new(c),
+        }),
+        Err(e) => {
+            let (k, m) = e.split_once(": ").unwrap_or(("connection.url", &e));
+            issues.push(ConfigIssue::new(k, m));
+            None
+        }
+    }
 }
 
 impl std::fmt::Debug for JdbcSourceConfig {
@@ -196,6 +316,10 @@ impl JdbcSourceConfig {
                 "with query, topic.prefix is the topic name and must not be empty",
             ));
         }
+        let tls = match &url {
+            Some(u) => pg_tls(p, u, &mut issues),
+            None => None,
+        };
         let timezone = p.str("db.timezone").trim().to_string();
         if timezone.contains('\0') {
             issues.push(ConfigIssue::new("db.timezone", "invalid time zone name"));
@@ -226,16 +350,21 @@ impl JdbcSourceConfig {
             topic_prefix,
             validate_non_null: p.boolean("validate.non.null"),
             safe_mode: p.boolean("postgres.safe.mode"),
+            tls,
         })
     }
 
     /// The driver config for a new session.
     pub fn pg_config(&self) -> tokio_postgres::Config {
-        self.url.pg_config(
+        let mut c = self.url.pg_config(
             self.user.as_deref(),
             self.password.as_deref(),
             APPLICATION_NAME,
-        )
+        );
+        if let Some(t) = &self.tls {
+            c.ssl_mode(t.mode);
+        }
+        c
     }
 }
 

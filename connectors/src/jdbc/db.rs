@@ -55,7 +55,19 @@ pub fn to_connect(e: tokio_postgres::Error, what: &str) -> ConnectError {
     }
 }
 
-/// Opens a session: up to `connection.attempts` tries, `connection.backoff.ms` apart.
+/// Runs a connection until it ends.
+async fn drive<S, T>(conn: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(e) = conn.await {
+        tracing::debug!("database connection ended: {}", e);
+    }
+}
+
+/// Opens a session (over TLS when `sslmode` asks for it): up to `connection.attempts`
+/// tries, `connection.backoff.ms` apart.
 pub async fn connect(
     cfg: &JdbcSourceConfig,
     attempts: u32,
@@ -64,13 +76,23 @@ pub async fn connect(
     let pg = cfg.pg_config();
     let mut last = String::new();
     for attempt in 1..=attempts {
-        match pg.connect(NoTls).await {
-            Ok((client, conn)) => {
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!("database connection ended: {}", e);
-                    }
-                });
+        let connected = match &cfg.tls {
+            None => pg.connect(NoTls).await.map(|(client, conn)| {
+                tokio::spawn(drive(conn));
+                client
+            }),
+            Some(t) => pg
+                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(
+                    (*t.config).clone(),
+                ))
+                .await
+                .map(|(client, conn)| {
+                    tokio::spawn(drive(conn));
+                    client
+                }),
+        };
+        match connected {
+            Ok(client) => {
                 client
                     .batch_execute("SET standard_conforming_strings = on; SET TIME ZONE 'UTC'")
                     .await

@@ -1,5 +1,7 @@
 //! `connection.url`: JDBC (`jdbc:postgresql://host:port/db?user=...`) and libpq-style
-//! (`postgres://user:password@host:port/db`) URLs, turned into a driver config.
+//! (`postgres://user:password@host:port/db`) URLs, turned into a driver config, with
+//! the TLS parameters of pgJDBC and libpq (`sslmode`, `sslrootcert`, `sslcert`,
+//! `sslkey`, pgJDBC's `ssl=true` and `sslfactory=...NonValidatingFactory`).
 
 use std::time::Duration;
 
@@ -13,6 +15,55 @@ pub struct DbUrl {
     pub user: Option<String>,
     pub password: Option<String>,
     pub connect_timeout: Option<Duration>,
+    pub ssl: SslParams,
+}
+
+/// libpq's and pgJDBC's `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslMode {
+    /// No TLS (Sluice's default when the URL names no mode).
+    #[default]
+    Disable,
+    /// TLS if the server offers it, certificate not checked (`allow` is the same here).
+    Prefer,
+    /// TLS, certificate not checked unless `sslrootcert` is given (then as verify-ca).
+    Require,
+    /// TLS, the certificate signed by a trusted CA.
+    VerifyCa,
+    /// TLS, the certificate signed by a trusted CA and naming the host.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// Parses an `sslmode` value.
+    pub fn parse(v: &str) -> Result<SslMode, String> {
+        Ok(match v.trim().to_ascii_lowercase().as_str() {
+            "disable" => SslMode::Disable,
+            "allow" | "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            other => {
+                return Err(format!(
+                "sslmode={} is not one of disable, allow, prefer, require, verify-ca, verify-full",
+                other
+            ))
+            }
+        })
+    }
+}
+
+/// The TLS parameters of the URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SslParams {
+    /// `None`: not given in the URL.
+    pub mode: Option<SslMode>,
+    /// PEM file of trusted CAs (`system`: the system's roots).
+    pub root_cert: Option<String>,
+    /// PEM file of the client's certificate.
+    pub cert: Option<String>,
+    /// The client's private key (PEM, or PKCS#8 DER as pgJDBC's `.pk8`).
+    pub key: Option<String>,
 }
 
 impl std::fmt::Debug for DbUrl {
@@ -112,6 +163,7 @@ impl DbUrl {
             Some(percent_decode(path)?)
         };
         let mut connect_timeout = None;
+        let mut ssl = SslParams::default();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let v = percent_decode(v)?;
@@ -122,14 +174,25 @@ impl DbUrl {
                     let secs: u64 = v.parse().map_err(|_| format!("invalid {} {:?}", k, v))?;
                     connect_timeout = Some(Duration::from_secs(secs));
                 }
-                "sslmode" | "ssl" => {
-                    let plain = matches!(v.as_str(), "disable" | "allow" | "prefer" | "false");
-                    if !plain {
-                        return Err(format!(
-                            "{}={} asks for TLS, which this build does not support yet",
-                            k, v
-                        ));
+                "sslmode" => ssl.mode = Some(SslMode::parse(&v)?),
+                // pgJDBC: ssl=true means verify-full unless sslmode says otherwise
+                "ssl" => match v.to_ascii_lowercase().as_str() {
+                    "true" | "" => {
+                        ssl.mode.get_or_insert(SslMode::VerifyFull);
                     }
+                    "false" => {
+                        ssl.mode.get_or_insert(SslMode::Disable);
+                    }
+                    other => return Err(format!("ssl={} must be true or false", other)),
+                },
+                "sslfactory" if v.ends_with(".NonValidatingFactory") => {
+                    ssl.mode = Some(SslMode::Require);
+                }
+                "sslrootcert" => ssl.root_cert = Some(v),
+                "sslcert" => ssl.cert = Some(v),
+                "sslkey" => ssl.key = Some(v),
+                "sslpassword" => {
+                    return Err("sslpassword (an encrypted client key) is not supported: decrypt the key (openssl pkey -in key.pem -out key-plain.pem) and drop sslpassword".into())
                 }
                 // Other JDBC driver options (ApplicationName, currentSchema, ...) do
                 // not apply to this driver and are ignored.
@@ -142,6 +205,7 @@ impl DbUrl {
             user,
             password,
             connect_timeout,
+            ssl,
         })
     }
 
@@ -219,11 +283,52 @@ mod tests {
     }
 
     #[test]
-    fn rejects_other_databases_and_tls() {
+    fn rejects_other_databases() {
         assert!(DbUrl::parse("jdbc:mysql://h/db").is_err());
         assert!(DbUrl::parse("http://h").is_err());
-        assert!(DbUrl::parse("jdbc:postgresql://h/db?sslmode=require").is_err());
         let e = DbUrl::parse("jdbc:postgresql://h:99999/db?password=topsecret").unwrap_err();
         assert!(!e.contains("topsecret"));
+    }
+
+    #[test]
+    fn tls_parameters() {
+        let u = DbUrl::parse(
+            "jdbc:postgresql://h/db?sslmode=verify-full&sslrootcert=/etc/ca.pem&sslcert=/c.pem&sslkey=/k.pk8",
+        )
+        .unwrap();
+        assert_eq!(
+            u.ssl,
+            SslParams {
+                mode: Some(SslMode::VerifyFull),
+                root_cert: Some("/etc/ca.pem".into()),
+                cert: Some("/c.pem".into()),
+                key: Some("/k.pk8".into()),
+            }
+        );
+        let mode = |q: &str| {
+            DbUrl::parse(&format!("postgres://h/db?{}", q))
+                .unwrap()
+                .ssl
+                .mode
+        };
+        assert_eq!(mode("sslmode=REQUIRE"), Some(SslMode::Require));
+        assert_eq!(mode("sslmode=verify-ca"), Some(SslMode::VerifyCa));
+        assert_eq!(mode("sslmode=allow"), Some(SslMode::Prefer));
+        assert_eq!(mode("ssl=true"), Some(SslMode::VerifyFull));
+        assert_eq!(mode("sslmode=require&ssl=true"), Some(SslMode::Require));
+        assert_eq!(
+            mode("ssl=true&sslfactory=org.postgresql.ssl.NonValidatingFactory"),
+            Some(SslMode::Require)
+        );
+        assert_eq!(mode("ApplicationName=x"), None);
+        assert!(DbUrl::parse("postgres://h/db?sslmode=sometimes")
+            .unwrap_err()
+            .contains("sslmode=sometimes"));
+        let e = DbUrl::parse("postgres://h/db?sslpassword=topsecret").unwrap_err();
+        assert!(
+            e.contains("not supported") && !e.contains("topsecret"),
+            "{}",
+            e
+        );
     }
 }

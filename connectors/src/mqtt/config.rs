@@ -1,5 +1,7 @@
 //! What the user writes: the `mqtt-source` keys, parsed once into [`MqttSourceConfig`].
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_record_builders::key::KeySource;
@@ -10,13 +12,14 @@ use sluice_runtime::config::{
 };
 
 const GROUP: &str = "MQTT";
+const TLS_GROUP: &str = "MQTT TLS";
 
 /// Every key of the MQTT source (the runtime adds the common ones).
 pub fn config_def() -> ConfigDef {
     ConfigDef::new()
         .define(ConfigKey::string("mqtt.server.uri").importance(Importance::High).group(GROUP)
             .validator(Validator::Custom(check_uri))
-            .doc("The MQTT broker: tcp://host:1883 (or mqtt://), ssl://host:8883 (or mqtts://) for TLS with the system's root certificates."))
+            .doc("The MQTT broker: tcp://host:1883 (or mqtt://), ssl://host:8883 (or mqtts://) for TLS, checked against the system's root certificates or mqtt.ssl.ca.location."))
         .define(ConfigKey::list("mqtt.topics").importance(Importance::High).group(GROUP)
             .validator(Validator::Custom(check_topics))
             .doc("Comma-separated MQTT topic filters to subscribe to; the wildcards + (one level) and # (all remaining levels) are allowed."))
@@ -48,6 +51,16 @@ pub fn config_def() -> ConfigDef {
             .doc("The first delay before reconnecting after the connection was lost or refused; doubles on each failed attempt up to mqtt.reconnect.delay.max.ms."))
         .define(ConfigKey::long("mqtt.reconnect.delay.max.ms").default("8192").at_least(0.0).importance(Importance::Low).group(GROUP)
             .doc("The longest delay between reconnection attempts."))
+        .define(ConfigKey::string("mqtt.ssl.ca.location").optional().importance(Importance::Medium).group(TLS_GROUP)
+            .doc("With ssl:// or mqtts://: a PEM file of the CA certificates to trust instead of the system's roots (a private CA). The broker's name is always checked against the URI's host."))
+        .define(ConfigKey::string("mqtt.ssl.certificate.location").optional().importance(Importance::Medium).group(TLS_GROUP)
+            .doc("With ssl:// or mqtts://: the client's certificate chain (PEM), for brokers that require client certificates (Mosquitto's require_certificate); needs mqtt.ssl.key.location."))
+        .define(ConfigKey::string("mqtt.ssl.key.location").optional().importance(Importance::Medium).group(TLS_GROUP)
+            .doc("With ssl:// or mqtts://: the client's private key (PEM, unencrypted) for mqtt.ssl.certificate.location."))
+        .define(ConfigKey::string("mqtt.ssl.keystore.location").optional().importance(Importance::Low).group(TLS_GROUP)
+            .doc("With ssl:// or mqtts://: the client's certificate and key as a PKCS12 file, instead of the two PEM files (JKS: convert with keytool -importkeystore ... -deststoretype PKCS12)."))
+        .define(ConfigKey::password("mqtt.ssl.keystore.password").optional().importance(Importance::Low).group(TLS_GROUP)
+            .doc("The password of mqtt.ssl.keystore.location (masked in REST responses, never logged)."))
         .merge(&sluice_record_builders::config_def("mqtt.", "MQTT message properties (topic, qos, retain, dup)", "Record builder"))
 }
 
@@ -130,6 +143,88 @@ pub struct MqttSourceConfig {
     pub reconnect_min: Duration,
     pub reconnect_max: Duration,
     pub builder: BuilderConfig,
+    /// The TLS client config for ssl:// and mqtts:// (files read at parse time).
+    pub tls: Option<TlsClient>,
+}
+
+/// A rustls client config, shown without its contents.
+#[derive(Clone)]
+pub struct TlsClient(pub Arc<rustls::ClientConfig>);
+
+impl std::fmt::Debug for TlsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsClient")
+    }
+}
+
+/// The `mqtt.ssl.*` keys read into a TLS client config (for a TLS URI), every problem
+/// named by its key.
+fn tls_client(p: &ParsedConfig, tls: bool, issues: &mut Vec<ConfigIssue>) -> Option<TlsClient> {
+    use crate::tls::{Identity, TlsSettings, Verify};
+    let path = |k: &str| {
+        p.string(k)
+            .filter(|s| !s.trim().is_empty())
+            .map(PathBuf::from)
+    };
+    let ca = path("mqtt.ssl.ca.location");
+    let cert = path("mqtt.ssl.certificate.location");
+    let key = path("mqtt.ssl.key.location");
+    let keystore = path("mqtt.ssl.keystore.location");
+    if !tls {
+        if ca.is_some() || cert.is_some() || key.is_some() || keystore.is_some() {
+            issues.push(ConfigIssue::new(
+                "mqtt.server.uri",
+                "the mqtt.ssl.* keys are set but the URI is not ssl:// or mqtts://",
+            ));
+        }
+        return None;
+    }
+    let identity = match (cert, key, keystore) {
+        (Some(_), Some(_), Some(_)) => {
+            issues.push(ConfigIssue::new(
+                "mqtt.ssl.keystore.location",
+                "set either mqtt.ssl.keystore.location or mqtt.ssl.certificate.location with mqtt.ssl.key.location, not both",
+            ));
+            return None;
+        }
+        (Some(cert), Some(key), None) => Some(Identity::Pem { cert, key }),
+        (Some(_), None, _) => {
+            issues.push(ConfigIssue::new(
+                "mqtt.ssl.key.location",
+                "is required with mqtt.ssl.certificate.location",
+            ));
+            return None;
+        }
+        (None, Some(_), _) => {
+            issues.push(ConfigIssue::new(
+                "mqtt.ssl.certificate.location",
+                "is required with mqtt.ssl.key.location",
+            ));
+            return None;
+        }
+        (None, None, Some(path)) => Some(Identity::Pkcs12 {
+            path,
+            password: p.string("mqtt.ssl.keystore.password").unwrap_or_default(),
+        }),
+        (None, None, None) => None,
+    };
+    let identity_key = match &identity {
+        Some(Identity::Pkcs12 { .. }) => "mqtt.ssl.keystore.location",
+        _ => "mqtt.ssl.certificate.location",
+    };
+    let settings = TlsSettings {
+        ca,
+        identity,
+        verify: Verify::Full,
+    };
+    match settings.client_config("mqtt.ssl.ca.location", identity_key) {
+        Ok(c) => Some(TlsClient(Arc::new(c))),
+        Err(e) => {
+            let (k, m) = e.split_once(": ").unwrap_or(("mqtt.server.uri", &e));
+            issues.push(ConfigIssue::new(k, m));
+            None
+        }
+    }
 }
 
 impl MqttSourceConfig {
@@ -156,6 +251,7 @@ impl MqttSourceConfig {
                 "must not be less than mqtt.reconnect.delay.min.ms",
             ));
         }
+        let tls = tls_client(p, server.as_ref().is_some_and(|s| s.tls), &mut issues);
         let user = p.string("mqtt.user.name").filter(|u| !u.is_empty());
         let password = p.string("mqtt.password");
         if password.is_some() && user.is_none() {
@@ -180,7 +276,21 @@ impl MqttSourceConfig {
             reconnect_min: min.max(Duration::from_millis(1)),
             reconnect_max: max.max(Duration::from_millis(1)),
             builder,
+            tls,
         })
+    }
+}
+
+/// The cross-key checks of [`MqttSourceConfig::from_parsed`] (TLS files, key pairs, ...) at
+/// validation time, for a config whose keys parse.
+pub fn validate_raw(raw: &sluice_runtime::config::RawConfig) -> Vec<ConfigIssue> {
+    match config_def().parse(raw) {
+        Ok(p) => MqttSourceConfig::from_parsed(&p)
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default(),
+        // the key-level problems are reported by the runtime
+        Err(_) => Vec::new(),
     }
 }
 

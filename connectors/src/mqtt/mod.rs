@@ -38,7 +38,9 @@ pub fn source_plugin() -> ConnectorPlugin {
         version: env!("CARGO_PKG_VERSION"),
         doc: "Subscribes to MQTT topic filters and writes the messages to a topic; QoS 1/2 messages are acknowledged to the broker only after Kafka acknowledged them.",
         config_def,
-        create_connector: || Box::new(CopyConfigConnector::new(true)),
+        create_connector: || {
+            Box::new(CopyConfigConnector::new(true).with_validation(config::validate_raw))
+        },
         create_task: TaskFactory::source::<MqttSourceTask>(),
     }
 }

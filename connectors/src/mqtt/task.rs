@@ -74,9 +74,11 @@ impl StartSourceTask for MqttSourceTask {
         if let Some((u, p)) = &cfg.credentials {
             opts.set_credentials(u.clone(), p.clone());
         }
-        if cfg.server.tls {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            opts.set_transport(Transport::tls_with_default_config());
+        if let Some(tls) = &cfg.tls {
+            // the CA and client certificate of the mqtt.ssl.* keys
+            opts.set_transport(Transport::tls_with_config(
+                rumqttc::TlsConfiguration::Rustls(tls.0.clone()),
+            ));
         }
         // Acks go through the request channel: make it large enough that queueing an
         // ack never has to wait (see acknowledger).

@@ -1,5 +1,7 @@
 //! The worker config: Connect's worker keys plus Sluice's own (`connectors.dir`,
-//! automatic task restarts).
+//! automatic task restarts), and the Kafka client settings every client of the worker
+//! gets (`bootstrap.servers`, the top-level security keys, then `producer.*`,
+//! `consumer.*`, `admin.*`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,13 +10,16 @@ use super::providers::ConfigProviders;
 use super::{
     millis, sub_config, ConfigDef, ConfigErrors, ConfigIssue, ConfigKey, Importance, RawConfig,
 };
+use crate::kafka::security::{is_security_key, security_settings};
 
 pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
 
 /// The declared worker keys (standalone and distributed).
 pub fn worker_config_def() -> ConfigDef {
-    standalone_keys().merge(&crate::distributed::distributed_config_def())
+    standalone_keys()
+        .merge(&crate::distributed::distributed_config_def())
+        .merge(&crate::kafka::security::security_config_def())
 }
 
 fn standalone_keys() -> ConfigDef {
@@ -149,6 +154,7 @@ impl WorkerConfig {
                 ConfigProviders::default()
             }
         };
+        issues.append(&mut check_client_security(&raw));
         let Some(p) = parsed else {
             return Err(ConfigErrors(issues));
         };
@@ -197,15 +203,48 @@ impl WorkerConfig {
         })
     }
 
-    /// Client settings every Kafka client of this worker gets, then `prefix.*` overrides
-    /// (`producer.`, `consumer.`, `admin.`).
+    /// Client settings every Kafka client of this worker gets (`bootstrap.servers`, the
+    /// top-level security keys: `security.protocol`, `sasl.*`, `ssl.*`), then `prefix.*`
+    /// overrides (`producer.`, `consumer.`, `admin.`). Java-style; `kafka::client_config`
+    /// translates them for librdkafka.
     pub fn client_config(&self, prefix: &str) -> RawConfig {
         let mut out = RawConfig::new();
         out.insert("bootstrap.servers".into(), self.bootstrap_servers.clone());
+        out.extend(security_settings(&self.raw));
         for (k, v) in sub_config(&self.raw, prefix) {
             out.insert(k, v);
         }
         out
+    }
+
+    /// Checks that a connector's `producer.override.*`, `consumer.override.*` and
+    /// `admin.override.*` security keys translate for librdkafka on top of this
+    /// worker's client settings; problems are named with the connector's key
+    /// (`producer.override.ssl.truststore.type`). For connector validation.
+    pub fn check_client_overrides(&self, connector: &RawConfig) -> Vec<ConfigIssue> {
+        let mut issues: Vec<ConfigIssue> = Vec::new();
+        for prefix in CLIENT_PREFIXES {
+            let over_prefix = format!("{}override.", prefix);
+            let over = sub_config(connector, &over_prefix);
+            if !over.keys().any(|k| is_security_key(k)) {
+                continue;
+            }
+            let worker = self.client_config(prefix);
+            if let Err(found) = crate::kafka::security::translate(&[&worker, &over]) {
+                for mut i in found {
+                    if over.contains_key(&i.key) || !worker.contains_key(&i.key) {
+                        i.key = format!("{}{}", over_prefix, i.key);
+                    }
+                    if !issues
+                        .iter()
+                        .any(|x| x.key == i.key && x.message == i.message)
+                    {
+                        issues.push(i);
+                    }
+                }
+            }
+        }
+        issues
     }
 
     /// Where a standalone worker keeps API-created connectors and target states.
@@ -233,6 +272,48 @@ impl WorkerConfig {
         let port = self.advertised_port.map(|p| p as u16).unwrap_or(port);
         format!("{}:{}", host, port)
     }
+}
+
+/// The prefixes of the worker's client layers.
+const CLIENT_PREFIXES: [&str; 3] = ["producer.", "consumer.", "admin."];
+
+/// Checks that the Kafka client settings translate for librdkafka: the top-level
+/// security keys alone and under each of `producer.`, `consumer.`, `admin.`. A problem
+/// names the key as written (`producer.ssl.truststore.type`), once.
+fn check_client_security(raw: &RawConfig) -> Vec<ConfigIssue> {
+    let top = security_settings(raw);
+    let mut issues: Vec<ConfigIssue> = Vec::new();
+    if !top.is_empty() {
+        if let Err(found) = crate::kafka::security::translate(&[&top]) {
+            issues = found;
+        }
+    }
+    let top_issues = issues.len();
+    for prefix in CLIENT_PREFIXES {
+        let layer = sub_config(raw, prefix);
+        if !layer.keys().any(|k| is_security_key(k)) {
+            continue;
+        }
+        let Err(found) = crate::kafka::security::translate(&[&top, &layer]) else {
+            continue;
+        };
+        for mut i in found {
+            let same = |x: &ConfigIssue| x.key == i.key && x.message == i.message;
+            if !layer.contains_key(&i.key) && issues[..top_issues].iter().any(same) {
+                continue; // the top-level problem, reported once
+            }
+            if layer.contains_key(&i.key) || !top.contains_key(&i.key) {
+                i.key = format!("{}{}", prefix, i.key);
+            }
+            if !issues
+                .iter()
+                .any(|x| x.key == i.key && x.message == i.message)
+            {
+                issues.push(i);
+            }
+        }
+    }
+    issues
 }
 
 /// Splits `http://host:port` into host and port.
@@ -288,6 +369,136 @@ mod tests {
         let e = WorkerConfig::parse(raw).unwrap_err();
         assert_eq!(e.0.len(), 1);
         assert_eq!(e.0[0].key, "offset.flush.interval.ms");
+    }
+}
+
+#[cfg(test)]
+mod security_tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawConfig {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const JAAS: &str = r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="connect" password="pw1";"#;
+
+    #[test]
+    fn top_level_security_reaches_every_client_and_prefixes_win() {
+        let w = WorkerConfig::parse(raw(&[
+            ("bootstrap.servers", "127.0.0.1:9099"),
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            ("sasl.jaas.config", JAAS),
+            ("ssl.endpoint.identification.algorithm", ""),
+            ("producer.sasl.mechanism", "SCRAM-SHA-256"),
+            ("offset.storage.file.filename", "/tmp/o.json"),
+        ]))
+        .unwrap();
+        for prefix in ["producer.", "consumer.", "admin."] {
+            let c = w.client_config(prefix);
+            assert_eq!(c["security.protocol"], "SASL_SSL");
+            assert_eq!(c["sasl.jaas.config"], JAAS);
+            let k = crate::kafka::security::translate(&[&c]).unwrap();
+            assert_eq!(k["sasl.username"], "connect");
+            assert_eq!(k["ssl.endpoint.identification.algorithm"], "none");
+        }
+        assert_eq!(
+            w.client_config("producer.")["sasl.mechanism"],
+            "SCRAM-SHA-256"
+        );
+        assert_eq!(
+            w.client_config("consumer.")["sasl.mechanism"],
+            "SCRAM-SHA-512"
+        );
+    }
+
+    #[test]
+    fn security_problems_are_listed_with_the_others_and_without_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let jks = dir.path().join("truststore.jks");
+        std::fs::write(&jks, [0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2]).unwrap();
+        let e = WorkerConfig::parse(raw(&[
+            ("offset.flush.interval.ms", "soon"),
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            (
+                "sasl.jaas.config",
+                r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="topsecret""#,
+            ),
+            ("ssl.truststore.location", jks.to_str().unwrap()),
+            ("ssl.truststore.password", "changeit"),
+            ("consumer.sasl.mechanism", "GSSAPI"),
+        ]))
+        .unwrap_err();
+        let keys: Vec<&str> = e.0.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "offset.flush.interval.ms",
+                "ssl.truststore.type",
+                "sasl.jaas.config",
+                "consumer.sasl.mechanism"
+            ],
+            "{}",
+            e
+        );
+        let text = e.to_string();
+        assert!(text.contains("keytool -importkeystore"), "{}", text);
+        assert!(
+            !text.contains("topsecret") && !text.contains("changeit"),
+            "{}",
+            text
+        );
+    }
+}
+
+#[cfg(test)]
+mod override_tests {
+    use super::*;
+
+    #[test]
+    fn connector_overrides_are_checked_on_top_of_the_worker() {
+        let raw: RawConfig = [
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            (
+                "sasl.jaas.config",
+                r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p";"#,
+            ),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let w = WorkerConfig::parse(raw).unwrap();
+        let ok: RawConfig = [("producer.override.sasl.mechanism", "SCRAM-SHA-256")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert!(w.check_client_overrides(&ok).is_empty());
+        let bad: RawConfig = [
+            ("consumer.override.ssl.truststore.type", "JKS"),
+            ("consumer.override.ssl.truststore.location", "/x/t.jks"),
+            ("admin.override.sasl.mechanism", "GSSAPI"),
+            ("producer.override.linger.ms", "5"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let keys: Vec<String> = w
+            .check_client_overrides(&bad)
+            .into_iter()
+            .map(|i| i.key)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "consumer.override.ssl.truststore.type",
+                "admin.override.sasl.mechanism"
+            ]
+        );
     }
 }
 

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
+use super::diagnose::{or_credential_failure, Watchful};
 use crate::connector::ConnectError;
 
 /// A topic Sluice creates when it is missing.
@@ -20,10 +20,11 @@ pub struct TopicSpec {
 }
 
 /// Creates the topic unless it exists. Errors name the topic and say whether a retry
-/// can help.
+/// can help; a wrong password or certificate ends the call at once, saying so.
 pub async fn ensure_topic(config: &ClientConfig, spec: &TopicSpec) -> Result<(), ConnectError> {
-    let admin: AdminClient<DefaultClientContext> = config
-        .create()
+    let ctx = Watchful::default();
+    let admin: AdminClient<Watchful> = config
+        .create_with_context(ctx.clone())
         .map_err(|e| super::classify(&e, "cannot create a Kafka admin client"))?;
     let mut topic = NewTopic::new(
         &spec.name,
@@ -34,10 +35,13 @@ pub async fn ensure_topic(config: &ClientConfig, spec: &TopicSpec) -> Result<(),
         topic = topic.set("cleanup.policy", "compact");
     }
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin
-        .create_topics([&topic], &opts)
-        .await
-        .map_err(|e| super::classify(&e, &format!("cannot create topic {}", spec.name)))?;
+    let results = or_credential_failure(
+        config,
+        &ctx,
+        admin.create_topics([&topic], &opts),
+        &format!("cannot create topic {}", spec.name),
+    )
+    .await?;
     for r in results {
         match r {
             Ok(_) => {

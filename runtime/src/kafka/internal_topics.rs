@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
+use super::diagnose::{or_credential_failure, Watchful};
 use crate::connector::ConnectError;
 
 /// One internal topic and the worker keys that name and shape it.
@@ -32,13 +32,15 @@ pub struct InternalTopic {
 
 /// Creates the topic if it is missing; checks an existing one. Every error names the
 /// topic, the worker key, and the fix. A topic that exists but is set up wrongly is a
-/// fatal error; one Kafka could not answer about (yet) is retriable.
+/// fatal error; one Kafka could not answer about (yet) is retriable. A wrong password
+/// or certificate ends the call at once, saying so.
 pub async fn ensure_internal_topic(
     admin: &ClientConfig,
     t: &InternalTopic,
 ) -> Result<(), ConnectError> {
-    let client: AdminClient<DefaultClientContext> = admin
-        .create()
+    let ctx = Watchful::default();
+    let client: AdminClient<Watchful> = admin
+        .create_with_context(ctx.clone())
         .map_err(|e| super::classify(&e, "cannot create a Kafka admin client"))?;
     let topic = NewTopic::new(
         &t.name,
@@ -47,12 +49,13 @@ pub async fn ensure_internal_topic(
     )
     .set("cleanup.policy", "compact");
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = client.create_topics([&topic], &opts).await.map_err(|e| {
-        super::classify(
-            &e,
-            &format!("cannot create topic '{}' ({})", t.name, t.topic_key),
-        )
-    })?;
+    let results = or_credential_failure(
+        admin,
+        &ctx,
+        client.create_topics([&topic], &opts),
+        &format!("cannot create topic '{}' ({})", t.name, t.topic_key),
+    )
+    .await?;
     for r in results {
         match r {
             Ok(_) => {
@@ -85,7 +88,7 @@ pub async fn ensure_internal_topic(
 
 async fn check_existing(
     admin: &ClientConfig,
-    client: &AdminClient<DefaultClientContext>,
+    client: &AdminClient<Watchful>,
     t: &InternalTopic,
 ) -> Result<(), ConnectError> {
     let opts = AdminOptions::new().request_timeout(Some(Duration::from_secs(30)));

@@ -1,9 +1,14 @@
-//! Kafka clients: building rdkafka configs from worker and connector settings, creating
+//! Kafka clients: building rdkafka configs from worker and connector settings (Java
+//! client keys, including the security ones, translated for librdkafka), creating
 //! topics, and reading a topic to its end.
 
 mod admin;
+pub mod diagnose;
 mod internal_topics;
+pub mod jaas;
 mod read_to_end;
+pub mod security;
+mod stores;
 
 use rdkafka::ClientConfig;
 
@@ -79,19 +84,56 @@ const JAVA_ONLY_KEYS: &[&str] = &[
     "security.providers",
 ];
 
-/// Builds an rdkafka config from layered settings (later layers win).
+/// Builds an rdkafka config from layered settings (later layers win): Java-only keys
+/// dropped, renamed keys renamed, security settings translated (see [`security`]).
+///
+/// Security settings that cannot be translated (a JKS truststore in a connector's
+/// `producer.override.*`, say: the worker's own settings were checked at start-up)
+/// yield a config that librdkafka refuses with the problem as its message, so the
+/// client (and the task) fails with it; [`try_client_config`] returns the problems
+/// instead.
 pub fn client_config(layers: &[&RawConfig]) -> ClientConfig {
-    let mut cfg = ClientConfig::new();
-    for layer in layers {
-        for (k, v) in layer.iter() {
-            if JAVA_ONLY_KEYS.contains(&k.as_str()) {
-                continue;
-            }
-            let (k, v) = translate(k, v);
-            cfg.set(k, v);
+    match try_client_config(layers) {
+        Ok(c) => c,
+        Err(issues) => {
+            let msg = crate::config::ConfigErrors(issues).to_string();
+            tracing::error!("invalid Kafka client settings: {}", msg);
+            let mut cfg = ClientConfig::new();
+            cfg.set(INVALID_SETTINGS, msg);
+            cfg
         }
     }
-    cfg
+}
+
+/// The key that carries the problems of an untranslatable config (librdkafka rejects it
+/// as unknown and shows its value).
+const INVALID_SETTINGS: &str = "invalid Kafka client settings";
+
+/// [`client_config`], with the problems of settings that do not translate, each naming
+/// its (unprefixed) key.
+pub fn try_client_config(
+    layers: &[&RawConfig],
+) -> Result<ClientConfig, Vec<crate::config::ConfigIssue>> {
+    let renamed: Vec<RawConfig> = layers
+        .iter()
+        .map(|layer| {
+            layer
+                .iter()
+                .filter(|(k, _)| !JAVA_ONLY_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| {
+                    let (k, v) = translate(k, v);
+                    (k.to_string(), v)
+                })
+                .collect()
+        })
+        .collect();
+    let refs: Vec<&RawConfig> = renamed.iter().collect();
+    let translated = security::translate(&refs)?;
+    let mut cfg = ClientConfig::new();
+    for (k, v) in translated {
+        cfg.set(k, v);
+    }
+    Ok(cfg)
 }
 
 /// Translates Java client keys whose librdkafka name or values differ.
@@ -181,6 +223,56 @@ where
             }
             r => return r,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawConfig {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn later_layers_win_and_renames_keep_their_layer() {
+        let c = client_config(&[
+            &raw(&[
+                ("topic.metadata.refresh.interval.ms", "10000"),
+                ("acks", "1"),
+            ]),
+            &raw(&[
+                ("metadata.max.age.ms", "500"),
+                ("acks", "-1"),
+                ("max.poll.records", "9"),
+            ]),
+        ]);
+        assert_eq!(c.get("topic.metadata.refresh.interval.ms"), Some("500"));
+        assert_eq!(c.get("acks"), Some("all"));
+        assert_eq!(c.get("max.poll.records"), None);
+    }
+
+    #[test]
+    fn settings_that_do_not_translate_make_a_client_that_fails_with_the_reason() {
+        let c = client_config(&[&raw(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "GSSAPI"),
+            ("sasl.password", "topsecret"),
+        ])]);
+        let e = c
+            .create::<rdkafka::producer::BaseProducer>()
+            .err()
+            .expect("the client must not be made")
+            .to_string();
+        assert!(
+            e.contains("sasl.mechanism: GSSAPI (Kerberos) is not supported"),
+            "{}",
+            e
+        );
+        assert!(!e.contains("topsecret"), "{}", e);
     }
 }
 

@@ -226,6 +226,11 @@ where
     }
 }
 
+/// A short description of an rdkafka error.
+pub fn describe(e: &rdkafka::error::KafkaError) -> String {
+    e.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,7 +281,3 @@ mod tests {
     }
 }
 
-/// A short description of an rdkafka error.
-pub fn describe(e: &rdkafka::error::KafkaError) -> String {
-    e.to_string()
-}

@@ -509,6 +509,8 @@ status() {
 
 case "${1:-up}" in
   up)
+    # strace injects I/O errors for the file sink's fault tests
+    command -v strace >/dev/null || apt_install strace
     python_env
     make_certs
     reset_large_kafka_data

@@ -11,6 +11,8 @@ use sluice_runtime::convert::converter_plugins;
 use sluice_runtime::transforms::{predicate_plugins, transform_plugins};
 use sluice_runtime::Plugins;
 
+use crate::output::{outln, Output};
+
 fn load_worker(path: &Path) -> Result<WorkerConfig, String> {
     let raw = load_worker_file(path).map_err(|e| e.to_string())?;
     WorkerConfig::parse(raw).map_err(|e| {
@@ -112,12 +114,13 @@ pub async fn validate(plugins: Plugins, files: Vec<PathBuf>, worker: Option<Path
         },
         None => WorkerConfig::parse(RawConfig::new()).expect("defaults are valid"),
     };
+    let mut out = Output::stdout();
     let mut bad = 0;
     for path in &files {
         let file = match load_connector_file(path) {
             Ok(f) => f,
             Err(e) => {
-                println!("{}", e);
+                outln!(out, "{}", e);
                 bad += 1;
                 continue;
             }
@@ -126,7 +129,7 @@ pub async fn validate(plugins: Plugins, files: Vec<PathBuf>, worker: Option<Path
             Ok((r, _)) => r,
             Err(issues) => {
                 for i in issues {
-                    println!("{}: {}: {}", path.display(), i.key, i.message);
+                    outln!(out, "{}: {}: {}", path.display(), i.key, i.message);
                 }
                 bad += 1;
                 continue;
@@ -138,7 +141,8 @@ pub async fn validate(plugins: Plugins, files: Vec<PathBuf>, worker: Option<Path
         }
         if v.is_ok() {
             let plugin = v.plugin.map(|p| p.short_name()).unwrap_or("?");
-            println!(
+            outln!(
+                out,
                 "{}: OK (connector {}, {})",
                 path.display(),
                 file.name,
@@ -146,13 +150,15 @@ pub async fn validate(plugins: Plugins, files: Vec<PathBuf>, worker: Option<Path
             );
         } else {
             for i in &v.issues {
-                println!("{}: {}: {}", path.display(), i.key, i.message);
+                outln!(out, "{}: {}: {}", path.display(), i.key, i.message);
             }
             bad += 1;
         }
     }
     if bad > 0 {
-        println!("{} of {} config(s) invalid", bad, files.len());
+        outln!(out, "{} of {} config(s) invalid", bad, files.len());
+    }
+    if !out.finish() || bad > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -178,7 +184,7 @@ fn keys_json(def: &ConfigDef) -> serde_json::Value {
     )
 }
 
-fn print_keys(def: &ConfigDef) {
+fn print_keys(out: &mut Output, def: &ConfigDef) {
     for k in def.keys() {
         let default = match (&k.default, k.required()) {
             (_, true) => "required".to_string(),
@@ -192,15 +198,23 @@ fn print_keys(def: &ConfigDef) {
             .filter(|s| !s.is_empty())
             .map(|s| format!(", one of {}", s))
             .unwrap_or_default();
-        println!("      {} ({}, {}{})", k.name, k.kind.name(), default, valid);
+        outln!(
+            out,
+            "      {} ({}, {}{})",
+            k.name,
+            k.kind.name(),
+            default,
+            valid
+        );
         if !k.doc.is_empty() {
-            println!("          {}", k.doc);
+            outln!(out, "          {}", k.doc);
         }
     }
 }
 
 /// `sluice plugins`.
 pub fn plugins(plugins: Plugins, json: bool) -> ExitCode {
+    let mut out = Output::stdout();
     if json {
         let connectors: Vec<_> = plugins
             .connectors()
@@ -220,34 +234,49 @@ pub fn plugins(plugins: Plugins, json: bool) -> ExitCode {
             .map(|t| serde_json::json!({"class": t.class, "aliases": t.aliases, "type": "predicate", "doc": t.doc, "config": keys_json(&(t.config_def)())}))
             .collect();
         let doc = serde_json::json!({"connectors": connectors, "converters": converters, "transforms": transforms, "predicates": predicates, "common_connector_config": keys_json(&common_config_def(None)), "source_connector_config": keys_json(&common_config_def(Some(sluice_runtime::connector::ConnectorType::Source))), "sink_connector_config": keys_json(&common_config_def(Some(sluice_runtime::connector::ConnectorType::Sink))), "worker_config": keys_json(&sluice_runtime::config::worker::worker_config_def())});
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap());
-        return ExitCode::SUCCESS;
+        outln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap());
+        return exit_code(out);
     }
-    println!("Connectors:");
+    outln!(out, "Connectors:");
     for p in plugins.connectors() {
-        println!("  {} ({}, {})", p.short_name(), p.class, p.kind().name());
-        println!("      {}", p.doc);
-        print_keys(&(p.config_def)());
+        outln!(
+            out,
+            "  {} ({}, {})",
+            p.short_name(),
+            p.class,
+            p.kind().name()
+        );
+        outln!(out, "      {}", p.doc);
+        print_keys(&mut out, &(p.config_def)());
     }
-    println!("\nKeys every connector has:");
-    print_keys(&common_config_def(None));
-    println!("\nConverters:");
+    outln!(out, "\nKeys every connector has:");
+    print_keys(&mut out, &common_config_def(None));
+    outln!(out, "\nConverters:");
     for c in converter_plugins() {
-        println!("  {} ({})", c.class, c.aliases.join(", "));
-        println!("      {}", c.doc);
-        print_keys(&(c.config_def)());
+        outln!(out, "  {} ({})", c.class, c.aliases.join(", "));
+        outln!(out, "      {}", c.doc);
+        print_keys(&mut out, &(c.config_def)());
     }
-    println!("\nTransforms:");
+    outln!(out, "\nTransforms:");
     for t in transform_plugins() {
-        println!("  {} ({})", t.class, t.aliases.join(", "));
-        println!("      {}", t.doc);
-        print_keys(&(t.config_def)());
+        outln!(out, "  {} ({})", t.class, t.aliases.join(", "));
+        outln!(out, "      {}", t.doc);
+        print_keys(&mut out, &(t.config_def)());
     }
-    println!("\nPredicates:");
+    outln!(out, "\nPredicates:");
     for t in predicate_plugins() {
-        println!("  {} ({})", t.class, t.aliases.join(", "));
-        println!("      {}", t.doc);
-        print_keys(&(t.config_def)());
+        outln!(out, "  {} ({})", t.class, t.aliases.join(", "));
+        outln!(out, "      {}", t.doc);
+        print_keys(&mut out, &(t.config_def)());
     }
-    ExitCode::SUCCESS
+    exit_code(out)
+}
+
+/// Success unless writing the output failed (a closed pipe is not a failure).
+fn exit_code(out: Output) -> ExitCode {
+    if out.finish() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

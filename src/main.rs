@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod output;
 mod registry;
 
 use std::process::ExitCode;

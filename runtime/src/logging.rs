@@ -26,6 +26,61 @@ pub struct LogControl {
 
 const LEVELS: &[&str] = &["OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE"];
 
+/// The longest logger name accepted through the API.
+const MAX_NAME_LEN: usize = 256;
+
+/// Why a level change was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SetLevelError {
+    /// The logger name is not one Sluice can filter on (the REST API answers 400).
+    InvalidName(String),
+    /// The level is not a Log4j level (the REST API answers 404, as Connect does).
+    InvalidLevel(String),
+    /// The new filter could not be installed; nothing changed.
+    Reload(String),
+}
+
+impl std::fmt::Display for SetLevelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetLevelError::InvalidName(m)
+            | SetLevelError::InvalidLevel(m)
+            | SetLevelError::Reload(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Checks a logger name given to the API: `root`, or a tracing target such as a Rust
+/// module path (`sluice_runtime::task`) or a dotted name (`org.apache.kafka`): 1 to 256
+/// ASCII letters, digits, `_`, `-`, `.` and `:`, starting with a letter, digit or `_`.
+/// Anything else (a comma, `=`, brackets, spaces) would change the meaning of the
+/// filter the name is written into, so it is refused before anything is stored.
+pub fn validate_logger_name(name: &str) -> Result<(), String> {
+    let why = if name.is_empty() {
+        Some("it is empty".to_string())
+    } else if name.len() > MAX_NAME_LEN {
+        Some(format!("it is longer than {} characters", MAX_NAME_LEN))
+    } else if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')))
+    {
+        Some(format!("it contains {:?}", c))
+    } else if !name.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+        Some("it must start with a letter, a digit or '_'".to_string())
+    } else {
+        None
+    };
+    match why {
+        None => Ok(()),
+        Some(why) => Err(format!(
+            "invalid logger name '{}': {}; a logger name is a Rust module path or tracing \
+             target made of letters, digits, '_', '-', '.' and ':' (e.g. sluice_runtime::task)",
+            name.escape_debug(),
+            why
+        )),
+    }
+}
+
 fn tracing_level(level: &str) -> &'static str {
     match level {
         "OFF" => "off",
@@ -37,17 +92,41 @@ fn tracing_level(level: &str) -> &'static str {
     }
 }
 
+/// The Log4j name of a level as `tracing` spells it (`warn`, `5`, empty for TRACE).
+fn log4j_level(level: &str) -> String {
+    match level.trim().to_ascii_lowercase().as_str() {
+        "off" | "0" => "OFF".into(),
+        "error" | "1" => "ERROR".into(),
+        "warn" | "2" => "WARN".into(),
+        "info" | "3" => "INFO".into(),
+        "debug" | "4" => "DEBUG".into(),
+        "trace" | "5" | "" => "TRACE".into(),
+        other => other.to_ascii_uppercase(),
+    }
+}
+
+fn is_level(s: &str) -> bool {
+    matches!(
+        s.trim().to_ascii_lowercase().as_str(),
+        "off" | "error" | "warn" | "info" | "debug" | "trace" | "0" | "1" | "2" | "3" | "4" | "5"
+    )
+}
+
+/// Reads an `EnvFilter` spec (`info,sluice_runtime=debug,librdkafka`) into the levels
+/// the API shows. A bare level sets root; a bare target enables every level for it, as
+/// `EnvFilter` does.
 fn parse_directives(spec: &str) -> BTreeMap<String, LoggerLevel> {
     let mut out = BTreeMap::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (name, level) = match part.split_once('=') {
-            Some((n, l)) => (n.trim().to_string(), l.trim()),
-            None => ("root".to_string(), part),
+            Some((n, l)) => (n.trim().to_string(), log4j_level(l)),
+            None if is_level(part) => ("root".to_string(), log4j_level(part)),
+            None => (part.to_string(), "TRACE".to_string()),
         };
         out.insert(
             name,
             LoggerLevel {
-                level: level.to_ascii_uppercase(),
+                level,
                 last_modified: None,
             },
         );
@@ -59,13 +138,32 @@ fn parse_directives(spec: &str) -> BTreeMap<String, LoggerLevel> {
     out
 }
 
+/// The `EnvFilter` spec for a set of levels.
+fn filter_spec(levels: &BTreeMap<String, LoggerLevel>) -> String {
+    levels
+        .iter()
+        .map(|(n, l)| {
+            if n == "root" {
+                tracing_level(&l.level).to_string()
+            } else {
+                format!("{}={}", n, tracing_level(&l.level))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 impl LogControl {
     /// Installs the global subscriber.
     pub fn init() -> std::sync::Arc<LogControl> {
         let spec = std::env::var("SLUICE_LOG")
             .or_else(|_| std::env::var("RUST_LOG"))
             .unwrap_or_else(|_| "info,rdkafka=warn,librdkafka=warn".into());
-        let filter = EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("info"));
+        // A spec EnvFilter refuses is replaced by plain `info`, and so are the levels shown.
+        let (filter, spec) = match EnvFilter::try_new(&spec) {
+            Ok(f) => (f, spec),
+            Err(_) => (EnvFilter::new("info"), "info".to_string()),
+        };
         let (layer, handle) = reload::Layer::new(filter);
         let json = std::env::var("SLUICE_LOG_FORMAT")
             .map(|v| v == "json")
@@ -130,56 +228,55 @@ impl LogControl {
     }
 
     /// Sets a logger's level (Log4j names: OFF, FATAL, ERROR, WARN, INFO, DEBUG, TRACE).
-    /// Returns the loggers affected, or an error if the level is not one of those.
-    pub fn set(&self, name: &str, level: &str, now_ms: i64) -> Result<Vec<String>, String> {
+    /// Returns the loggers affected. The name and level are checked, and the new filter
+    /// built, before anything is stored: a refused change leaves every level as it was.
+    pub fn set(&self, name: &str, level: &str, now_ms: i64) -> Result<Vec<String>, SetLevelError> {
+        validate_logger_name(name).map_err(SetLevelError::InvalidName)?;
         let level = level.trim().to_ascii_uppercase();
         if !LEVELS.contains(&level.as_str()) {
-            return Err(format!("invalid log level '{}'.", level));
+            return Err(SetLevelError::InvalidLevel(format!(
+                "invalid log level '{}'.",
+                level.escape_debug()
+            )));
         }
         let mut levels = self.levels.lock().unwrap();
+        let mut next = levels.clone();
         let mut affected = vec![name.to_string()];
         if name == "root" {
             // Setting root resets everything to it, as Log4j does.
-            affected = levels.keys().cloned().collect();
-            levels.clear();
+            affected = next.keys().cloned().collect();
+            next.clear();
         } else {
             let prefix = format!("{}::", name);
-            let children: Vec<String> = levels
+            let children: Vec<String> = next
                 .keys()
                 .filter(|k| k.starts_with(&prefix))
                 .cloned()
                 .collect();
             for c in children {
-                levels.remove(&c);
+                next.remove(&c);
                 affected.push(c);
             }
         }
-        levels.insert(
+        next.insert(
             name.to_string(),
             LoggerLevel {
-                level: level.clone(),
+                level,
                 last_modified: Some(now_ms),
             },
         );
-        levels.entry("root".into()).or_insert(LoggerLevel {
+        next.entry("root".into()).or_insert(LoggerLevel {
             level: "INFO".into(),
             last_modified: None,
         });
-        let spec: Vec<String> = levels
-            .iter()
-            .map(|(n, l)| {
-                if n == "root" {
-                    tracing_level(&l.level).to_string()
-                } else {
-                    format!("{}={}", n, tracing_level(&l.level))
-                }
-            })
-            .collect();
+        let filter = EnvFilter::try_new(filter_spec(&next)).map_err(|e| {
+            SetLevelError::InvalidName(format!("invalid logger name '{}': {}", name, e))
+        })?;
         if let Some(h) = &self.handle {
-            let filter = EnvFilter::try_new(spec.join(","))
-                .map_err(|e| format!("invalid logger name {}: {}", name, e))?;
-            h.reload(filter).map_err(|e| e.to_string())?;
+            h.reload(filter)
+                .map_err(|e| SetLevelError::Reload(format!("cannot change log levels: {}", e)))?;
         }
+        *levels = next;
         affected.sort();
         affected.dedup();
         Ok(affected)
@@ -197,12 +294,61 @@ mod tests {
         c.set("sluice_runtime", "debug", 5).unwrap();
         assert_eq!(c.level("sluice_runtime::task").unwrap().level, "DEBUG");
         assert_eq!(c.level("sluice_runtime").unwrap().last_modified, Some(5));
-        assert!(c
-            .set("x", "LOUD", 6)
-            .unwrap_err()
-            .contains("invalid log level"));
+        assert_eq!(
+            c.set("x", "LOUD", 6).unwrap_err(),
+            SetLevelError::InvalidLevel("invalid log level 'LOUD'.".into())
+        );
         let affected = c.set("root", "WARN", 7).unwrap();
         assert!(affected.contains(&"sluice_runtime".to_string()));
         assert_eq!(c.level("sluice_runtime::task").unwrap().level, "WARN");
+    }
+
+    #[test]
+    fn bad_names_are_refused_before_anything_is_stored() {
+        let c = LogControl::detached();
+        let before = c.levels();
+        for bad in [
+            "a[b",
+            "x,sluice_runtime",
+            "a=b",
+            "a b",
+            "",
+            "-x",
+            "é",
+            "a{b}",
+        ] {
+            match c.set(bad, "TRACE", 1) {
+                Err(SetLevelError::InvalidName(m)) => {
+                    assert!(m.contains("invalid logger name"), "{m}")
+                }
+                other => panic!("{bad:?} was not refused: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            c.set(&"a".repeat(300), "INFO", 1),
+            Err(SetLevelError::InvalidName(_))
+        ));
+        assert_eq!(c.levels(), before, "a refused change stores nothing");
+        c.set("sluice_runtime::task", "DEBUG", 2).unwrap();
+        c.set("org.apache.kafka.connect-x", "WARN", 3).unwrap();
+        assert_eq!(c.level("sluice_runtime::task").unwrap().level, "DEBUG");
+        // Every stored set of levels makes a filter EnvFilter accepts.
+        EnvFilter::try_new(filter_spec(&c.levels())).unwrap();
+    }
+
+    #[test]
+    fn startup_spec_is_read_as_envfilter_reads_it() {
+        let l = parse_directives("warn,sluice_runtime=debug,librdkafka,hyper=5");
+        assert_eq!(l["root"].level, "WARN");
+        assert_eq!(l["sluice_runtime"].level, "DEBUG");
+        assert_eq!(
+            l["librdkafka"].level, "TRACE",
+            "a bare target enables all levels"
+        );
+        assert_eq!(l["hyper"].level, "TRACE");
+        assert_eq!(
+            filter_spec(&l),
+            "hyper=trace,librdkafka=trace,warn,sluice_runtime=debug"
+        );
     }
 }

@@ -15,9 +15,17 @@
 //! RabbitMQ flags it `redelivered` **and** its id is in the window. A first delivery is
 //! never skipped, even if its id repeats an earlier one, and a message without a
 //! `message_id` cannot be recognised: it is delivered at least once.
+//!
+//! The window belongs to one task, so exactly-once runs with **one task**: RabbitMQ
+//! may requeue a message one task committed and hand it to another consumer of the
+//! queue, which does not have that id in its window and would write it again. Sharing
+//! the window would need every task's commits to be visible to the others before each
+//! poll (tasks may run on different workers), so instead a task refuses to start with
+//! exactly-once and `tasks.max` > 1 ([`require_single_task`]).
 
 use std::collections::{HashMap, VecDeque};
 
+use sluice_runtime::connector::ConnectError;
 use sluice_runtime::data::{SourceOffset, SourcePartition};
 
 /// The offset field that holds the ids.
@@ -91,6 +99,24 @@ impl CommittedIds {
     }
 }
 
+/// With exactly-once delivery, refuses a connector configured for more than one task
+/// (`tasks.max` as the task config holds it): a permanent failure that names both
+/// settings, since each task's window only knows its own commits.
+pub fn require_single_task(tasks_max: Option<&str>) -> Result<(), ConnectError> {
+    let n: u64 = tasks_max.and_then(|t| t.trim().parse().ok()).unwrap_or(1);
+    if n <= 1 {
+        return Ok(());
+    }
+    Err(ConnectError::fatal(format!(
+        "exactly-once delivery from RabbitMQ (the worker has exactly.once.source.support=enabled) \
+         needs tasks.max=1, but tasks.max={}: each task remembers only the message ids it \
+         committed, and RabbitMQ may hand a requeued message to another task, which would \
+         write it to Kafka again. Set tasks.max to 1, or run this connector on a worker \
+         without exactly.once.source.support",
+        n
+    )))
+}
+
 /// The partition a task stores its window under: `{"source": "<vhost>/<queue>"}` for
 /// task 0, with `"task": "<n>"` added for the others so that competing tasks do not
 /// overwrite each other's windows. Each task reads back only its own window.
@@ -135,6 +161,19 @@ mod tests {
         assert!(c.contains("x"), "the second x is still in the window");
         c.push("z".into());
         assert!(!c.contains("x"));
+    }
+
+    #[test]
+    fn exactly_once_takes_one_task() {
+        assert!(require_single_task(None).is_ok());
+        assert!(require_single_task(Some("1")).is_ok());
+        let e = require_single_task(Some(" 3 ")).unwrap_err();
+        assert!(!e.is_retriable());
+        let m = e.to_string();
+        assert!(
+            m.contains("tasks.max=3") && m.contains("exactly.once.source.support"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@
 //! * With exactly-once delivery (worker `exactly.once.source.support=enabled`) each
 //!   batch is one Kafka transaction that also stores the ids of the latest committed
 //!   messages; a redelivered message whose id is among them is acknowledged without
-//!   being written again (see `committed_ids`).
+//!   being written again (see `committed_ids`). It takes one task: with `tasks.max` > 1
+//!   every task fails at start with a trace naming both settings.
 
 mod acknowledger;
 mod committed_ids;

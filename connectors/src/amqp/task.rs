@@ -54,6 +54,8 @@ impl StartSourceTask for AmqpSourceTask {
         let builder = sluice_record_builders::create(&cfg.builder)?;
         let partition = committed_ids::partition(&cfg.source_name(), ctx.task);
         let committed = if ctx.exactly_once {
+            let tasks_max = config.raw().get("tasks.max").map(String::as_str);
+            committed_ids::require_single_task(tasks_max)?;
             Some(load_committed(&cfg, &partition, &ctx).await?)
         } else {
             None

@@ -1,12 +1,26 @@
 //! The file sink task: appends each record's value as a line and fsyncs on flush, so
 //! the runtime commits Kafka offsets only for lines that are on disk.
 //!
-//! Only whole lines reach the file. If the worker dies while writing, the file may end
-//! in a partial line; that line was never committed (commits follow an fsync), so the
-//! task cuts it off when it starts and the record is written again from Kafka.
+//! Only whole lines reach the file, each once:
+//! - `put` first writes out what earlier puts accepted, then only buffers its own
+//!   records: a failed `put` has taken none of its batch, so its retry (same batch)
+//!   adds each line once.
+//! - Every byte written since the last successful fsync stays in memory (at most
+//!   [`SYNC_AT`] plus one batch: the task fsyncs by itself when more piles up). After any
+//!   failed write or fsync the file is cut back to its length at the last successful
+//!   fsync and those bytes are written again, whole, before the next fsync. So a disk
+//!   that was full and has space again gets the missing lines, not a partial prefix
+//!   followed by the batch once more; and a failed fsync is never followed by a commit
+//!   of data the kernel may have dropped (Linux marks the pages clean after a failed
+//!   writeback, so a later fsync succeeds without them).
+//! - If the worker dies while writing, the file may end in a partial line; that line was
+//!   never committed (commits follow an fsync), so the task cuts it off when it starts
+//!   and the record is written again from Kafka.
+//!
+//! This assumes the task is the only writer of its file (as the partial-line cut does).
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -20,34 +34,109 @@ enum Out {
     Stdout(BufWriter<std::io::Stdout>),
 }
 
-/// Buffers whole lines and writes them to the file in large chunks that always end at
-/// a line boundary.
+/// Writes to the file once this much is buffered and not yet written.
+const CHUNK: usize = 1 << 20;
+/// Fsyncs by itself once this much has been written since the last fsync.
+const SYNC_AT: usize = 8 << 20;
+
+/// Appends whole lines to the file and keeps the bytes not yet known to be durable, so
+/// that a failed write or fsync can be redone from the last durable length.
 struct LineWriter {
     file: File,
-    buf: Vec<u8>,
+    /// The file's length at the last successful fsync (at start: after the partial-line
+    /// cut). Everything before it is durable.
+    durable: u64,
+    /// The lines accepted since the last successful fsync.
+    pending: Vec<u8>,
+    /// How many bytes of `pending` are in the file, right after `durable`.
+    written: usize,
+    /// A write or fsync failed: what follows `durable` in the file is not trusted and is
+    /// cut off and written again.
+    dirty: bool,
 }
 
-const CHUNK: usize = 1 << 20;
-
 impl LineWriter {
-    fn line(&mut self, text: &[u8]) -> std::io::Result<()> {
-        self.buf.extend_from_slice(text);
-        self.buf.push(b'\n');
-        if self.buf.len() >= CHUNK {
-            self.write_out()?;
+    fn open(path: &Path) -> std::io::Result<LineWriter> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let durable = file.metadata()?.len();
+        Ok(LineWriter {
+            file,
+            durable,
+            pending: Vec::with_capacity(CHUNK + 4096),
+            written: 0,
+            dirty: false,
+        })
+    }
+
+    /// Buffers one line (no I/O).
+    fn push(&mut self, text: &[u8]) {
+        self.pending.extend_from_slice(text);
+        self.pending.push(b'\n');
+    }
+
+    /// Writes or syncs what earlier lines need before more are buffered: keeps the
+    /// unwritten part under [`CHUNK`] and the unsynced part under [`SYNC_AT`].
+    fn make_room(&mut self) -> std::io::Result<()> {
+        if self.pending.len() >= SYNC_AT {
+            self.sync()
+        } else if self.pending.len() - self.written >= CHUNK {
+            self.write_pending()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Writes every pending byte not yet in the file. After an earlier failure, first
+    /// cuts the file back to its durable length and writes all pending bytes again.
+    fn write_pending(&mut self) -> std::io::Result<()> {
+        if self.dirty {
+            let len = self.file.metadata()?.len();
+            if len > self.durable {
+                self.file.set_len(self.durable)?;
+            }
+            self.written = 0;
+            self.dirty = false;
+        }
+        while self.written < self.pending.len() {
+            match self.file.write(&self.pending[self.written..]) {
+                Ok(0) => {
+                    self.dirty = true;
+                    return Err(std::io::Error::new(
+                        ErrorKind::WriteZero,
+                        "the file accepted no more bytes",
+                    ));
+                }
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.dirty = true;
+                    return Err(e);
+                }
+            }
         }
         Ok(())
     }
-    fn write_out(&mut self) -> std::io::Result<()> {
-        if !self.buf.is_empty() {
-            self.file.write_all(&self.buf)?;
-            self.buf.clear();
-        }
-        Ok(())
-    }
+
+    /// Writes what is pending and fsyncs; on success everything written is durable.
     fn sync(&mut self) -> std::io::Result<()> {
-        self.write_out()?;
-        self.file.sync_data()
+        if self.pending.is_empty() && !self.dirty {
+            return Ok(()); // all durable since the last fsync
+        }
+        self.write_pending()?;
+        if let Err(e) = self.file.sync_data() {
+            self.dirty = true;
+            return Err(std::io::Error::new(
+                e.kind(),
+                format!("fsync failed: {}", e),
+            ));
+        }
+        self.durable += self.pending.len() as u64;
+        self.pending.clear();
+        self.written = 0;
+        if self.pending.capacity() > 2 * CHUNK {
+            self.pending.shrink_to(CHUNK + 4096);
+        }
+        Ok(())
     }
 }
 
@@ -118,24 +207,14 @@ impl StartSinkTask for FileSinkTask {
                         e
                     ))
                 })?;
-                let file = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-                    .map_err(|e| {
-                        ConnectError::retriable(format!(
-                            "Couldn't find or create file '{}' for FileStreamSinkTask: {}",
-                            path.display(),
-                            e
-                        ))
-                    })?;
-                Out::File(
-                    LineWriter {
-                        file,
-                        buf: Vec::with_capacity(CHUNK + 4096),
-                    },
-                    path,
-                )
+                let writer = LineWriter::open(&path).map_err(|e| {
+                    ConnectError::retriable(format!(
+                        "Couldn't find or create file '{}' for FileStreamSinkTask: {}",
+                        path.display(),
+                        e
+                    ))
+                })?;
+                Out::File(writer, path)
             }
             None => Out::Stdout(BufWriter::new(std::io::stdout())),
         };
@@ -147,18 +226,26 @@ impl StartSinkTask for FileSinkTask {
 impl SinkTask for FileSinkTask {
     async fn put(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
         let out = &mut self.out;
-        for r in records {
-            let line = line_of(&r.record.value.value);
-            match out {
-                Out::File(w, path) => w.line(line.as_bytes()).map_err(|e| {
+        match out {
+            Out::File(w, path) => {
+                // I/O for earlier lines first: if it fails, none of this batch is taken
+                // and the retry of the same batch adds each line once.
+                w.make_room().map_err(|e| {
                     ConnectError::retriable(format!("cannot write to {}: {}", path.display(), e))
-                })?,
-                Out::Stdout(w) => w
-                    .write_all(line.as_bytes())
-                    .and_then(|_| w.write_all(b"\n"))
-                    .map_err(|e| {
-                        ConnectError::retriable(format!("cannot write to stdout: {}", e))
-                    })?,
+                })?;
+                for r in records {
+                    w.push(line_of(&r.record.value.value).as_bytes());
+                }
+            }
+            Out::Stdout(w) => {
+                for r in records {
+                    let line = line_of(&r.record.value.value);
+                    w.write_all(line.as_bytes())
+                        .and_then(|_| w.write_all(b"\n"))
+                        .map_err(|e| {
+                            ConnectError::retriable(format!("cannot write to stdout: {}", e))
+                        })?;
+                }
             }
         }
         Ok(())
@@ -198,5 +285,35 @@ mod tests {
         cut_partial_line(&p).unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "whole\n");
         cut_partial_line(&dir.path().join("missing.txt")).unwrap();
+    }
+
+    #[test]
+    fn after_a_failure_the_unsynced_lines_are_written_again_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.txt");
+        std::fs::write(&p, "old\n").unwrap();
+        let mut w = LineWriter::open(&p).unwrap();
+        assert_eq!(w.durable, 4);
+        w.push(b"a");
+        w.push(b"b");
+        w.sync().unwrap();
+        assert_eq!((w.durable, w.pending.len()), (8, 0));
+        w.push(b"c");
+        w.push(b"d");
+        w.write_pending().unwrap();
+        // A write that failed half-way (or an fsync that failed) left this behind.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"c\nd\npart")
+            .unwrap();
+        w.dirty = true;
+        w.push(b"e");
+        w.sync().unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "old\na\nb\nc\nd\ne\n");
+        assert_eq!(w.durable, 14);
+        // Nothing new: no fsync needed.
+        w.sync().unwrap();
     }
 }

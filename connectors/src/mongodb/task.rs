@@ -17,20 +17,26 @@ use super::bson_mapping::to_document;
 use super::config::{SinkSettings, Tolerance, TopicSettings};
 use super::id_strategy::SinkDocument;
 use super::write_model::{delete_by_id, WriteOp};
-use super::writer::Writer;
+use super::writer::{run_end, write_size, Writer};
 
-/// The most writes in one command when `max.batch.size` is 0 (MongoDB's
-/// `maxWriteBatchSize`).
-const SERVER_MAX_BATCH: usize = 100_000;
+/// One write of a batch.
+struct PlannedWrite {
+    /// Index of its record in the batch.
+    record: usize,
+    op: WriteOp,
+    /// Encoded size of its command entry.
+    size: usize,
+}
 
 /// The writes of one namespace in record order, and how far they got.
 struct NamespaceWork {
     db: String,
     coll: String,
     ordered: bool,
+    /// The most writes in one command: `max.batch.size` (0: no limit of ours) within
+    /// the server's `maxWriteBatchSize`.
     max_batch: usize,
-    /// (index of the record in the batch, write).
-    ops: Vec<(usize, WriteOp)>,
+    ops: Vec<PlannedWrite>,
     /// Writes before this one are acknowledged (or reported as errant).
     next: usize,
 }
@@ -111,6 +117,7 @@ impl MongoSinkTask {
         let mut work: Vec<NamespaceWork> = Vec::new();
         let mut index: HashMap<(String, String), usize> = HashMap::new();
         let now = DateTime::now();
+        let limits = self.writer.limits();
         for (i, r) in records.iter().enumerate() {
             let topic = r.record.topic.to_string();
             let s = self.topic_settings(&topic)?;
@@ -122,6 +129,13 @@ impl MongoSinkTask {
                     continue;
                 }
             };
+            let size = write_size(&op);
+            if let Some(why) = limits.oversized(&size) {
+                // Never sent: MongoDB would refuse the whole command, not just this write.
+                self.errant(r, &format!("cannot be written to MongoDB: {}", why))
+                    .await?;
+                continue;
+            }
             let coll = s.collection.clone().unwrap_or_else(|| topic.clone());
             let key = (s.database.clone(), coll);
             let slot = *index.entry(key.clone()).or_insert_with(|| {
@@ -130,16 +144,20 @@ impl MongoSinkTask {
                     coll: key.1.clone(),
                     ordered: s.ordered,
                     max_batch: if s.max_batch_size == 0 {
-                        SERVER_MAX_BATCH
+                        limits.max_write_batch_size
                     } else {
-                        s.max_batch_size.min(SERVER_MAX_BATCH)
+                        s.max_batch_size.min(limits.max_write_batch_size)
                     },
                     ops: Vec::new(),
                     next: 0,
                 });
                 work.len() - 1
             });
-            work[slot].ops.push((i, op));
+            work[slot].ops.push(PlannedWrite {
+                record: i,
+                op,
+                size: size.entry,
+            });
         }
         Ok(work)
     }
@@ -148,18 +166,16 @@ impl MongoSinkTask {
     /// stays in `self.pending`.
     async fn write_pending(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
         let writer = self.writer.clone();
+        let budget = writer.limits().entries_budget();
         let mut pending = self.pending.take().expect("pending batch");
         for ns in pending.work.iter_mut() {
+            let shape: Vec<(&'static str, usize)> =
+                ns.ops.iter().map(|w| (w.op.command(), w.size)).collect();
             while ns.next < ns.ops.len() {
                 let start = ns.next;
-                let kind = ns.ops[start].1.command();
-                let end = ns.ops[start..]
-                    .iter()
-                    .take(ns.max_batch)
-                    .position(|(_, op)| op.command() != kind)
-                    .map(|p| start + p)
-                    .unwrap_or_else(|| (start + ns.max_batch).min(ns.ops.len()));
-                let run: Vec<&WriteOp> = ns.ops[start..end].iter().map(|(_, op)| op).collect();
+                // One command kind, at most max_batch writes and budget bytes.
+                let end = run_end(&shape, start, ns.max_batch, budget);
+                let run: Vec<&WriteOp> = ns.ops[start..end].iter().map(|w| &w.op).collect();
                 let outcome = match writer.send(&ns.db, &ns.coll, &run, ns.ordered).await {
                     Ok(o) => o,
                     Err(e) => {
@@ -174,7 +190,7 @@ impl MongoSinkTask {
                     }
                 };
                 for rej in &outcome.rejected {
-                    let rec = &records[ns.ops[start + rej.index].0];
+                    let rec = &records[ns.ops[start + rej.index].record];
                     let msg = format!(
                         "MongoDB rejected the write to {}.{}: {}",
                         ns.db, ns.coll, rej
@@ -271,8 +287,8 @@ impl StartSinkTask for MongoSinkTask {
         let write_concern = write_concern(&options)?;
         let client = Client::with_options(options)
             .map_err(|e| super::writer::classify(&e, "cannot create the MongoDB client"))?;
-        let writer = Writer::new(client, write_concern);
-        writer.ping().await?;
+        let mut writer = Writer::new(client, write_concern);
+        writer.hello().await?;
         Ok(MongoSinkTask {
             settings,
             runtime_tolerates_all,

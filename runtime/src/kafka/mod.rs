@@ -280,4 +280,3 @@ mod tests {
         assert!(!e.contains("topsecret"), "{}", e);
     }
 }
-

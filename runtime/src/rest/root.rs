@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::error::{ApiError, JsonBody};
 use super::{RestState, RouteWithSlash};
+use crate::logging::SetLevelError;
 
 type S = State<Arc<RestState>>;
 
@@ -77,7 +78,12 @@ async fn set_logger(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    let affected = st.log.set(&name, level, now).map_err(ApiError::not_found)?;
+    let affected = st.log.set(&name, level, now).map_err(|e| match e {
+        SetLevelError::InvalidName(m) => ApiError::bad_request(m),
+        // Connect answers 404 for an unknown level.
+        SetLevelError::InvalidLevel(m) => ApiError::not_found(m),
+        SetLevelError::Reload(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, m),
+    })?;
     tracing::info!(logger = %name, level = %level, "log level changed");
     let cluster_scope = q
         .iter()

@@ -29,7 +29,9 @@ fn sink_config(dir: &Path, name: &str, topic: &str, file: &Path) -> PathBuf {
     std::fs::write(
         &p,
         format!(
-            "name: {name}\nconfig:\n  connector.class: FileStreamSink\n  topics: {topic}\n  file: {}\n",
+            // errors.retry.timeout -1: the task rides through the full disk (the
+            // default, 0, would fail it at the first error)
+            "name: {name}\nconfig:\n  connector.class: FileStreamSink\n  topics: {topic}\n  file: {}\n  errors.retry.timeout: -1\n",
             file.display()
         ),
     )

@@ -676,7 +676,7 @@ fn database_restart_mid_stream_loses_nothing_and_shows_in_the_status() {
     let c = connector(
         d,
         &t,
-        &format!("  mode: incrementing\n  incrementing.column.name: id\n  table.whitelist: {t}\n  topic.prefix: {prefix}\n  batch.max.rows: 100\n  connection.attempts: 1\n  connection.backoff.ms: 100\n"),
+        &format!("  mode: incrementing\n  incrementing.column.name: id\n  table.whitelist: {t}\n  topic.prefix: {prefix}\n  batch.max.rows: 100\n  connection.attempts: 1\n  connection.backoff.ms: 100\n  errors.retry.timeout: -1\n"),
     );
     let mut w = Sluice::standalone(d, &worker, &[&c]);
     wait_records(&topic, 1, Duration::from_secs(60), &w);

@@ -579,6 +579,8 @@ fn mongodb_stopped_mid_stream_then_started_loses_nothing() {
         &[
             "document.id.strategy: ProvidedInValueStrategy",
             "max.batch.size: 500",
+            // ride through the outage (the default, 0, fails the task at once)
+            "errors.retry.timeout: -1",
         ],
     );
     let port = free_port();

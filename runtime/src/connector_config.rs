@@ -278,7 +278,13 @@ pub fn check_config<'a>(
     };
     if kind == Some(ConnectorType::Sink) {
         issues.extend(check_sink_topics(raw));
+        issues.extend(check_assignment_strategy(
+            raw,
+            "consumer.override.partition.assignment.strategy",
+        ));
     }
+    // Kafka client security overrides that do not translate for librdkafka.
+    issues.extend(worker.check_client_overrides(raw));
     if kind == Some(ConnectorType::Source) && worker.topic_creation {
         if let Err(mut i) = crate::task::topic_creation::TopicCreation::from_config(raw) {
             issues.append(&mut i);
@@ -373,6 +379,23 @@ pub async fn validate_connector<'a>(
 fn dedup(issues: &mut Vec<ConfigIssue>) {
     let mut seen = std::collections::HashSet::new();
     issues.retain(|i| seen.insert((i.key.clone(), i.message.clone())));
+}
+
+/// Sink consumers take part in eager rebalances only: with cooperative (incremental)
+/// assignment a task would keep partitions across a rebalance while the task loop
+/// treats every rebalance as a new start, so such a setting is refused.
+pub fn check_assignment_strategy(raw: &RawConfig, key: &str) -> Vec<ConfigIssue> {
+    match raw.get(key) {
+        Some(v) if v.to_ascii_lowercase().contains("cooperative") => vec![ConfigIssue::new(
+            key,
+            format!(
+                "{} is not supported: Sluice's sink tasks use eager rebalancing (range or roundrobin, librdkafka's default), where a task hands back every partition at each rebalance after committing what it wrote. Remove the cooperative assignor from {}",
+                v.trim(),
+                key
+            ),
+        )],
+        _ => Vec::new(),
+    }
 }
 
 /// `topics` xor `topics.regex`, a valid regex, and the DLQ topic not among the inputs.

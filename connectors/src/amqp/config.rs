@@ -15,6 +15,34 @@ use sluice_runtime::config::{
 const GROUP: &str = "AMQP";
 const TLS_GROUP: &str = "AMQP TLS";
 
+/// IBM MQ source keys: amqp-source reads RabbitMQ (AMQP 0-9-1) with amqp.* keys.
+const IBM_MQ_SOURCE_KEYS: &[&str] = &[
+    "mq.queue.manager",
+    "mq.connection.mode",
+    "mq.connection.name.list",
+    "mq.channel.name",
+    "mq.queue",
+    "mq.user.name",
+    "mq.password",
+    "mq.user.authentication.mqcsp",
+    "mq.ccdt.url",
+    "mq.record.builder",
+    "mq.message.body.jms",
+    "mq.record.builder.key.header",
+    "mq.ssl.cipher.suite",
+    "mq.ssl.peer.name",
+    "mq.ssl.keystore.location",
+    "mq.ssl.keystore.password",
+    "mq.ssl.truststore.location",
+    "mq.ssl.truststore.password",
+    "mq.batch.size",
+    "mq.message.mqmd.read",
+    "mq.jms.properties.copy.to.kafka.headers",
+    "mq.max.poll.blocked.time.ms",
+    "mq.reconnect.delay.min.ms",
+    "mq.reconnect.delay.max.ms",
+];
+
 /// Every key of the AMQP source (the runtime adds the common ones).
 pub fn config_def() -> ConfigDef {
     ConfigDef::new()
@@ -48,6 +76,8 @@ pub fn config_def() -> ConfigDef {
         .define(ConfigKey::password("amqp.ssl.keystore.password").optional().importance(Importance::Low).group(TLS_GROUP)
             .doc("The password of amqp.ssl.keystore.location (masked in REST responses, never logged)."))
         .merge(&sluice_record_builders::config_def("amqp.", "AMQP basic properties and application headers", "Record builder"))
+        // IBM MQ source keys: amqp-source reads RabbitMQ (AMQP 0-9-1) with amqp.* keys.
+        .not_supported_keys(IBM_MQ_SOURCE_KEYS, "a key of IBM's MQ source connector; amqp-source reads RabbitMQ over AMQP 0-9-1 and is configured with amqp.* keys (see docs/amqp-source.md)")
 }
 
 fn check_uri(v: &TypedValue) -> Result<(), String> {

@@ -17,6 +17,19 @@ const CONNECTOR: &str = "Connector";
 /// The `application_name` of Sluice's own sessions; safe mode ignores them.
 pub const APPLICATION_NAME: &str = "sluice-jdbc-source";
 
+/// Keys of Confluent's JDBC source that Sluice does not implement (yet).
+const UNSUPPORTED_CONFLUENT_KEYS: &[&str] = &[
+    "numeric.mapping",
+    "numeric.precision.mapping",
+    "query.suffix",
+    "quote.sql.identifiers",
+    "timestamp.granularity",
+    "transaction.isolation.mode",
+    "query.retry.attempts",
+    "table.monitoring.startup.polling.limit.ms",
+    "catalog.pattern",
+];
+
 /// Every key of the JDBC source (the runtime adds the common ones).
 pub fn config_def() -> ConfigDef {
     ConfigDef::new()
@@ -78,6 +91,9 @@ pub fn config_def() -> ConfigDef {
             .doc("Reject configs whose incrementing or timestamp columns are nullable (NULL rows would never be read)."))
         .define(ConfigKey::boolean("postgres.safe.mode").default("true").importance(Importance::Medium).group(MODE)
             .doc("Sluice only. In incrementing and timestamp modes, publish a row only once no transaction that could still commit a smaller id or earlier timestamp is running, so rows committed late by long transactions are never skipped. A long-running transaction in the database delays publication until it ends. Needs the pg_read_all_stats role (or superuser) to see other sessions' transactions. See docs/jdbc-source.md."))
+        // Keys of Confluent's JDBC source that Sluice does not implement (yet).
+        .not_supported("dialect.name", "Sluice's jdbc-source speaks PostgreSQL only")
+        .not_supported_keys(UNSUPPORTED_CONFLUENT_KEYS, "a key of Confluent's JDBC source connector that Sluice's jdbc-source does not implement; it behaves as with Confluent's default")
 }
 
 fn check_url(v: &TypedValue) -> Result<(), String> {

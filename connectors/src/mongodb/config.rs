@@ -63,6 +63,28 @@ const OVERRIDABLE: &[&str] = &[
     CDC_HANDLER,
 ];
 
+/// Keys of the official MongoDB sink that Sluice does not implement (yet).
+const UNSUPPORTED_MONGODB_KEYS: &[&str] = &[
+    "namespace.mapper",
+    "namespace.mapper.key.database.field",
+    "namespace.mapper.key.collection.field",
+    "namespace.mapper.value.database.field",
+    "namespace.mapper.value.collection.field",
+    "namespace.mapper.error.if.invalid",
+    "delete.writemodel.strategy",
+    "timeseries.timefield",
+    "timeseries.metafield",
+    "timeseries.timefield.auto.convert",
+    "timeseries.timefield.auto.convert.date.format",
+    "timeseries.expire.after.seconds",
+    "timeseries.granularity",
+    "mongo.errors.log.enable",
+    "rate.limiting.every.n",
+    "rate.limiting.timeout",
+    "max.num.retries",
+    "retries.defer.timeout",
+];
+
 /// The connector's keys.
 pub fn sink_config_def() -> ConfigDef {
     let g = "MongoDB";
@@ -113,6 +135,9 @@ pub fn sink_config_def() -> ConfigDef {
             .doc("What a write MongoDB rejects (duplicate key, invalid document) or a record that cannot become a document leads to: none fails the task; all reports it as errant (dead letter queue with errors.tolerance=all) and writes the rest. Unset: errors.tolerance."))
         .define(ConfigKey::string(CDC_HANDLER).default("").importance(Importance::Low).group(g)
             .doc("Change data capture handlers are not supported by Sluice; must be empty."))
+        // Keys of the official MongoDB sink that Sluice does not implement (yet).
+        .accept_prefix(TOPIC_OVERRIDE_PREFIX)
+        .not_supported_keys(UNSUPPORTED_MONGODB_KEYS, "a key of the official MongoDB sink connector that Sluice's mongodb-sink does not implement; records are written as if it were unset")
 }
 
 fn check_uri(v: &TypedValue) -> Result<(), String> {

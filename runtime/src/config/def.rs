@@ -398,6 +398,13 @@ impl ConfigDef {
         self.unsupported.push((key.to_string(), note.to_string()));
         self
     }
+    /// [`not_supported`](Self::not_supported) for several keys with the same note.
+    pub fn not_supported_keys(mut self, keys: &[&str], note: &str) -> Self {
+        for k in keys {
+            self = self.not_supported(k, note);
+        }
+        self
+    }
     /// Whether `key` belongs to a family this definition accepts by prefix.
     pub fn accepts_prefix_of(&self, key: &str) -> bool {
         self.prefixes.iter().any(|p| key.starts_with(p.as_str()))

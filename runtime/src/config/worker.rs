@@ -161,6 +161,10 @@ impl WorkerConfig {
         if !issues.is_empty() {
             return Err(ConfigErrors(issues));
         }
+        issues.extend(crate::connector_config::check_assignment_strategy(
+            &raw,
+            "consumer.partition.assignment.strategy",
+        ));
         for l in p.list("listeners") {
             if !(l.starts_with("http://") || l.starts_with("https://")) {
                 issues.push(ConfigIssue::new(

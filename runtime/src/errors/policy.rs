@@ -18,7 +18,7 @@ pub fn error_config_def() -> ConfigDef {
     let g = "Error Handling";
     ConfigDef::new()
         .define(ConfigKey::long("errors.retry.timeout").default("0").validator(crate::config::Validator::Range { min: Some(-1.0), max: None }).group(g).order(1).width(Width::Medium).display("Retry Timeout for Errors")
-            .doc("How long a retriable operation on a record is retried, in ms; 0 = no retries, -1 = forever."))
+            .doc("How long a failing call to the outside system (a sink's put, a source's poll) is retried, in ms, before the task fails: 0 = no retries (the task fails at the first error and automatic restart, if on, starts it again with its own backoff), -1 = retry forever. Retries and the budget show in the task status."))
         .define(ConfigKey::long("errors.retry.delay.max.ms").default("60000").at_least(1.0).group(g).order(2).width(Width::Medium).display("Maximum Delay Between Retries for Errors")
             .doc("The longest wait between retries (backoff doubles up to this)."))
         .define(ConfigKey::string("errors.tolerance").default("none").one_of(&["none", "all"]).recommend(vec![]).group(g).order(3).width(Width::Short).display("Error Tolerance")

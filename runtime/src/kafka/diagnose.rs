@@ -101,6 +101,13 @@ pub fn probe(config: &ClientConfig, ctx: &Watchful) -> Option<ThreadedProducer<W
     config.create_with_context(ctx.clone()).ok()
 }
 
+/// For a client error callback: the explanation to show (in a task's status) when the
+/// error means the credentials or certificates are refused; `None` for other errors.
+pub fn credential_failure(error: &KafkaError, reason: &str) -> Option<String> {
+    (is_credential_error(error.rdkafka_error_code()) || is_tls_refusal(reason))
+        .then(|| explain(reason))
+}
+
 /// librdkafka's reason, with what it means for the user.
 fn explain(reason: &str) -> String {
     let r = reason.trim();

@@ -11,6 +11,7 @@ pub mod metrics;
 mod offset_check;
 mod pipeline;
 mod producer;
+mod retry;
 pub mod sink;
 mod sink_consumer;
 pub mod source;

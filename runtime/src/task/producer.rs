@@ -12,6 +12,7 @@ use rdkafka::{ClientConfig, ClientContext};
 use super::in_order::AckRing;
 use super::pipeline::OutRecord;
 use super::TaskMetrics;
+use crate::connector::StatusDetail;
 
 /// Routes delivery reports to the task's in-order tracker.
 pub(crate) struct DeliveryContext {
@@ -20,9 +21,19 @@ pub(crate) struct DeliveryContext {
     tolerate: bool,
     task: String,
     metrics: Arc<TaskMetrics>,
+    /// Where a refused password or certificate shows (the task's status detail).
+    detail: StatusDetail,
 }
 
-impl ClientContext for DeliveryContext {}
+impl ClientContext for DeliveryContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::error!(target: "librdkafka", task = %self.task, "librdkafka: {}: {}", error, reason);
+        if let Some(why) = crate::kafka::diagnose::credential_failure(&error, reason) {
+            self.detail
+                .set(format!("Kafka refused the connection: {}", why));
+        }
+    }
+}
 
 impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = usize;
@@ -83,12 +94,14 @@ impl SourceProducer {
         tolerate: bool,
         task: String,
         metrics: Arc<TaskMetrics>,
+        detail: StatusDetail,
     ) -> Result<Self, KafkaError> {
         let ctx = DeliveryContext {
             acks: acks.clone(),
             tolerate,
             task,
             metrics,
+            detail,
         };
         let producer = config.create_with_context(ctx)?;
         Ok(SourceProducer { producer, acks })

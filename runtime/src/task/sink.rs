@@ -27,6 +27,7 @@ use rdkafka::ClientConfig;
 use tokio::sync::watch;
 
 use super::pipeline::{ErrorHandler, OutRecord, Outcome, RecordPipeline};
+use super::retry::RetryBudget;
 use super::sink_consumer::{Batch, ConsumerEvent, ConsumerThread, Subscription};
 use super::start::{ensure_dlq_with_retry, start_with_retry, wait_or_stop};
 use super::{Backoff, TaskFailure, TaskId, TaskMetrics, TaskTarget};
@@ -404,15 +405,14 @@ impl Loop {
         self.put_offsets.extend(last);
     }
 
+    /// Puts a batch, retrying retriable errors for up to `errors.retry.timeout` (see
+    /// `task::retry`); the consumer is paused meanwhile and nothing is committed.
     async fn put_with_retry(
         &mut self,
         records: &[SinkRecord],
         control: &mut watch::Receiver<TaskTarget>,
     ) -> Result<(), String> {
-        let mut backoff = Backoff::new(
-            Duration::from_millis(200),
-            self.s.pipeline.policy.retry_delay_max,
-        );
+        let mut budget = RetryBudget::new(&self.s.pipeline.policy, Duration::from_millis(200));
         loop {
             match self.task.put(records).await {
                 Ok(()) => {
@@ -427,12 +427,22 @@ impl Loop {
                     return Ok(());
                 }
                 Err(e) if e.is_retriable() => {
-                    let delay = backoff.next_delay();
+                    let Some(delay) = budget.next_delay() else {
+                        return Err(format!(
+                            "task {} failed in put ({}; nothing of the batch is committed): {}",
+                            self.s.id,
+                            budget.describe(),
+                            e
+                        ));
+                    };
                     TaskMetrics::add(&self.s.metrics.retries, 1);
-                    self.s
-                        .detail
-                        .set(format!("put failed, retrying in {:?}: {}", delay, e));
-                    tracing::warn!(task = %self.s.id, "put failed, retrying in {:?}: {}", delay, e);
+                    self.s.detail.set(format!(
+                        "put failed, retrying in {:?} ({}): {}",
+                        delay,
+                        budget.describe(),
+                        e
+                    ));
+                    tracing::warn!(task = %self.s.id, "put failed, retrying in {:?} ({}): {}", delay, budget.describe(), e);
                     if wait_or_stop(control, delay).await {
                         return Err(format!(
                             "task {} stopped while retrying a put: {}",

@@ -4,7 +4,10 @@
 //! inside them. This thread owns the consumer: it polls batches and sends them to the
 //! task loop over a bounded channel, runs commits the loop asks for, and on a partition
 //! revocation hands the loop a chance to flush the task and return the offsets to
-//! commit before the partitions go (so the next owner starts where we stopped).
+//! commit before the partitions go (so the next owner starts where we stopped). While
+//! it waits for that answer it keeps serving commits: the loop may be waiting for a
+//! commit it asked for just before, and without its answer could not handle the
+//! revocation (they would wait on each other until the revocation timeout).
 //!
 //! When the loop falls behind, the thread waits for room (librdkafka keeps prefetching
 //! meanwhile). Only after a long stall (a sink retrying through an outage, a paused
@@ -73,6 +76,10 @@ pub enum ConsumerCommand {
 
 struct SinkConsumerContext {
     events: mpsc::UnboundedSender<ConsumerEvent>,
+    /// The task loop's commit requests. Served by the poll loop, and also while a
+    /// revocation waits for the task: the task may be waiting for a commit it asked for
+    /// just before, and must get its answer to handle the revocation (no wait cycle).
+    commands: Arc<std::sync::Mutex<std_mpsc::Receiver<ConsumerCommand>>>,
     generation: Arc<AtomicU64>,
     revoke_timeout: Duration,
     /// For the background check of committed offsets against the log.
@@ -82,7 +89,15 @@ struct SinkConsumerContext {
     detail: StatusDetail,
 }
 
-impl ClientContext for SinkConsumerContext {}
+impl ClientContext for SinkConsumerContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::error!(target: "librdkafka", task = %self.name, "librdkafka: {}: {}", error, reason);
+        if let Some(why) = crate::kafka::diagnose::credential_failure(&error, reason) {
+            self.detail
+                .set(format!("Kafka refused the connection: {}", why));
+        }
+    }
+}
 
 fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
     tpl.elements()
@@ -121,7 +136,17 @@ impl ConsumerContext for SinkConsumerContext {
             {
                 return;
             }
-            let skipped = match rx.recv_timeout(self.revoke_timeout) {
+            let deadline = Instant::now() + self.revoke_timeout;
+            let reply = loop {
+                match rx.recv_timeout(Duration::from_millis(20)) {
+                    Ok(offsets) => break Ok(offsets),
+                    Err(std_mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {
+                        serve_commands(consumer, &self.commands);
+                    }
+                    Err(_) => break Err(()),
+                }
+            };
+            let skipped = match reply {
                 Ok(offsets) if !offsets.is_empty() => {
                     let started = Instant::now();
                     match consumer.commit(&commit_list(&offsets), CommitMode::Sync) {
@@ -198,9 +223,11 @@ impl ConsumerThread {
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let (batch_tx, batch_rx) = mpsc::channel(2);
         let (cmd_tx, cmd_rx) = std_mpsc::channel();
+        let cmd_rx = Arc::new(std::sync::Mutex::new(cmd_rx));
         let generation = Arc::new(AtomicU64::new(0));
         let ctx = SinkConsumerContext {
             events: ev_tx.clone(),
+            commands: cmd_rx.clone(),
             generation: generation.clone(),
             revoke_timeout,
             config: config.clone(),
@@ -298,11 +325,33 @@ fn copy(m: &BorrowedMessage<'_>, topic: &Arc<str>) -> Consumed {
     }
 }
 
+/// Runs the commits the task loop asked for.
+fn serve_commands<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    commands: &std::sync::Mutex<std_mpsc::Receiver<ConsumerCommand>>,
+) {
+    let rx = commands.lock().unwrap_or_else(|e| e.into_inner());
+    while let Ok(cmd) = rx.try_recv() {
+        match cmd {
+            ConsumerCommand::Commit(offsets, reply) => {
+                let r = if offsets.is_empty() {
+                    Ok(())
+                } else {
+                    consumer
+                        .commit(&commit_list(&offsets), CommitMode::Sync)
+                        .map_err(|e| format!("offset commit failed: {}", e))
+                };
+                let _ = reply.send(r);
+            }
+        }
+    }
+}
+
 fn poll_loop(
     consumer: BaseConsumer<SinkConsumerContext>,
     batches: mpsc::Sender<Batch>,
     events: mpsc::UnboundedSender<ConsumerEvent>,
-    commands: std_mpsc::Receiver<ConsumerCommand>,
+    commands: Arc<std::sync::Mutex<std_mpsc::Receiver<ConsumerCommand>>>,
     generation: Arc<AtomicU64>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     max_batch: usize,
@@ -312,20 +361,7 @@ fn poll_loop(
     let mut paused = false;
     let mut topics: std::collections::HashMap<String, Arc<str>> = std::collections::HashMap::new();
     while !stop.load(Ordering::SeqCst) {
-        while let Ok(cmd) = commands.try_recv() {
-            match cmd {
-                ConsumerCommand::Commit(offsets, reply) => {
-                    let r = if offsets.is_empty() {
-                        Ok(())
-                    } else {
-                        consumer
-                            .commit(&commit_list(&offsets), CommitMode::Sync)
-                            .map_err(|e| format!("offset commit failed: {}", e))
-                    };
-                    let _ = reply.send(r);
-                }
-            }
-        }
+        serve_commands(&consumer, &commands);
         if let Some((g, batch)) = pending.take() {
             match batches.try_send(Batch {
                 generation: g,

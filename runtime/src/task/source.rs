@@ -29,8 +29,9 @@ use tokio::sync::watch;
 use super::in_order::{InOrderAcks, SlotInfo};
 use super::pipeline::{Outcome, RecordPipeline};
 use super::producer::SourceProducer;
+use super::retry::RetryBudget;
 use super::start::{ensure_dlq_with_retry, start_with_retry};
-use super::{Backoff, TaskFailure, TaskId, TaskMetrics, TaskTarget};
+use super::{TaskFailure, TaskId, TaskMetrics, TaskTarget};
 use crate::config::ParsedConfig;
 use crate::connector::{
     Acknowledger, ConnectError, OffsetReader, Polled, SourceBatch, SourceTask, SourceTaskContext,
@@ -112,6 +113,7 @@ pub async fn run_source_task(
         s.pipeline.policy.tolerates_all(),
         s.id.to_string(),
         s.metrics.clone(),
+        s.detail.clone(),
     )
     .map_err(|e| format!("cannot create the Kafka producer: {}", e))?;
     if s.transactional.is_some() {
@@ -188,10 +190,8 @@ impl Loop {
             self.s.flush_interval,
         );
         flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut poll_backoff = Backoff::new(
-            Duration::from_millis(200),
-            self.s.pipeline.policy.retry_delay_max,
-        );
+        // errors.retry.timeout bounds how long a failing poll is retried.
+        let mut poll_budget = RetryBudget::new(&self.s.pipeline.policy, Duration::from_millis(200));
         let mut retry_at: Option<tokio::time::Instant> = None;
 
         loop {
@@ -237,7 +237,7 @@ impl Loop {
                     let mut t = t;
                     match result {
                         Ok(batch) => {
-                            poll_backoff.reset();
+                            poll_budget.reset();
                             retry_at = None;
                             if self.s.detail.get().is_some_and(|d| d.starts_with("poll failed")) {
                                 self.s.detail.clear();
@@ -245,13 +245,23 @@ impl Loop {
                             self.s.metrics.batch(batch.len(), elapsed);
                             self.process(batch).await;
                         }
-                        Err(e) if e.is_retriable() => {
-                            let delay = poll_backoff.next_delay();
-                            TaskMetrics::add(&self.s.metrics.retries, 1);
-                            self.s.detail.set(format!("poll failed, retrying in {:?}: {}", delay, e));
-                            tracing::warn!(task = %self.s.id, "poll failed, retrying in {:?}: {}", delay, e);
-                            retry_at = Some(tokio::time::Instant::now() + delay);
-                        }
+                        Err(e) if e.is_retriable() => match poll_budget.next_delay() {
+                            Some(delay) => {
+                                TaskMetrics::add(&self.s.metrics.retries, 1);
+                                let why = format!("retrying in {:?} ({}): {}", delay, poll_budget.describe(), e);
+                                self.s.detail.set(format!("poll failed, {}", why));
+                                tracing::warn!(task = %self.s.id, "poll failed, {}", why);
+                                retry_at = Some(tokio::time::Instant::now() + delay);
+                            }
+                            None => {
+                                self.failure = Some(format!(
+                                    "task {} failed in poll ({}): {}",
+                                    self.s.id,
+                                    poll_budget.describe(),
+                                    e
+                                ));
+                            }
+                        },
                         Err(e) => {
                             self.failure = Some(format!("task {} failed in poll: {}", self.s.id, e));
                         }

@@ -500,3 +500,17 @@ fn the_schema_cache_holds_a_bounded_amount_of_text() {
     }
     assert!(c.cached_schema_bytes() > 0);
 }
+
+#[test]
+fn fuzz_regression_schemaless_floats_round_trip_exactly() {
+    // Found by fuzz target json_converter_schemaless: without serde_json's
+    // float_roundtrip, 18446744073709515615 read as 1.8446744073709515e19 but its
+    // written form read back one ulp off.
+    let mut c = JsonConverter::with_schemas(false);
+    let input = br#"[18446744073709515615, -0, 1e300, "\u00e9"]"#;
+    let v = c.deserialize(Some(input)).unwrap();
+    let back = c
+        .deserialize(Some(&c.serialize(&v).unwrap().unwrap()))
+        .unwrap();
+    assert_eq!(back.value, v.value);
+}

@@ -7,6 +7,10 @@
 //! The position rides on the last line of each polled batch (at most `batch.size`
 //! lines): positions are stored batch by batch, which costs nothing in safety and
 //! saves an offset map per line.
+//!
+//! A line longer than `max.line.bytes` is handed to the runtime as a failed record
+//! (`errors.tolerance` decides: fail the task, or skip it and send its first bytes to
+//! the dead letter queue). The position past it is stored with the next line.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,7 +20,8 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 use sluice_runtime::config::ParsedConfig;
 use sluice_runtime::connector::{
-    ConnectError, SourceBatch, SourceTask, SourceTaskContext, StartSourceTask, StatusDetail,
+    ConnectError, FailedSourceRecord, SourceBatch, SourceTask, SourceTaskContext, StartSourceTask,
+    StatusDetail,
 };
 use sluice_runtime::data::{
     primitive, Record, SchemaAndValue, SchemaType, SourceOffset, SourcePartition, SourceRecord,
@@ -24,17 +29,21 @@ use sluice_runtime::data::{
 };
 use tokio::io::AsyncBufReadExt;
 
-use super::line_reader::{Line, LineReader};
+use super::line_reader::{Item, Line, LineReader, Splitter, TooLong};
+
+/// The task class named in the dead letter queue's headers.
+const TASK_CLASS: &str = "org.apache.kafka.connect.file.FileStreamSourceTask";
 
 /// Reads lines of a file (or stdin) into a topic.
 pub struct FileSourceTask {
     file: Option<PathBuf>,
     topic: String,
     batch_size: usize,
+    max_line_bytes: usize,
     partition: Arc<SourcePartition>,
     position: u64,
     reader: Option<LineReader>,
-    stdin: Option<tokio::io::Lines<tokio::io::BufReader<tokio::io::Stdin>>>,
+    stdin: Option<(tokio::io::BufReader<tokio::io::Stdin>, Splitter)>,
     detail: StatusDetail,
     missing_logged: bool,
     schema: sluice_runtime::data::SchemaRef,
@@ -61,18 +70,66 @@ impl FileSourceTask {
         rec
     }
 
+    /// The failed record for a line longer than `max.line.bytes`.
+    fn too_long(&self, source: &str, t: TooLong) -> FailedSourceRecord {
+        FailedSourceRecord {
+            topic: self.topic.clone(),
+            key: None,
+            value: Some(t.prefix.into()),
+            headers: Vec::new(),
+            position: format!("{} at byte {}", source, t.start),
+            error: format!(
+                "the line starting at byte {} of {} is longer than max.line.bytes={}",
+                t.start, source, self.max_line_bytes
+            ),
+            class_name: TASK_CLASS.into(),
+        }
+    }
+
     async fn poll_stdin(&mut self) -> Result<SourceBatch, ConnectError> {
-        let lines = self
-            .stdin
-            .get_or_insert_with(|| tokio::io::BufReader::new(tokio::io::stdin()).lines());
+        let max = self.max_line_bytes;
+        let (reader, splitter) = self.stdin.get_or_insert_with(|| {
+            (
+                tokio::io::BufReader::new(tokio::io::stdin()),
+                Splitter::new(0, max),
+            )
+        });
+        // Cancel-safe: bytes stay in the reader's buffer until the splitter took them,
+        // which happens without an await in between.
+        let next = async {
+            loop {
+                let buf = reader.fill_buf().await?;
+                if buf.is_empty() {
+                    return Ok::<_, std::io::Error>(None);
+                }
+                let (n, item) = splitter.feed(buf);
+                reader.consume(n);
+                if item.is_some() {
+                    return Ok(item);
+                }
+            }
+        };
         let mut batch = SourceBatch::new();
-        let first = tokio::time::timeout(Duration::from_secs(1), lines.next_line()).await;
-        if let Ok(Ok(Some(l))) = first {
-            let value =
-                SchemaAndValue::with_schema(primitive(SchemaType::String, false), Value::String(l));
-            batch.push(SourceRecord::new(
-                Record::new(self.topic.clone(), value).with_timestamp(Some(now_ms())),
-            ));
+        match tokio::time::timeout(Duration::from_secs(1), next).await {
+            Ok(Ok(Some(Item::Line(l)))) => {
+                let value = SchemaAndValue::with_schema(
+                    primitive(SchemaType::String, false),
+                    Value::String(l.text),
+                );
+                batch.push(SourceRecord::new(
+                    Record::new(self.topic.clone(), value).with_timestamp(Some(now_ms())),
+                ));
+            }
+            Ok(Ok(Some(Item::TooLong(t)))) => batch.push_failed(self.too_long("stdin", t)),
+            // End of input: nothing more will come.
+            Ok(Ok(None)) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Ok(Err(e)) => {
+                return Err(ConnectError::retriable(format!(
+                    "error reading stdin: {}",
+                    e
+                )))
+            }
+            Err(_) => {}
         }
         Ok(batch)
     }
@@ -106,6 +163,7 @@ impl StartSourceTask for FileSourceTask {
             file,
             topic: config.str("topic"),
             batch_size: config.int("batch.size") as usize,
+            max_line_bytes: config.int("max.line.bytes").max(1) as usize,
             partition: Arc::new(partition),
             position,
             reader: None,
@@ -124,7 +182,7 @@ impl SourceTask for FileSourceTask {
             return self.poll_stdin().await;
         };
         if self.reader.is_none() {
-            match LineReader::open(&path, self.position) {
+            match LineReader::open(&path, self.position, self.max_line_bytes) {
                 Ok((r, reset)) => {
                     if reset {
                         tracing::warn!(file = %path.display(), position = self.position, "the file is shorter than the stored position (truncated or replaced); reading it from the start");
@@ -188,9 +246,21 @@ impl SourceTask for FileSourceTask {
         }
         let ts = now_ms();
         let n = lines.len();
+        // The position rides on the last line of the batch, and on each line before an
+        // over-long one (which carries no position), so that a task failed by that line
+        // keeps the position of what it delivered.
+        let last_line = lines.iter().rposition(|i| matches!(i, Item::Line(_)));
+        let source = path.display().to_string();
         let mut batch = SourceBatch::with_capacity(n);
-        for (i, l) in lines.into_iter().enumerate() {
-            batch.push(self.record(l, ts, i + 1 == n));
+        let mut items = lines.into_iter().enumerate().peekable();
+        while let Some((i, item)) = items.next() {
+            match item {
+                Item::Line(l) => {
+                    let before_failed = matches!(items.peek(), Some((_, Item::TooLong(_))));
+                    batch.push(self.record(l, ts, before_failed || Some(i) == last_line));
+                }
+                Item::TooLong(t) => batch.push_failed(self.too_long(&source, t)),
+            }
         }
         Ok(batch)
     }

@@ -5,12 +5,31 @@
 //! written out (`tasks.max: 2` is `"2"`), YAML lists are joined with commas, and nested
 //! maps are flattened with dots (`key.converter: {schemas.enable: false}` is
 //! `key.converter.schemas.enable=false`).
+//!
+//! Limits, so that no file can exhaust the stack or the memory: a config file has at
+//! most [`MAX_FILE_BYTES`]; its maps and lists nest at most [`MAX_DEPTH`] levels; and
+//! what it expands to (YAML aliases resolved, nested keys flattened) is at most
+//! [`MAX_EXPANDED_BYTES`]. Each is a config error naming the file.
 
+mod yaml;
+
+use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value as Json;
 
 use super::RawConfig;
+
+/// The largest config file (connector or worker) read, in bytes.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// The deepest nesting of maps and lists in a YAML or JSON config (the top-level map is
+/// level 1).
+pub const MAX_DEPTH: usize = 64;
+
+/// The most a config may expand to, in bytes: YAML aliases resolved and nested keys
+/// flattened into dotted ones (a guard against "billion laughs" alias bombs).
+pub const MAX_EXPANDED_BYTES: usize = 8 * 1024 * 1024;
 
 /// The state a connector should be in, as a config file or the API asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -131,11 +150,39 @@ pub fn is_config_file(path: &Path) -> bool {
     )
 }
 
+/// Reads a config file as text: at most [`MAX_FILE_BYTES`] (a larger file is an error
+/// and is not read further) of UTF-8.
+pub fn read_config_file(path: &Path) -> Result<String, FileError> {
+    let origin = path.display().to_string();
+    let cannot =
+        |e: std::io::Error| FileError::new(&origin, format!("cannot read the file: {}", e));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    check_size(bytes.len(), &origin)?;
+    String::from_utf8(bytes).map_err(|_| FileError::new(&origin, "the file is not UTF-8 text"))
+}
+
+fn check_size(len: usize, origin: &str) -> Result<(), FileError> {
+    if len > MAX_FILE_BYTES {
+        return Err(FileError::new(
+            origin,
+            format!(
+                "the config is larger than {} bytes, the most a config file may have",
+                MAX_FILE_BYTES
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads a connector config file.
 pub fn load_connector_file(path: &Path) -> Result<ConnectorFile, FileError> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| FileError::new(&origin, format!("cannot read the file: {}", e)))?;
+    let text = read_config_file(path)?;
     parse_connector(&text, Format::detect(path, &text), &origin)
 }
 
@@ -145,6 +192,7 @@ pub fn parse_connector(
     format: Format,
     origin: &str,
 ) -> Result<ConnectorFile, FileError> {
+    check_size(text.len(), origin)?;
     match format {
         Format::Properties => {
             let config = parse_properties(text, origin)?;
@@ -173,28 +221,7 @@ pub fn parse_connector(
             })?;
             connector_from_json(&json, origin)
         }
-        Format::Yaml => {
-            let yaml: serde_yaml::Value =
-                serde_yaml::from_str(text).map_err(|e| yaml_error(e, origin))?;
-            let json = serde_json::to_value(&yaml)
-                .map_err(|e| FileError::new(origin, format!("unsupported YAML: {}", e)))?;
-            connector_from_json(&json, origin)
-        }
-    }
-}
-
-fn yaml_error(e: serde_yaml::Error, origin: &str) -> FileError {
-    match e.location() {
-        Some(l) => FileError::new(
-            origin,
-            format!(
-                "invalid YAML at line {} column {}: {}",
-                l.line(),
-                l.column(),
-                e
-            ),
-        ),
-        None => FileError::new(origin, format!("invalid YAML: {}", e)),
+        Format::Yaml => connector_from_json(&yaml::to_json(text, origin)?, origin),
     }
 }
 
@@ -324,41 +351,96 @@ fn scalar_string(v: &Json) -> Option<String> {
     }
 }
 
-/// Flattens a map into dotted keys with string values.
+/// Flattens a map into dotted keys with string values. Maps nested more than
+/// [`MAX_DEPTH`] levels, or keys and values adding up to more than
+/// [`MAX_EXPANDED_BYTES`], are errors.
 pub fn flatten(doc: &Json, origin: &str) -> Result<RawConfig, FileError> {
-    let mut out = RawConfig::new();
     let obj = doc
         .as_object()
         .ok_or_else(|| FileError::new(origin, "the config must be a map of keys to values"))?;
+    let mut f = Flattener {
+        out: RawConfig::new(),
+        bytes: 0,
+        origin,
+    };
     for (k, v) in obj {
-        flatten_into(k, v, &mut out, origin)?;
+        f.add(k, v, 1)?;
     }
-    Ok(out)
+    Ok(f.out)
 }
 
-fn flatten_into(key: &str, v: &Json, out: &mut RawConfig, origin: &str) -> Result<(), FileError> {
-    match v {
-        Json::Null => {}
-        Json::Object(m) => {
-            for (k, inner) in m {
-                flatten_into(&format!("{}.{}", key, k), inner, out, origin)?;
+/// The config [`flatten`] builds, and how many bytes it holds.
+struct Flattener<'a> {
+    out: RawConfig,
+    bytes: usize,
+    origin: &'a str,
+}
+
+impl Flattener<'_> {
+    /// Adds `v` under `key`; `depth` is the level of the map holding it.
+    fn add(&mut self, key: &str, v: &Json, depth: usize) -> Result<(), FileError> {
+        match v {
+            Json::Null => {}
+            Json::Object(m) => {
+                self.check_depth(key, depth)?;
+                for (k, inner) in m {
+                    self.add(&format!("{}.{}", key, k), inner, depth + 1)?;
+                }
             }
-        }
-        Json::Array(items) => {
-            let mut parts = Vec::with_capacity(items.len());
-            for item in items {
-                parts.push(scalar_string(item).ok_or_else(|| {
-                    FileError::new(
-                        origin,
-                        format!("key {}: list items must be plain values", key),
-                    )
-                })?);
+            Json::Array(items) => {
+                self.check_depth(key, depth)?;
+                let mut parts = Vec::with_capacity(items.len());
+                for item in items {
+                    parts.push(scalar_string(item).ok_or_else(|| {
+                        FileError::new(
+                            self.origin,
+                            format!("key {}: list items must be plain values", shorten(key)),
+                        )
+                    })?);
+                }
+                self.insert(key, parts.join(","))?;
             }
-            insert_unique(out, key, parts.join(","), origin)?;
+            other => self.insert(key, scalar_string(other).unwrap_or_default())?,
         }
-        other => insert_unique(out, key, scalar_string(other).unwrap_or_default(), origin)?,
+        Ok(())
     }
-    Ok(())
+
+    /// A map or list under `key` in a map at `depth` is at `depth + 1`.
+    fn check_depth(&self, key: &str, depth: usize) -> Result<(), FileError> {
+        if depth >= MAX_DEPTH {
+            return Err(FileError::new(
+                self.origin,
+                format!(
+                    "key {}: maps and lists nest more than {} levels deep",
+                    shorten(key),
+                    MAX_DEPTH
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, key: &str, value: String) -> Result<(), FileError> {
+        self.bytes = self.bytes.saturating_add(key.len() + value.len());
+        if self.bytes > MAX_EXPANDED_BYTES {
+            return Err(FileError::new(
+                self.origin,
+                format!(
+                    "the config's keys and values add up to more than {} bytes once nested keys are flattened",
+                    MAX_EXPANDED_BYTES
+                ),
+            ));
+        }
+        insert_unique(&mut self.out, key, value, self.origin)
+    }
+}
+
+/// A key cut to its first 200 characters for a message.
+fn shorten(key: &str) -> String {
+    match key.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", &key[..i]),
+        None => key.to_string(),
+    }
 }
 
 fn insert_unique(
@@ -370,7 +452,7 @@ fn insert_unique(
     if out.insert(key.to_string(), value).is_some() {
         return Err(FileError::new(
             origin,
-            format!("key {} is set twice (once nested, once flat)", key),
+            format!("key {} is set twice (once nested, once flat)", shorten(key)),
         ));
     }
     Ok(())
@@ -386,13 +468,13 @@ pub fn parse_properties(text: &str, origin: &str) -> Result<RawConfig, FileError
 /// Reads a worker config file (YAML, properties or JSON; a flat or nested map).
 pub fn load_worker_file(path: &Path) -> Result<RawConfig, FileError> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| FileError::new(&origin, format!("cannot read the file: {}", e)))?;
+    let text = read_config_file(path)?;
     parse_worker(&text, Format::detect(path, &text), &origin)
 }
 
 /// Parses a worker config in any supported format.
 pub fn parse_worker(text: &str, format: Format, origin: &str) -> Result<RawConfig, FileError> {
+    check_size(text.len(), origin)?;
     match format {
         Format::Properties => parse_properties(text, origin),
         Format::Json => {
@@ -404,11 +486,7 @@ pub fn parse_worker(text: &str, format: Format, origin: &str) -> Result<RawConfi
             if text.trim().is_empty() {
                 return Ok(RawConfig::new());
             }
-            let yaml: serde_yaml::Value =
-                serde_yaml::from_str(text).map_err(|e| yaml_error(e, origin))?;
-            let json = serde_json::to_value(&yaml)
-                .map_err(|e| FileError::new(origin, format!("unsupported YAML: {}", e)))?;
-            flatten(&json, origin)
+            flatten(&yaml::to_json(text, origin)?, origin)
         }
     }
 }
@@ -504,5 +582,152 @@ spec:
         );
         assert_eq!(Format::detect(Path::new("x"), "name: a\n"), Format::Yaml);
         assert_eq!(Format::detect(Path::new("x.yml"), "a=b"), Format::Yaml);
+    }
+
+    fn nested_yaml(levels: usize) -> String {
+        // name: n / config: {a: {a: ... {a: 1}}} in flow style.
+        format!(
+            "name: n\nconfig: {}1{}\n",
+            "{a: ".repeat(levels),
+            "}".repeat(levels)
+        )
+    }
+
+    #[test]
+    fn deep_yaml_is_a_config_error() {
+        // The document's own map and 63 nested ones: 64 levels.
+        let c = parse_connector(&nested_yaml(63), Format::Yaml, "ok.yaml").unwrap();
+        assert_eq!(c.config[&format!("a{}", ".a".repeat(62))], "1");
+        // Up to the most a file may have: libyaml's time grows with the square of the
+        // flow nesting, so the check must stop early.
+        for levels in [64, 1_000, 100_000, 200_000] {
+            let started = std::time::Instant::now();
+            let e = parse_connector(&nested_yaml(levels), Format::Yaml, "deep.yaml").unwrap_err();
+            assert_eq!(e.origin, "deep.yaml");
+            assert!(
+                e.message.contains("more than 64 levels deep"),
+                "{}",
+                e.message
+            );
+            assert!(e.message.contains("at line 2"), "{}", e.message);
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "{levels} levels: {:?}",
+                started.elapsed()
+            );
+        }
+        // Aliases nest too: 40 levels under an alias of 40 levels.
+        let forty = |v: &str| format!("{}{v}{}", "{a: ".repeat(40), "}".repeat(40));
+        let doc = format!(
+            "name: n\ndeep: &d {}\nconfig: {}\n",
+            forty("1"),
+            forty("*d")
+        );
+        let e = parse_connector(&doc, Format::Yaml, "alias.yaml").unwrap_err();
+        assert!(
+            e.message.contains("more than 64 levels deep"),
+            "{}",
+            e.message
+        );
+        let block = "name: n\nconfig:\n".to_string()
+            + &(1..200)
+                .map(|i| format!("{}k{}:\n", " ".repeat(i * 2), i))
+                .collect::<String>();
+        let e = parse_connector(&block, Format::Yaml, "block.yaml").unwrap_err();
+        assert!(
+            e.message.contains("more than 64 levels deep"),
+            "{}",
+            e.message
+        );
+        let e = parse_worker(&"[".repeat(1_000_000), Format::Yaml, "w.yaml").unwrap_err();
+        assert!(
+            e.message.contains("more than 64 levels deep") || e.message.contains("invalid YAML"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn yaml_alias_bombs_are_config_errors() {
+        // Billion laughs: ten levels of ten aliases each.
+        let mut doc =
+            String::from("name: n\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..10 {
+            let p = format!("*a{}", i - 1);
+            doc += &format!("a{i}: &a{i} [{}]\n", [p.as_str(); 10].join(", "));
+        }
+        doc += "config:\n  x: *a9\n";
+        let started = std::time::Instant::now();
+        let e = parse_connector(&doc, Format::Yaml, "bomb.yaml").unwrap_err();
+        assert!(
+            e.message.contains("once its aliases are resolved"),
+            "{}",
+            e.message
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        // A large string repeated through aliases.
+        let big = "x".repeat(500_000);
+        let doc = format!(
+            "name: n\nbig: &big {big}\nconfig:\n  list: [{}]\n",
+            ["*big"; 100].join(", ")
+        );
+        let e = parse_connector(&doc, Format::Yaml, "strings.yaml").unwrap_err();
+        assert!(
+            e.message.contains("once its aliases are resolved"),
+            "{}",
+            e.message
+        );
+        // A few aliases are fine.
+        let doc = "name: n\nconfig:\n  topic: &t lines\n  transforms.r.replacement: *t\n";
+        let c = parse_connector(doc, Format::Yaml, "fine.yaml").unwrap();
+        assert_eq!(c.config["transforms.r.replacement"], "lines");
+    }
+
+    #[test]
+    fn flattening_is_bounded_in_depth_and_size() {
+        // JSON: serde_json accepts up to 127 levels, the config at most 64.
+        let deep = format!(
+            "{{\"name\":\"n\",\"config\":{}1{}}}",
+            "{\"a\":".repeat(100),
+            "}".repeat(100)
+        );
+        let e = parse_connector(&deep, Format::Json, "d.json").unwrap_err();
+        assert!(
+            e.message.contains("more than 64 levels deep"),
+            "{}",
+            e.message
+        );
+        let e = parse_connector(&"[".repeat(100_000), Format::Json, "e.json").unwrap_err();
+        assert!(e.message.contains("recursion limit"), "{}", e.message);
+        // A long key prefix repeated by many nested keys.
+        let prefix = "p".repeat(400_000);
+        let inner: Vec<String> = (0..100).map(|i| format!("\"k{i}\":1")).collect();
+        let wide = format!(
+            "{{\"name\":\"n\",\"config\":{{\"{prefix}\":{{{}}}}}}}",
+            inner.join(",")
+        );
+        let e = parse_connector(&wide, Format::Json, "w.json").unwrap_err();
+        assert!(e.message.contains("add up to more than"), "{}", e.message);
+    }
+
+    #[test]
+    fn files_larger_than_the_limit_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.yaml");
+        let mut text = String::from("name: n\nconfig:\n  connector.class: FileStreamSink\n");
+        text += &format!("  comment: {}\n", "x".repeat(MAX_FILE_BYTES));
+        std::fs::write(&path, &text).unwrap();
+        let e = load_connector_file(&path).unwrap_err();
+        assert!(
+            e.message.contains("larger than 1048576 bytes"),
+            "{}",
+            e.message
+        );
+        assert!(e.origin.ends_with("big.yaml"));
+        let e = parse_connector(&text, Format::Yaml, "t.yaml").unwrap_err();
+        assert!(e.message.contains("larger than"), "{}", e.message);
+        std::fs::write(&path, b"name: \xff\n").unwrap();
+        let e = load_connector_file(&path).unwrap_err();
+        assert!(e.message.contains("not UTF-8"), "{}", e.message);
     }
 }

@@ -1,5 +1,10 @@
 //! `JsonConverter`: JSON with or without Connect's `{"schema":..., "payload":...}`
 //! envelope (`schemas.enable`, default true).
+//!
+//! Hostile input stays bounded: serde_json refuses arrays and objects nested
+//! [`MAX_JSON_DEPTH`] levels deep or more before anything recurses on them (a record
+//! error), and the cache of parsed schemas holds at most [`SCHEMA_CACHE_BYTES`] of
+//! schema text.
 
 use std::collections::HashMap;
 
@@ -88,6 +93,8 @@ pub struct JsonConverter {
     config: JsonConverterConfig,
     written: Vec<(SchemaRef, Json)>,
     read: HashMap<String, Option<SchemaRef>>,
+    /// Bytes of schema text held by `read`.
+    read_bytes: usize,
 }
 
 pub(super) fn create(raw: &RawConfig, _is_key: bool) -> Result<Box<dyn Converter>, ConfigErrors> {
@@ -110,6 +117,15 @@ struct Envelope<'a> {
     payload: Json,
 }
 
+/// JSON whose arrays and objects nest this deep (counting the envelope's own object)
+/// is refused as a record error: serde_json's recursion limit, so nothing after the
+/// parser ever recurses deeper.
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// The most schema text the read-schema cache keeps (it is cleared when a new entry
+/// would pass this), so that large distinct schemas cannot grow it without bound.
+pub const SCHEMA_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 const ENVELOPE_REQUIRED: &str = "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.";
 
 impl JsonConverter {
@@ -118,6 +134,7 @@ impl JsonConverter {
             config,
             written: Vec::new(),
             read: HashMap::new(),
+            read_bytes: 0,
         }
     }
 
@@ -195,16 +212,25 @@ impl JsonConverter {
         Ok(SchemaAndValue::new(schema, value))
     }
 
+    /// Bytes of schema text the read-schema cache holds.
+    pub fn cached_schema_bytes(&self) -> usize {
+        self.read_bytes
+    }
+
     fn read_schema(&mut self, text: &str) -> Result<Option<SchemaRef>, ConvertError> {
         if let Some(s) = self.read.get(text) {
             return Ok(s.clone());
         }
         let json: Json = serde_json::from_str(text).map_err(de_err)?;
         let schema = schema_from_json(&json)?;
-        if self.config.cache_size > 0 {
-            if self.read.len() >= self.config.cache_size {
+        if self.config.cache_size > 0 && text.len() <= SCHEMA_CACHE_BYTES {
+            if self.read.len() >= self.config.cache_size
+                || self.read_bytes + text.len() > SCHEMA_CACHE_BYTES
+            {
                 self.read.clear();
+                self.read_bytes = 0;
             }
+            self.read_bytes += text.len();
             self.read.insert(text.to_string(), schema.clone());
         }
         Ok(schema)
@@ -219,9 +245,18 @@ fn ser_err(e: serde_json::Error) -> ConvertError {
 }
 
 fn de_err(e: serde_json::Error) -> ConvertError {
+    // serde_json reports its depth limit only in the message text.
+    let why = if e.to_string().starts_with("recursion limit exceeded") {
+        format!(
+            " (arrays and objects nested {} levels deep or more are refused)",
+            MAX_JSON_DEPTH
+        )
+    } else {
+        String::new()
+    };
     ConvertError::new(format!(
-        "Converting byte[] to Kafka Connect data failed due to serialization error: {}",
-        e
+        "Converting byte[] to Kafka Connect data failed due to serialization error: {}{}",
+        e, why
     ))
 }
 

@@ -109,11 +109,12 @@ fn schema_from_json_inner(json: &Json) -> Result<SchemaRef, ConvertError> {
                 ConvertError::new("Struct schema's \"fields\" argument is not an array.")
             })?;
             let mut b = SchemaBuilder::struct_();
+            let mut seen = std::collections::HashSet::with_capacity(fields.len());
             for f in fields {
                 let name = f.get("field").and_then(Json::as_str).ok_or_else(|| {
                     ConvertError::new("Struct schema's field name not specified properly")
                 })?;
-                if b.clone().build().field(name).is_some() {
+                if !seen.insert(name) {
                     return Err(ConvertError::new(format!(
                         "Struct schema has the field {} twice",
                         name

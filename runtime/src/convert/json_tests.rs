@@ -373,3 +373,143 @@ fn schema_cache_reuses_parsed_schemas() {
         b.schema.as_ref().unwrap()
     ));
 }
+
+/// `depth` nested arrays around `inner`.
+fn nested(depth: usize, inner: &str) -> String {
+    format!("{}{}{}", "[".repeat(depth), inner, "]".repeat(depth))
+}
+
+#[test]
+fn nesting_is_limited_to_what_serde_json_reads() {
+    use super::json::MAX_JSON_DEPTH;
+    let mut plain = JsonConverter::with_schemas(false);
+    // The deepest accepted document, and its value all the way down.
+    let ok = plain
+        .deserialize(Some(nested(MAX_JSON_DEPTH - 1, "1").as_bytes()))
+        .unwrap();
+    let mut v = &ok.value;
+    for _ in 0..MAX_JSON_DEPTH - 1 {
+        match v {
+            Value::Array(items) => v = &items[0],
+            other => panic!("expected an array, got {:?}", other),
+        }
+    }
+    assert_eq!(v, &Value::Int64(1));
+    // One more level, and far more, are record errors naming the limit.
+    for depth in [MAX_JSON_DEPTH, 100_000] {
+        let e = plain
+            .deserialize(Some(nested(depth, "1").as_bytes()))
+            .unwrap_err();
+        assert!(
+            e.0.contains("recursion limit exceeded") && e.0.contains("128 levels"),
+            "{}",
+            e
+        );
+    }
+    let objects = format!("{}1{}", "{\"a\":".repeat(50_000), "}".repeat(50_000));
+    assert!(plain.deserialize(Some(objects.as_bytes())).is_err());
+
+    // With schemas: a deep payload, a deep schema, unclosed nesting.
+    let mut c = JsonConverter::with_schemas(true);
+    let deep_payload = format!("{{\"schema\":null,\"payload\":{}}}", nested(100_000, ""));
+    let e = c.deserialize(Some(deep_payload.as_bytes())).unwrap_err();
+    assert!(e.0.contains("128 levels"), "{}", e);
+    let deep_schema = format!(
+        "{{\"schema\":{}{{\"type\":\"int32\"}}{},\"payload\":1}}",
+        "{\"type\":\"array\",\"items\":".repeat(100_000),
+        "}".repeat(100_000)
+    );
+    let e = c.deserialize(Some(deep_schema.as_bytes())).unwrap_err();
+    assert!(e.0.contains("128 levels"), "{}", e);
+    // Unclosed nesting in the envelope's place: the schema is skipped over without
+    // recursion, then the text ends.
+    let e = c
+        .deserialize(Some("[".repeat(1_000_000).as_bytes()))
+        .unwrap_err();
+    assert!(e.0.contains("EOF while parsing"), "{}", e);
+    let e = plain
+        .deserialize(Some("{\"a\":[".repeat(1_000_000).as_bytes()))
+        .unwrap_err();
+    assert!(e.0.contains("128 levels"), "{}", e);
+}
+
+#[test]
+fn the_deepest_accepted_schema_and_payload_convert_both_ways() {
+    // 125 array schemas inside the envelope: the payload nests 126 deep, the envelope
+    // object making 127.
+    let depth = 125;
+    let schema = format!(
+        "{}{{\"type\":\"string\"}}{}",
+        "{\"type\":\"array\",\"items\":".repeat(depth),
+        "}".repeat(depth)
+    );
+    let text = format!(
+        "{{\"schema\":{},\"payload\":{}}}",
+        schema,
+        nested(depth, "\"x\"")
+    );
+    let mut c = JsonConverter::with_schemas(true);
+    let v = c.deserialize(Some(text.as_bytes())).unwrap();
+    let back = c.serialize(&v).unwrap().unwrap();
+    let again = c.deserialize(Some(&back)).unwrap();
+    assert_eq!(again.value, v.value);
+}
+
+#[test]
+fn a_struct_schema_with_many_fields_reads_in_linear_time() {
+    let n = 100_000;
+    let fields: Vec<Json> = (0..n)
+        .map(|i| json!({"type": "int32", "optional": true, "field": format!("f{i}")}))
+        .collect();
+    let text = serde_json::to_vec(
+        &json!({"schema": {"type": "struct", "fields": fields}, "payload": {"f7": 7}}),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut c = JsonConverter::with_schemas(true);
+    let v = c.deserialize(Some(&text)).unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    match v.value {
+        Value::Struct(s) => assert_eq!(s.get("f7"), Some(&Value::Int32(7))),
+        other => panic!("{:?}", other),
+    }
+    // A field named twice is still refused.
+    let e = c
+        .deserialize(Some(br#"{"schema":{"type":"struct","fields":[{"type":"int32","field":"a"},{"type":"int32","field":"a"}]},"payload":{}}"#))
+        .unwrap_err();
+    assert!(e.0.contains("field a twice"), "{}", e);
+}
+
+#[test]
+fn the_schema_cache_holds_a_bounded_amount_of_text() {
+    use super::json::SCHEMA_CACHE_BYTES;
+    let mut c = JsonConverter::with_schemas(true);
+    // Distinct schemas of 1 MiB each (a long doc): the cache never keeps more than its
+    // byte budget.
+    let doc = "d".repeat(1024 * 1024);
+    for i in 0..40 {
+        let text =
+            format!("{{\"schema\":{{\"type\":\"int32\",\"doc\":\"{doc}{i}\"}},\"payload\":{i}}}");
+        let v = c.deserialize(Some(text.as_bytes())).unwrap();
+        assert_eq!(v.value, Value::Int32(i));
+        assert!(c.cached_schema_bytes() <= SCHEMA_CACHE_BYTES);
+    }
+    assert!(c.cached_schema_bytes() > 0);
+}
+
+#[test]
+fn fuzz_regression_schemaless_floats_round_trip_exactly() {
+    // Found by fuzz target json_converter_schemaless: without serde_json's
+    // float_roundtrip, 18446744073709515615 read as 1.8446744073709515e19 but its
+    // written form read back one ulp off.
+    let mut c = JsonConverter::with_schemas(false);
+    let input = br#"[18446744073709515615, -0, 1e300, "\u00e9"]"#;
+    let v = c.deserialize(Some(input)).unwrap();
+    let written = c.serialize(&v).unwrap().unwrap();
+    let back = c.deserialize(Some(&written)).unwrap();
+    assert_eq!(back.value, v.value);
+}

@@ -122,7 +122,7 @@ pub fn value_to_json(
             }
         }
         (SchemaType::Struct, Value::Struct(s)) => {
-            if s.schema().as_ref() != schema {
+            if !std::ptr::eq(s.schema().as_ref(), schema) && s.schema().as_ref() != schema {
                 return Err(err("Mismatching schema."));
             }
             let mut o = Map::new();

@@ -8,12 +8,13 @@
 //! file systems.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::{ConfigOrigin, Herder, HerderError, PutOptions};
-use crate::config::files::{is_config_file, parse_connector, Format};
+use crate::config::files::{is_config_file, parse_connector, Format, MAX_FILE_BYTES};
 
 #[derive(Debug, Clone)]
 struct Seen {
@@ -57,7 +58,12 @@ impl ConnectorsDir {
             if !path.is_file() || !is_config_file(&path) {
                 continue;
             }
-            if let Ok(content) = std::fs::read(&path) {
+            // At most one byte past the limit: enough for the parser to report the
+            // file as too large, without reading a huge file on every scan.
+            let mut content = Vec::new();
+            let read = std::fs::File::open(&path)
+                .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut content));
+            if read.is_ok() {
                 out.insert(path, content);
             }
         }

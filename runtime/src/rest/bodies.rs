@@ -1,7 +1,14 @@
-//! JSON bodies of the REST API, field for field as Kafka Connect writes them.
+//! JSON bodies of the REST API, field for field as Kafka Connect writes them, and the
+//! request bodies the handlers read (what `fuzz/fuzz_targets/rest_bodies.rs` exercises).
+//!
+//! Request bodies are parsed by axum's `Json` extractor, that is serde_json, which
+//! refuses arrays and objects nested 128 levels deep or more (a 400) before anything
+//! here looks at them; nothing here recurses. Values quoted back in error messages are
+//! cut to [`QUOTED_VALUE_CHARS`] characters.
 
 use serde_json::{json, Map, Value as Json};
 
+use crate::config::files::TargetState;
 use crate::config::{ConfigKey, RawConfig};
 use crate::connector_config::PLUGIN_VERSION;
 use crate::herder::{ConnectorInfo, ConnectorStateInfo, OffsetEntry, ValidationReport};
@@ -169,6 +176,112 @@ pub fn parse_offsets(body: &Json) -> Result<Vec<OffsetEntry>, String> {
     Ok(out)
 }
 
+/// The most characters of a rejected value quoted back in an error message.
+pub const QUOTED_VALUE_CHARS: usize = 100;
+
+/// A JSON value as text for an error message, cut to [`QUOTED_VALUE_CHARS`] characters.
+pub fn quote_value(v: &Json) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(QUOTED_VALUE_CHARS) {
+        Some((i, _)) => format!("{}... ({} bytes)", &text[..i], text.len()),
+        None => text,
+    }
+}
+
+/// Parses a request body as axum's `Json` extractor does (serde_json, with its nesting
+/// limit).
+pub fn parse_body(bytes: &[u8]) -> Result<Json, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("Invalid request body: {}", e))
+}
+
+/// A `POST /connectors` body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRequest {
+    /// The connector name, trimmed; never empty.
+    pub name: String,
+    pub config: RawConfig,
+    pub initial_state: Option<TargetState>,
+}
+
+/// Parses a `POST /connectors` body: `{"name": ..., "config": {...}, "initial_state": ...}`.
+pub fn parse_create(body: &Json) -> Result<CreateRequest, String> {
+    let obj = body
+        .as_object()
+        .ok_or("The request body must be a JSON object with name and config")?;
+    for k in obj.keys() {
+        if !matches!(k.as_str(), "name" | "config" | "initial_state") {
+            return Err(format!(
+                "Unrecognized field \"{}\" (expected name, config, initial_state)",
+                shorten(k)
+            ));
+        }
+    }
+    let name = obj
+        .get("name")
+        .and_then(Json::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let config = obj
+        .get("config")
+        .ok_or_else(|| "The request body has no \"config\" object".to_string())
+        .and_then(config_map)?;
+    let initial_state = parse_state(obj.get("initial_state"))?;
+    if name.is_empty() {
+        return Err("Connector configuration is invalid and contains the following 1 error(s):\nInvalid value  for configuration name: String may not be empty\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`".into());
+    }
+    Ok(CreateRequest {
+        name,
+        config,
+        initial_state,
+    })
+}
+
+/// Parses an `initial_state`: absent or null, or `RUNNING`, `PAUSED`, `STOPPED`.
+pub fn parse_state(v: Option<&Json>) -> Result<Option<TargetState>, String> {
+    match v {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) => TargetState::parse(s).map(Some).ok_or_else(|| {
+            format!(
+                "Invalid initial_state {}: must be one of RUNNING, PAUSED, STOPPED",
+                shorten(s)
+            )
+        }),
+        Some(other) => Err(format!("Invalid initial_state {}", quote_value(other))),
+    }
+}
+
+/// Parses a `PATCH /connectors/{name}/config` body into the changes it asks for: a
+/// string, number or boolean sets the key (`Some`), a null removes it (`None`).
+pub fn parse_patch(body: &Json) -> Result<Vec<(String, Option<String>)>, String> {
+    let patch = body.as_object().ok_or("The patch must be a JSON object")?;
+    let mut out = Vec::with_capacity(patch.len());
+    for (k, v) in patch {
+        let value = match v {
+            Json::Null => None,
+            Json::String(s) => Some(s.clone()),
+            Json::Number(n) => Some(n.to_string()),
+            Json::Bool(b) => Some(b.to_string()),
+            other => {
+                return Err(format!(
+                    "config key {} must have a string value or null, not {}",
+                    shorten(k),
+                    quote_value(other)
+                ))
+            }
+        };
+        out.push((k.clone(), value));
+    }
+    Ok(out)
+}
+
+/// A key or name cut for an error message.
+fn shorten(s: &str) -> String {
+    quote_value(&Json::String(s.to_string()))
+        .trim_matches('"')
+        .to_string()
+}
+
 /// A config map from a JSON object, values written as the strings Connect would see.
 pub fn config_map(v: &Json) -> Result<RawConfig, String> {
     let obj = v
@@ -184,11 +297,81 @@ pub fn config_map(v: &Json) -> Result<RawConfig, String> {
             other => {
                 return Err(format!(
                     "config key {} must have a string value, not {}",
-                    k, other
+                    shorten(k),
+                    quote_value(other)
                 ))
             }
         };
         out.insert(k.clone(), s);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_bodies_parse_as_the_handlers_need() {
+        let body = parse_body(
+            br#"{"name":" a ","config":{"tasks.max":2,"x":null,"ok":true},"initial_state":"paused"}"#,
+        )
+        .unwrap();
+        let c = parse_create(&body).unwrap();
+        assert_eq!(c.name, "a");
+        assert_eq!(c.config["tasks.max"], "2");
+        assert_eq!(c.config["ok"], "true");
+        assert!(!c.config.contains_key("x"));
+        assert_eq!(c.initial_state, Some(TargetState::Paused));
+        for (body, want) in [
+            (json!([]), "must be a JSON object"),
+            (json!({"name": "a"}), "no \"config\" object"),
+            (
+                json!({"name": "a", "config": {}, "x": 1}),
+                "Unrecognized field \"x\"",
+            ),
+            (
+                json!({"name": " ", "config": {}}),
+                "String may not be empty",
+            ),
+            (
+                json!({"name": "a", "config": {}, "initial_state": "gone"}),
+                "must be one of",
+            ),
+            (
+                json!({"name": "a", "config": {"k": [1]}}),
+                "must have a string value",
+            ),
+        ] {
+            let e = parse_create(&body).unwrap_err();
+            assert!(e.contains(want), "{e}");
+        }
+        let patch = parse_patch(&json!({"a": "1", "b": null, "c": 3})).unwrap();
+        assert_eq!(
+            patch,
+            vec![
+                ("a".to_string(), Some("1".to_string())),
+                ("b".to_string(), None),
+                ("c".to_string(), Some("3".to_string()))
+            ]
+        );
+        assert!(parse_patch(&json!("x")).is_err());
+    }
+
+    #[test]
+    fn hostile_bodies_are_refused_briefly() {
+        // Nesting: serde_json stops at 128 levels, without recursing further.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let e = parse_body(deep.as_bytes()).unwrap_err();
+        assert!(e.contains("recursion limit exceeded"), "{e}");
+        // A large rejected value is quoted in part only.
+        let big = json!({"name": "a", "config": {"k": {"v": "x".repeat(1_000_000)}}});
+        let e = parse_create(&big).unwrap_err();
+        assert!(e.len() < 400, "{} bytes", e.len());
+        assert!(e.contains("... (1000008 bytes)"), "{e}");
+        let e = parse_patch(&json!({"k".repeat(10_000): [1]})).unwrap_err();
+        assert!(e.len() < 500, "{} bytes", e.len());
+        let e = parse_state(Some(&json!("s".repeat(10_000)))).unwrap_err();
+        assert!(e.len() < 500, "{} bytes", e.len());
+    }
 }

@@ -98,22 +98,6 @@ async fn list(State(st): S, Query(q): Query<Vec<(String, String)>>) -> Result<Bo
     Ok(Body(Json::Object(out)))
 }
 
-fn parse_state(v: Option<&Json>) -> Result<Option<TargetState>> {
-    match v {
-        None | Some(Json::Null) => Ok(None),
-        Some(Json::String(s)) => TargetState::parse(s).map(Some).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "Invalid initial_state {}: must be one of RUNNING, PAUSED, STOPPED",
-                s
-            ))
-        }),
-        Some(other) => Err(ApiError::bad_request(format!(
-            "Invalid initial_state {}",
-            other
-        ))),
-    }
-}
-
 /// 201 with the connector's absolute URL in `Location`, as Connect answers.
 fn created(headers: &HeaderMap, tls: bool, name: &str, body: Json) -> Response {
     let host = headers
@@ -138,33 +122,11 @@ async fn create(
     tls: Option<Extension<OverTls>>,
     JsonBody(body): JsonBody<Json>,
 ) -> Result<Response> {
-    let obj = body.as_object().ok_or_else(|| {
-        ApiError::bad_request("The request body must be a JSON object with name and config")
-    })?;
-    for k in obj.keys() {
-        if !matches!(k.as_str(), "name" | "config" | "initial_state") {
-            return Err(ApiError::bad_request(format!(
-                "Unrecognized field \"{}\" (expected name, config, initial_state)",
-                k
-            )));
-        }
-    }
-    let name = obj
-        .get("name")
-        .and_then(Json::as_str)
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    let config = obj
-        .get("config")
-        .ok_or_else(|| ApiError::bad_request("The request body has no \"config\" object"))
-        .and_then(|c| bodies::config_map(c).map_err(ApiError::bad_request))?;
-    let initial_state = parse_state(obj.get("initial_state"))?;
-    if name.is_empty() {
-        return Err(ApiError::bad_request(
-            "Connector configuration is invalid and contains the following 1 error(s):\nInvalid value  for configuration name: String may not be empty\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`",
-        ));
-    }
+    let bodies::CreateRequest {
+        name,
+        config,
+        initial_state,
+    } = bodies::parse_create(&body).map_err(ApiError::bad_request)?;
     let (_, info) = st
         .herder
         .put_connector(
@@ -231,32 +193,14 @@ async fn patch_config(
     Path(name): Path<String>,
     JsonBody(body): JsonBody<Json>,
 ) -> Result<Body<Json>> {
-    let patch = body
-        .as_object()
-        .ok_or_else(|| ApiError::bad_request("The patch must be a JSON object"))?;
+    let patch = bodies::parse_patch(&body).map_err(ApiError::bad_request)?;
     let stored = st.herder.connector_info(&name).await?.config;
     let mut config = stored.clone();
     for (k, v) in patch {
         match v {
-            Json::Null => {
-                config.remove(k);
-            }
-            Json::String(s) => {
-                config.insert(k.clone(), s.clone());
-            }
-            Json::Number(n) => {
-                config.insert(k.clone(), n.to_string());
-            }
-            Json::Bool(b) => {
-                config.insert(k.clone(), b.to_string());
-            }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "config key {} must have a string value or null, not {}",
-                    k, other
-                )))
-            }
-        }
+            Some(v) => config.insert(k, v),
+            None => config.remove(&k),
+        };
     }
     let config = with_stored_secrets(&st, config, &stored);
     let (_, info) = st

@@ -3,7 +3,7 @@
 //! Connect work. Plus `GET /metrics` in Prometheus format.
 
 mod auth;
-mod bodies;
+pub mod bodies;
 mod connectors;
 mod error;
 mod metrics;

@@ -1,0 +1,14 @@
+//! Connector configs as Connect's JSON (`{"name": ..., "config": {...}}`), and worker
+//! configs as JSON.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sluice_runtime::config::files::{parse_connector, parse_worker, Format};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = parse_connector(text, Format::Json, "fuzz.json");
+    let _ = parse_worker(text, Format::Json, "fuzz.json");
+});

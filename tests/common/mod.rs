@@ -815,6 +815,10 @@ pub fn admin() -> AdminClient<DefaultClientContext> {
 /// Runs `scripts/stack.sh <what>` (start or stop a server). Its output goes nowhere:
 /// a server it starts must not hold the test's stdout open.
 pub fn stack(what: &str) -> bool {
+    // One at a time: two tests of a binary starting the same broker at once would both
+    // launch it, and the second launch fails on the first one's lock.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _g = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/stack.sh"))
         .arg(what)
         .stdin(Stdio::null())

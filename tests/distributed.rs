@@ -107,6 +107,22 @@ impl Cluster {
     }
 }
 
+/// A failed test shows what each running worker logged last (the logs are in a
+/// temporary folder that the failure removes).
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        for (port, w) in &self.workers {
+            let log = w.log_text();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+            eprintln!("--- worker {} (last 60 lines) ---\n{}", port, tail);
+        }
+    }
+}
+
 /// Checks from the workers' logs that no task ever ran on two workers at once: each
 /// worker logs "started task here" and "stopped task here" for every task it runs.
 fn assert_no_task_ran_twice(logs: &[(String, Option<i64>)]) -> usize {

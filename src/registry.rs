@@ -13,6 +13,8 @@ pub fn plugins() -> Plugins {
     }
     #[cfg(feature = "amqp")]
     connectors.push(sluice_connectors::amqp::source_plugin());
+    #[cfg(feature = "amqp")]
+    connectors.push(sluice_connectors::amqp::sink_plugin());
     #[cfg(feature = "mqtt")]
     connectors.push(sluice_connectors::mqtt::source_plugin());
     #[cfg(feature = "jdbc")]

@@ -46,9 +46,7 @@ const IBM_MQ_SOURCE_KEYS: &[&str] = &[
 /// Every key of the AMQP source (the runtime adds the common ones).
 pub fn config_def() -> ConfigDef {
     ConfigDef::new()
-        .define(ConfigKey::password("amqp.uri").importance(Importance::High).group(GROUP)
-            .validator(Validator::Custom(check_uri))
-            .doc("The RabbitMQ server, as an AMQP URI with credentials and virtual host: amqp://user:password@host:5672/vhost (the vhost percent-encoded, %2f for the default `/`; amqps:// for TLS). Connection settings go in the query string: ?heartbeat=10&connection_timeout=10000&frame_max=131072. It holds a secret: use a config provider such as ${env:AMQP_URI} or ${file:/secrets/amqp.properties:uri}; it is masked in REST responses and never logged."))
+        .merge(&uri_def())
         .define(ConfigKey::string("amqp.queue").validator(Validator::NonEmpty).importance(Importance::High).group(GROUP)
             .doc("The queue to consume from. It must exist (Sluice does not declare it); a missing queue is retried with backoff and shown in the task status."))
         .define(ConfigKey::string("topic").validator(Validator::NonEmpty).importance(Importance::High).group(GROUP)
@@ -59,12 +57,30 @@ pub fn config_def() -> ConfigDef {
             .doc("basic.qos prefetch count: how many unacknowledged messages RabbitMQ hands to this task at once. It bounds what is in flight (read but not yet acknowledged) and so the duplicates after a crash. Keep it a few times amqp.batch.size so several batches can be in flight while Kafka acknowledges earlier ones. 0 means no limit (not recommended: memory is then unbounded)."))
         .define(ConfigKey::long("amqp.max.poll.blocked.time.ms").default("1000").between(0.0, 60000.0).importance(Importance::Low).group(GROUP)
             .doc("How long a poll waits for the first message when the queue is empty. Once one message arrived the poll takes whatever else is already buffered (up to amqp.batch.size) without waiting."))
+        .merge(&connection_def())
+        .merge(&sluice_record_builders::config_def("amqp.", "AMQP basic properties and application headers", "Record builder"))
+        // IBM MQ source keys: amqp-source reads RabbitMQ (AMQP 0-9-1) with amqp.* keys.
+        .not_supported_keys(IBM_MQ_SOURCE_KEYS, "a key of IBM's MQ source connector; amqp-source reads RabbitMQ over AMQP 0-9-1 and is configured with amqp.* keys (see docs/amqp-source.md)")
+}
+
+/// `amqp.uri`, shared by the AMQP source and sink.
+pub(super) fn uri_def() -> ConfigDef {
+    ConfigDef::new()
+        .define(ConfigKey::password("amqp.uri").importance(Importance::High).group(GROUP)
+            .validator(Validator::Custom(check_uri))
+            .doc("The RabbitMQ server, as an AMQP URI with credentials and virtual host: amqp://user:password@host:5672/vhost (the vhost percent-encoded, %2f for the default `/`; amqps:// for TLS). Connection settings go in the query string: ?heartbeat=10&connection_timeout=10000&frame_max=131072. It holds a secret: use a config provider such as ${env:AMQP_URI} or ${file:/secrets/amqp.properties:uri}; it is masked in REST responses and never logged."))
+}
+
+/// The connection keys shared by the AMQP source and sink besides `amqp.uri`:
+/// reconnection delays, the connection timeout and the `amqp.ssl.*` TLS keys.
+pub(super) fn connection_def() -> ConfigDef {
+    ConfigDef::new()
         .define(ConfigKey::long("amqp.reconnect.delay.min.ms").default("64").at_least(0.0).importance(Importance::Low).group(GROUP)
             .doc("The first delay before reconnecting after the connection was lost or could not be made; it doubles on each failed attempt up to amqp.reconnect.delay.max.ms."))
         .define(ConfigKey::long("amqp.reconnect.delay.max.ms").default("8192").at_least(0.0).importance(Importance::Low).group(GROUP)
             .doc("The longest delay between reconnection attempts."))
         .define(ConfigKey::long("amqp.connection.timeout.ms").default("10000").at_least(1.0).importance(Importance::Low).group(GROUP)
-            .doc("How long one attempt to connect, open a channel and start consuming may take before it counts as failed."))
+            .doc("How long one attempt to connect and open a channel (and, for the source, start consuming) may take before it counts as failed."))
         .define(ConfigKey::string("amqp.ssl.ca.location").optional().importance(Importance::Medium).group(TLS_GROUP)
             .doc("With amqps://: a PEM file of CA certificates that sign the server's certificate, trusted besides the system's roots (a private CA). The server's name is always checked against the URI's host."))
         .define(ConfigKey::string("amqp.ssl.certificate.location").optional().importance(Importance::Medium).group(TLS_GROUP)
@@ -75,9 +91,6 @@ pub fn config_def() -> ConfigDef {
             .doc("With amqps://: the client's certificate and key as a PKCS12 file, instead of the two PEM files (JKS: convert with keytool -importkeystore ... -deststoretype PKCS12)."))
         .define(ConfigKey::password("amqp.ssl.keystore.password").optional().importance(Importance::Low).group(TLS_GROUP)
             .doc("The password of amqp.ssl.keystore.location (masked in REST responses, never logged)."))
-        .merge(&sluice_record_builders::config_def("amqp.", "AMQP basic properties and application headers", "Record builder"))
-        // IBM MQ source keys: amqp-source reads RabbitMQ (AMQP 0-9-1) with amqp.* keys.
-        .not_supported_keys(IBM_MQ_SOURCE_KEYS, "a key of IBM's MQ source connector; amqp-source reads RabbitMQ over AMQP 0-9-1 and is configured with amqp.* keys (see docs/amqp-source.md)")
 }
 
 fn check_uri(v: &TypedValue) -> Result<(), String> {
@@ -172,7 +185,7 @@ impl AmqpSourceConfig {
 
 /// The `amqp.ssl.*` keys as lapin's TLS settings, with the files read now so that a
 /// missing or unreadable file is a config error naming its key.
-fn tls_config(p: &ParsedConfig, uri: &AMQPUri) -> Result<OwnedTLSConfig, ConfigErrors> {
+pub(super) fn tls_config(p: &ParsedConfig, uri: &AMQPUri) -> Result<OwnedTLSConfig, ConfigErrors> {
     use crate::tls;
     let path = |k: &str| {
         p.string(k)

@@ -1,4 +1,5 @@
-//! RabbitMQ (AMQP 0-9-1) source: one queue into one Kafka topic.
+//! RabbitMQ (AMQP 0-9-1) source: one queue into one Kafka topic. The sink (Kafka to
+//! an exchange) is in [`sink`].
 //!
 //! # Delivery contract
 //!
@@ -35,11 +36,13 @@ mod committed_ids;
 mod config;
 mod mapping;
 mod session;
+pub mod sink;
 mod task;
 
 use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, TaskFactory};
 
 pub use config::{config_def, AmqpSourceConfig};
+pub use sink::sink_plugin;
 pub use task::AmqpSourceTask;
 
 /// `amqp-source`.

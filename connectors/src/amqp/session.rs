@@ -1,9 +1,12 @@
 //! One connection to RabbitMQ (amqps:// with the configured CA and client certificate):
-//! connection, channel with basic.qos, and the consumer.
+//! connection, channel with basic.qos, and the consumer. [`connect`] is shared with the
+//! sink.
 
 use futures::StreamExt;
 use lapin::options::{BasicConsumeOptions, BasicQosOptions};
+use lapin::tcp::OwnedTLSConfig;
 use lapin::types::FieldTable;
+use lapin::uri::AMQPUri;
 use lapin::{Channel, Connection, ConnectionProperties, Consumer, DefaultConnectionBuilder};
 
 use super::config::AmqpSourceConfig;
@@ -25,16 +28,7 @@ impl Session {
         consumer_tag: &str,
         generation: u64,
     ) -> Result<Session, String> {
-        let props = ConnectionProperties::default().with_connection_name(consumer_tag.into());
-        // amqps:// with the amqp.ssl.* CA and client identity (empty for amqp://)
-        let connection = DefaultConnectionBuilder::new()
-            .map_err(|e| format!("cannot connect: {}", e))?
-            .with_uri_str(cfg.uri_text.clone())
-            .with_properties(props)
-            .with_tls_config(cfg.tls.clone())
-            .connect()
-            .await
-            .map_err(|e| format!("cannot connect over {}: {}", scheme(cfg), e))?;
+        let connection = connect(&cfg.uri_text, &cfg.uri, &cfg.tls, consumer_tag).await?;
         let channel = connection
             .create_channel()
             .await
@@ -76,9 +70,30 @@ impl Session {
     }
 }
 
+/// Opens a connection named `name` (shown by `rabbitmqctl list_connections`) to the
+/// URI, over TLS with `tls` for amqps://. Errors never repeat the URI (it may hold a
+/// password).
+pub(super) async fn connect(
+    uri_text: &str,
+    uri: &AMQPUri,
+    tls: &OwnedTLSConfig,
+    name: &str,
+) -> Result<Connection, String> {
+    let props = ConnectionProperties::default().with_connection_name(name.into());
+    // amqps:// with the amqp.ssl.* CA and client identity (empty for amqp://)
+    DefaultConnectionBuilder::new()
+        .map_err(|e| format!("cannot connect: {}", e))?
+        .with_uri_str(uri_text.to_string())
+        .with_properties(props)
+        .with_tls_config(tls.clone())
+        .connect()
+        .await
+        .map_err(|e| format!("cannot connect over {}: {}", scheme(uri), e))
+}
+
 /// `amqps` (TLS) or `amqp`, for errors.
-fn scheme(cfg: &AmqpSourceConfig) -> &'static str {
-    match cfg.uri.scheme {
+fn scheme(uri: &AMQPUri) -> &'static str {
+    match uri.scheme {
         lapin::uri::AMQPScheme::AMQPS => "amqps (TLS)",
         lapin::uri::AMQPScheme::AMQP => "amqp",
     }

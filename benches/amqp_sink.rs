@@ -1,0 +1,174 @@
+//! Kafka -> RabbitMQ: the amqp-sink (release build) against a plain loop doing the same
+//! work in the same run: an rdkafka consumer reading the topic and a lapin publisher
+//! in confirm mode with the same window of unconfirmed messages (1000), persistent
+//! messages to a durable queue through the default exchange.
+//!
+//! Run with `cargo bench --bench amqp_sink` against the servers `scripts/stack.sh up`
+//! starts. `SLUICE_BENCH_AMQP_SINK_N` sets the record count (default 100,000).
+
+#[path = "../tests/common/mod.rs"]
+#[allow(unused_imports)]
+mod common;
+#[path = "../tests/common/queues.rs"]
+#[allow(unused_imports)]
+mod queues;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::{BasicProperties, Connection, ConnectionProperties};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use common::*;
+use queues::*;
+
+const BODY: usize = 256;
+const WINDOW: usize = 1000;
+
+fn n() -> usize {
+    std::env::var("SLUICE_BENCH_AMQP_SINK_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
+
+fn fill_topic(topic: &str, n: usize) {
+    create_topic(topic, 1);
+    let values: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            let mut b = format!("{:08}-", i).into_bytes();
+            b.resize(BODY, b'x');
+            b
+        })
+        .collect();
+    for chunk in values.chunks(20_000) {
+        let msgs: Vec<Outgoing<'_>> = chunk.iter().map(|v| (None, Some(&v[..]), vec![])).collect();
+        produce(topic, &msgs);
+    }
+}
+
+/// The plain loop: consume the topic, publish each value with confirms, at most
+/// WINDOW unconfirmed. Returns messages per second.
+fn plain(topic: &str, queue: &str, n: usize) -> f64 {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("bench-plain-sink"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
+    c.assign(&tpl).unwrap();
+    rt().block_on(async {
+        let conn = Connection::connect(AMQP_URI, ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        ch.confirm_select(ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+        let mut pending = VecDeque::with_capacity(WINDOW);
+        let mut sent = 0;
+        let mut start = None;
+        while sent < n {
+            let Some(Ok(m)) = c.poll(Duration::from_millis(100)) else {
+                continue;
+            };
+            start.get_or_insert_with(Instant::now);
+            if pending.len() >= WINDOW {
+                let p: lapin::PublisherConfirm = pending.pop_front().unwrap();
+                assert!(p.await.unwrap().is_ack());
+            }
+            let confirm = ch
+                .basic_publish(
+                    "".into(),
+                    queue.into(),
+                    BasicPublishOptions {
+                        mandatory: true,
+                        immediate: false,
+                    },
+                    m.payload().unwrap_or_default(),
+                    BasicProperties::default().with_delivery_mode(2),
+                )
+                .await
+                .unwrap();
+            pending.push_back(confirm);
+            sent += 1;
+        }
+        for p in pending {
+            assert!(p.await.unwrap().is_ack());
+        }
+        let secs = start.unwrap().elapsed().as_secs_f64();
+        let _ = conn.close(200, "bye".into()).await;
+        n as f64 / secs
+    })
+}
+
+/// The amqp-sink: time from start to `n` messages in the queue.
+fn sluice(dir: &std::path::Path, topic: &str, queue: &str, n: usize) -> f64 {
+    let name = unique("bench-amqp-sink");
+    let c = dir.join(format!("{}.yaml", name));
+    std::fs::write(
+        &c,
+        format!(
+            "name: {name}\nconfig:\n  connector.class: amqp-sink\n  amqp.uri: {AMQP_URI}\n  topics: {topic}\n  amqp.routing.key: {queue}\n  amqp.max.in.flight: {WINDOW}\n  value.converter: org.apache.kafka.connect.converters.ByteArrayConverter\n"
+        ),
+    )
+    .unwrap();
+    let mut w = Sluice::standalone(dir, &worker_yaml(dir, free_port(), ""), &[&c]);
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(600);
+    let mut first = None;
+    loop {
+        let (m, _, _) = queue_counts(queue);
+        if m > 0 && first.is_none() {
+            first = Some(Instant::now());
+        }
+        if m >= n as u64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {} messages; log:\n{}",
+            m,
+            n,
+            w.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let rate = n as f64 / first.unwrap_or(start).elapsed().as_secs_f64();
+    w.terminate();
+    rate
+}
+
+fn main() {
+    // `cargo test --all-targets` runs this binary without --bench: do nothing then.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("amqp_sink benchmark: run it with `cargo bench --bench amqp_sink`");
+        return;
+    }
+    let n = n();
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("bench-amqp-sink");
+    fill_topic(&topic, n);
+    let (q_plain, q_sluice) = (unique("bench-sink-plain"), unique("bench-sink-sluice"));
+    declare_queue(&q_plain);
+    declare_queue(&q_sluice);
+    println!(
+        "Kafka -> RabbitMQ: {n} records of {BODY} B, persistent, {WINDOW} unconfirmed at most"
+    );
+    let p = plain(&topic, &q_plain, n);
+    let s = sluice(dir.path(), &topic, &q_sluice, n);
+    println!(
+        "AMQP sink  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
+        s,
+        p,
+        s / p
+    );
+    drain(&q_plain);
+    drain(&q_sluice);
+}

@@ -1,0 +1,116 @@
+//! One connection to RabbitMQ with a channel in confirm mode: publishes messages and
+//! hands back the future of each one's publisher confirm.
+
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
+use lapin::types::FieldTable;
+use lapin::{Channel, Confirmation, Connection, PublisherConfirm};
+
+use super::super::session::connect;
+use super::config::AmqpSinkConfig;
+use super::message::OutMessage;
+
+/// A connection and its confirm-mode channel.
+pub struct Publisher {
+    connection: Connection,
+    channel: Channel,
+}
+
+/// What RabbitMQ said about one published message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Confirmed and routed (or not mandatory).
+    Delivered,
+    /// Not delivered: returned (unroutable, mandatory) or nacked; the reason.
+    Refused(String),
+}
+
+impl Publisher {
+    /// Connects (named `name`, as `rabbitmqctl list_connections` shows it), opens a
+    /// channel and switches it to publisher confirms.
+    pub async fn open(cfg: &AmqpSinkConfig, name: &str) -> Result<Publisher, String> {
+        let connection = connect(&cfg.uri_text, &cfg.uri, &cfg.tls, name).await?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| format!("cannot open a channel: {}", e))?;
+        if !cfg.exchange.is_empty() {
+            // A passive declare fails (and closes its channel) if the exchange is
+            // missing: say so now rather than when the first confirm never comes.
+            let probe = connection
+                .create_channel()
+                .await
+                .map_err(|e| format!("cannot open a channel: {}", e))?;
+            probe
+                .exchange_declare(
+                    cfg.exchange.as_str().into(),
+                    lapin::ExchangeKind::Direct,
+                    ExchangeDeclareOptions {
+                        passive: true,
+                        ..Default::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| format!("exchange {} is not usable: {}", cfg.exchange, e))?;
+            let _ = probe.close(200, "checked".into()).await;
+        }
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| format!("confirm.select failed: {}", e))?;
+        Ok(Publisher {
+            connection,
+            channel,
+        })
+    }
+
+    /// Sends one message; the returned future resolves with RabbitMQ's confirm. An
+    /// error means the channel or connection is gone.
+    pub async fn publish(
+        &self,
+        exchange: &str,
+        mandatory: bool,
+        m: &OutMessage,
+    ) -> Result<PublisherConfirm, lapin::Error> {
+        self.channel
+            .basic_publish(
+                exchange.into(),
+                m.routing_key.clone(),
+                BasicPublishOptions {
+                    mandatory,
+                    immediate: false,
+                },
+                &m.body,
+                m.properties.clone(),
+            )
+            .await
+    }
+
+    /// Closes the channel and the connection.
+    pub async fn close(self) {
+        let _ = self.channel.close(200, "sluice task stopping".into()).await;
+        let _ = self
+            .connection
+            .close(200, "sluice task stopping".into())
+            .await;
+    }
+}
+
+/// Reads a confirm: a returned message (mandatory, no queue bound) or a nack is
+/// refused, naming the reason RabbitMQ gave.
+pub fn outcome(c: Confirmation) -> Outcome {
+    match c {
+        Confirmation::Ack(None) | Confirmation::NotRequested => Outcome::Delivered,
+        Confirmation::Ack(Some(r)) => Outcome::Refused(format!(
+            "RabbitMQ returned the message as unroutable ({} {}): no queue is bound for it",
+            r.reply_code, r.reply_text
+        )),
+        Confirmation::Nack(Some(r)) => Outcome::Refused(format!(
+            "RabbitMQ refused the message (basic.nack; returned {} {})",
+            r.reply_code, r.reply_text
+        )),
+        Confirmation::Nack(None) => Outcome::Refused(
+            "RabbitMQ refused the message (basic.nack: it could not store it, e.g. a queue at its length limit with overflow=reject-publish)".into(),
+        ),
+    }
+}

@@ -1,0 +1,612 @@
+//! The RabbitMQ sink against the real RabbitMQ and Kafka broker that `scripts/stack.sh`
+//! starts: properties and headers as documented, routing by key/topic/header,
+//! unroutable messages with both error tolerances, a connection closed by the server,
+//! SIGKILL of the worker, and a round trip queue -> amqp-source -> Kafka -> amqp-sink
+//! -> queue. Messages are read back with a plain lapin consumer.
+
+mod common;
+#[path = "common/queues.rs"]
+mod queues;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use lapin::options::BasicConsumeOptions;
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Connection, ConnectionProperties};
+
+use common::*;
+use queues::*;
+
+/// A message read back from a queue.
+#[derive(Debug)]
+struct Got {
+    body: Vec<u8>,
+    props: BasicProperties,
+}
+
+impl Got {
+    fn body_str(&self) -> &str {
+        std::str::from_utf8(&self.body).unwrap()
+    }
+    fn header(&self, name: &str) -> Option<&AMQPValue> {
+        self.props
+            .headers()
+            .as_ref()
+            .and_then(|h| h.inner().get(name))
+    }
+    fn prop(
+        &self,
+        f: fn(&BasicProperties) -> &Option<lapin::types::ShortString>,
+    ) -> Option<String> {
+        f(&self.props).as_ref().map(|s| s.as_str().to_string())
+    }
+}
+
+/// Consumes (no-ack) every message of `queue` until `n` arrived and the queue stays
+/// quiet for a second, or `timeout` passed.
+fn take(queue: &str, n: usize, timeout: Duration) -> Vec<Got> {
+    rt().block_on(async {
+        let c = Connection::connect(AMQP_URI, ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = c.create_channel().await.unwrap();
+        let mut consumer = ch
+            .basic_consume(
+                queue.into(),
+                "test-reader".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let wait = if out.len() >= n {
+                Duration::from_secs(1)
+            } else {
+                Duration::from_millis(500)
+            };
+            match tokio::time::timeout(wait, consumer.next()).await {
+                Ok(Some(Ok(d))) => out.push(Got {
+                    body: d.data,
+                    props: d.properties,
+                }),
+                Ok(_) => break,
+                Err(_) if out.len() >= n => break,
+                Err(_) => {}
+            }
+        }
+        let _ = c.close(200, "bye".into()).await;
+        out
+    })
+}
+
+/// A sink connector config file; `extra` lines go under `config:`.
+fn sink(dir: &Path, name: &str, topic: &str, extra: &[&str]) -> PathBuf {
+    let p = dir.join(format!("{}.yaml", name));
+    let mut s = format!(
+        "name: {name}\nconfig:\n  connector.class: amqp-sink\n  amqp.uri: {AMQP_URI}\n  topics: {topic}\n"
+    );
+    for l in extra {
+        s.push_str("  ");
+        s.push_str(l);
+        s.push('\n');
+    }
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+/// `n` records `v-<i>` keyed `k-<i>` with the given headers.
+fn produce_numbered(topic: &str, n: usize, headers: &[(&str, &str)]) {
+    let keys: Vec<String> = (0..n).map(|i| format!("k-{}", i)).collect();
+    let values: Vec<String> = (0..n).map(|i| format!("v-{}", i)).collect();
+    let msgs: Vec<Outgoing<'_>> = (0..n)
+        .map(|i| {
+            (
+                Some(keys[i].as_bytes()),
+                Some(values[i].as_bytes()),
+                headers.iter().map(|(k, v)| (*k, v.as_bytes())).collect(),
+            )
+        })
+        .collect();
+    for chunk in msgs.chunks(10_000) {
+        produce(topic, chunk);
+    }
+}
+
+fn wait_committed(connector: &str, topic: &str, n: i64, w: &Sluice) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while Instant::now() < deadline {
+        if committed_offset(&format!("connect-{connector}"), topic) == Some(n) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!(
+        "offset {} of {} not committed; log:\n{}",
+        n,
+        topic,
+        w.log_text()
+    );
+}
+
+fn setup(prefix: &str) -> (String, String) {
+    let queue = unique(prefix);
+    let topic = unique(prefix);
+    declare_queue(&queue);
+    create_topic(&topic, 1);
+    (queue, topic)
+}
+
+#[test]
+fn every_record_arrives_with_properties_and_headers_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (queue, topic) = setup("amqp-sink-props");
+    produce_numbered(
+        &topic,
+        300,
+        &[
+            ("tenant", "acme"),
+            ("attempt", "3"),
+            ("amqp.type", "order"),
+            ("amqp.priority", "5"),
+            ("amqp.routing_key", "old-queue"),
+        ],
+    );
+    let name = unique("amqp-sink-props");
+    let cfg = sink(
+        d,
+        &name,
+        &topic,
+        &[
+            &format!("amqp.routing.key: {queue}"),
+            "amqp.key.property: correlation_id",
+            "amqp.content.type: text/plain",
+            "amqp.expiration.ms: 600000",
+            "amqp.max.in.flight: 50",
+        ],
+    );
+    let port = free_port();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&cfg]);
+    wait_committed(&name, &topic, 300, &w);
+    let got = take(&queue, 300, Duration::from_secs(30));
+    assert_eq!(got.len(), 300, "exactly the records, once each");
+    for (i, m) in got.iter().enumerate() {
+        assert_eq!(m.body_str(), format!("v-{}", i), "in order");
+        assert_eq!(
+            m.prop(BasicProperties::message_id),
+            Some(format!("{topic}-0-{i}"))
+        );
+        assert_eq!(
+            m.prop(BasicProperties::correlation_id),
+            Some(format!("k-{i}"))
+        );
+        assert_eq!(
+            m.prop(BasicProperties::content_type).as_deref(),
+            Some("text/plain")
+        );
+        assert_eq!(
+            m.prop(BasicProperties::expiration).as_deref(),
+            Some("600000")
+        );
+        assert_eq!(m.prop(BasicProperties::kind).as_deref(), Some("order"));
+        assert_eq!(*m.props.delivery_mode(), Some(2));
+        assert_eq!(*m.props.priority(), Some(5));
+        assert!(m.props.timestamp().is_some());
+        assert_eq!(
+            m.header("tenant"),
+            Some(&AMQPValue::LongString("acme".into()))
+        );
+        // "3" is read by the SimpleHeaderConverter as an int8
+        assert_eq!(m.header("attempt"), Some(&AMQPValue::ShortShortInt(3)));
+        assert!(m.header("amqp.routing_key").is_none() && m.header("amqp.type").is_none());
+    }
+    let status = Api::new(port)
+        .get(&format!("/connectors/{name}/status"))
+        .body;
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    assert!(w.terminate().success());
+}
+
+#[test]
+fn routing_by_key_topic_and_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (qa, qb) = (unique("amqp-sink-ra"), unique("amqp-sink-rb"));
+    declare_queue(&qa);
+    declare_queue(&qb);
+    // by key: keys name the queues
+    let t_key = unique("amqp-sink-rkey");
+    create_topic(&t_key, 1);
+    let msgs: Vec<Outgoing<'_>> = (0..40)
+        .map(|i| {
+            let q = if i % 4 == 0 { &qa } else { &qb };
+            (Some(q.as_bytes()), Some(&b"by-key"[..]), vec![])
+        })
+        .collect();
+    produce(&t_key, &msgs);
+    // by topic: the queue has the topic's name
+    let t_topic = unique("amqp-sink-rtopic");
+    create_topic(&t_topic, 1);
+    declare_queue(&t_topic);
+    produce(&t_topic, &vec![(None, Some(&b"by-topic"[..]), vec![]); 7]);
+    // by header
+    let t_header = unique("amqp-sink-rheader");
+    create_topic(&t_header, 1);
+    let hmsgs: Vec<Outgoing<'_>> = (0..10)
+        .map(|i| {
+            let q = if i < 3 { &qa } else { &qb };
+            (None, Some(&b"by-header"[..]), vec![("dest", q.as_bytes())])
+        })
+        .collect();
+    produce(&t_header, &hmsgs);
+    let (n1, n2, n3) = (unique("rkey"), unique("rtopic"), unique("rheader"));
+    let c1 = sink(d, &n1, &t_key, &["amqp.routing.key.source: key"]);
+    let c2 = sink(d, &n2, &t_topic, &["amqp.routing.key.source: topic"]);
+    let c3 = sink(d, &n3, &t_header, &["amqp.routing.key.source: header:dest"]);
+    let port = free_port();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&c1, &c2, &c3]);
+    wait_committed(&n1, &t_key, 40, &w);
+    wait_committed(&n2, &t_topic, 7, &w);
+    wait_committed(&n3, &t_header, 10, &w);
+    let count = |got: &[Got]| {
+        let mut m: HashMap<String, usize> = HashMap::new();
+        for g in got {
+            *m.entry(g.body_str().to_string()).or_default() += 1;
+        }
+        m
+    };
+    let a = count(&take(&qa, 13, Duration::from_secs(20)));
+    let b = count(&take(&qb, 37, Duration::from_secs(20)));
+    let t = count(&take(&t_topic, 7, Duration::from_secs(20)));
+    assert_eq!(a.get("by-key"), Some(&10), "{a:?}");
+    assert_eq!(a.get("by-header"), Some(&3), "{a:?}");
+    assert_eq!(b.get("by-key"), Some(&30), "{b:?}");
+    assert_eq!(b.get("by-header"), Some(&7), "{b:?}");
+    assert_eq!(t.get("by-topic"), Some(&7), "{t:?}");
+    assert!(w.terminate().success());
+}
+
+#[test]
+fn unroutable_messages_go_to_the_dlq_or_fail_the_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let queue = unique("amqp-sink-unroutable");
+    declare_queue(&queue);
+    let missing = unique("no-such-queue");
+    let (t_all, t_none) = (unique("amqp-sink-unr-all"), unique("amqp-sink-unr-none"));
+    let dlq = unique("amqp-sink-unr-dlq");
+    for t in [&t_all, &t_none] {
+        create_topic(t, 1);
+        // records 0..9 to the queue, 10 to a queue that does not exist, 11..19 back
+        let msgs: Vec<Outgoing<'_>> = (0..20)
+            .map(|i| {
+                let dest = if i == 10 { &missing } else { &queue };
+                (None, Some(&b"x"[..]), vec![("dest", dest.as_bytes())])
+            })
+            .collect();
+        produce(t, &msgs);
+    }
+    let (n_all, n_none) = (unique("unr-all"), unique("unr-none"));
+    let all = sink(
+        d,
+        &n_all,
+        &t_all,
+        &[
+            "amqp.routing.key.source: header:dest",
+            "errors.tolerance: all",
+            &format!("errors.deadletterqueue.topic.name: {dlq}"),
+            "errors.deadletterqueue.topic.replication.factor: 1",
+            "errors.deadletterqueue.context.headers.enable: true",
+        ],
+    );
+    let none = sink(
+        d,
+        &n_none,
+        &t_none,
+        &["amqp.routing.key.source: header:dest"],
+    );
+    let port = free_port();
+    let api = Api::new(port);
+    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&all, &none]);
+    api.wait_ready();
+
+    // all: the unroutable record in the DLQ with the reason, the rest delivered and
+    // every offset committed
+    wait_committed(&n_all, &t_all, 20, &w);
+    let dead = read_all(&dlq);
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(
+        dead[0].header("__connect.errors.offset").as_deref(),
+        Some("10")
+    );
+    assert_eq!(
+        dead[0].header("__connect.errors.topic").as_deref(),
+        Some(t_all.as_str())
+    );
+    let reason = dead[0]
+        .header("__connect.errors.exception.message")
+        .unwrap_or_default();
+    assert!(
+        reason.contains("unroutable") && reason.contains(&missing),
+        "{reason}"
+    );
+
+    // none: the task fails naming the record, the exchange and the routing key;
+    // nothing from the failed record on is committed
+    let mut status = serde_json::Value::Null;
+    wait_for("the task to fail", Duration::from_secs(60), || {
+        status = api.get(&format!("/connectors/{n_none}/status")).body;
+        status["tasks"][0]["state"] == "FAILED"
+    });
+    let trace = status["tasks"][0]["trace"].as_str().unwrap_or_default();
+    for part in [
+        "unroutable".to_string(),
+        "exchange (default)".to_string(),
+        format!("routing key \"{missing}\""),
+        format!("topic={t_none} partition=0 offset=10"),
+    ] {
+        assert!(trace.contains(&part), "{part} not in {trace}");
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        committed_offset(&format!("connect-{n_none}"), &t_none).unwrap_or(0) <= 10,
+        "the failed record's offset was committed"
+    );
+    assert!(w.terminate().success());
+    // all sent its 19 routable messages, none at least the 10 before the failed one
+    let got = take(&queue, 29, Duration::from_secs(20));
+    assert!(got.len() >= 29 && got.len() <= 38, "{}", got.len());
+}
+
+/// The pid of the RabbitMQ connection named `name`.
+fn connection_pid(name: &str) -> Option<String> {
+    let out = Command::new("rabbitmqctl")
+        .args([
+            "list_connections",
+            "-q",
+            "--no-table-headers",
+            "pid",
+            "client_properties",
+        ])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.contains(name))
+        .and_then(|l| l.split_whitespace().next())
+        .map(str::to_string)
+}
+
+#[test]
+fn a_connection_closed_by_the_server_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (queue, topic) = setup("amqp-sink-close");
+    let name = unique("amqp-sink-close");
+    let cfg = sink(
+        d,
+        &name,
+        &topic,
+        &[
+            &format!("amqp.routing.key: {queue}"),
+            // retry a failed put or flush instead of failing the task
+            "errors.retry.timeout: 60000",
+        ],
+    );
+    let port = free_port();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&cfg]);
+    let conn = format!("sluice-{name}-0");
+    let mut pid = None;
+    wait_for("the sink's connection", Duration::from_secs(30), || {
+        pid = connection_pid(&conn);
+        pid.is_some()
+    });
+    let total = 30_000;
+    produce_numbered(&topic, total / 2, &[]);
+    std::thread::sleep(Duration::from_millis(300));
+    // close it from the server while records flow
+    let st = Command::new("rabbitmqctl")
+        .args([
+            "close_connection",
+            pid.as_deref().unwrap(),
+            "test closes the connection",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let msgs: Vec<(String, String)> = (total / 2..total)
+        .map(|i| (format!("k-{}", i), format!("v-{}", i)))
+        .collect();
+    let out: Vec<Outgoing<'_>> = msgs
+        .iter()
+        .map(|(k, v)| (Some(k.as_bytes()), Some(v.as_bytes()), vec![]))
+        .collect();
+    produce(&topic, &out);
+    wait_committed(&name, &topic, total as i64, &w);
+    let got = take(&queue, total, Duration::from_secs(60));
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for g in &got {
+        *seen.entry(g.body_str()).or_default() += 1;
+    }
+    let missing: Vec<usize> = (0..total)
+        .filter(|i| !seen.contains_key(format!("v-{}", i).as_str()))
+        .take(10)
+        .collect();
+    assert!(missing.is_empty(), "lost, e.g. {missing:?}");
+    let log = w.log_text();
+    assert!(log.contains("lost the connection to RabbitMQ"), "{log}");
+    eprintln!(
+        "connection closed mid-stream: {} messages for {} records ({} published again)",
+        got.len(),
+        total,
+        got.len() - total
+    );
+    let status = Api::new(port)
+        .get(&format!("/connectors/{name}/status"))
+        .body;
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    assert!(w.terminate().success());
+}
+
+#[test]
+fn sigkill_mid_stream_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (queue, topic) = setup("amqp-sink-kill");
+    let total = 40_000;
+    let name = unique("amqp-sink-kill");
+    let cfg = sink(d, &name, &topic, &[&format!("amqp.routing.key: {queue}")]);
+    let port = free_port();
+    let worker = worker_yaml(d, port, "");
+    // records keep arriving while the worker runs, so the kill lands mid-stream
+    let t = topic.clone();
+    let producer = std::thread::spawn(move || {
+        for chunk in 0..40 {
+            let msgs: Vec<(String, String)> = (chunk * 1000..(chunk + 1) * 1000)
+                .map(|i| (format!("k-{}", i), format!("v-{}", i)))
+                .collect();
+            let out: Vec<Outgoing<'_>> = msgs
+                .iter()
+                .map(|(k, v)| (Some(k.as_bytes()), Some(v.as_bytes()), vec![]))
+                .collect();
+            produce(&t, &out);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let mut w = Sluice::standalone(d, &worker, &[&cfg]);
+    wait_for("some messages", Duration::from_secs(60), || {
+        queue_counts(&queue).0 >= 8_000
+    });
+    w.kill();
+    std::thread::sleep(Duration::from_secs(1));
+    let committed = committed_offset(&format!("connect-{name}"), &topic).unwrap_or(0);
+    let at_kill = queue_counts(&queue).0;
+    producer.join().unwrap();
+    assert!(
+        (committed as u64) < total as u64,
+        "killed too late to test anything"
+    );
+    let mut w = Sluice::standalone(d, &worker, &[&cfg]);
+    wait_committed(&name, &topic, total as i64, &w);
+    let got = take(&queue, total, Duration::from_secs(120));
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for g in &got {
+        *seen.entry(g.body_str()).or_default() += 1;
+    }
+    let missing: Vec<usize> = (0..total)
+        .filter(|i| !seen.contains_key(format!("v-{}", i).as_str()))
+        .take(10)
+        .collect();
+    assert!(missing.is_empty(), "lost, e.g. {missing:?}");
+    let dups = got.len() - total;
+    // what was published after the last commit before the kill is published again,
+    // and no more
+    assert!(
+        dups as u64 <= at_kill.saturating_sub(committed as u64) + 1_000,
+        "{dups} duplicates; {at_kill} in the queue at the kill, {committed} committed"
+    );
+    eprintln!("SIGKILL: {at_kill} delivered, {committed} committed at the kill; {dups} duplicates");
+    assert!(w.terminate().success());
+}
+
+#[test]
+fn round_trip_queue_source_kafka_sink_queue_keeps_body_key_and_properties() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (q_in, topic) = setup("amqp-sink-rt");
+    let q_out = unique("amqp-sink-rt-out");
+    declare_queue(&q_out);
+    let n = 50;
+    let msgs = (0..n).map(|i| {
+        let mut h = FieldTable::default();
+        h.insert("seq".into(), AMQPValue::LongLongInt(i as i64));
+        h.insert("tenant".into(), AMQPValue::LongString("acme".into()));
+        AmqpOut {
+            // binary bodies, not UTF-8
+            body: vec![0xff, 0x00, i as u8, 0xfe],
+            properties: BasicProperties::default()
+                .with_delivery_mode(2)
+                .with_message_id(format!("m-{}", i).into())
+                .with_correlation_id(format!("c-{}", i).into())
+                .with_type("order".into())
+                .with_app_id("shop".into())
+                .with_priority(4)
+                .with_timestamp(1_700_000_000 + i as u64)
+                .with_headers(h),
+        }
+    });
+    publish(&q_in, msgs);
+    let (src, snk) = (unique("rt-src"), unique("rt-snk"));
+    let src_cfg = d.join("src.yaml");
+    std::fs::write(
+        &src_cfg,
+        format!(
+            "name: {src}\nconfig:\n  connector.class: amqp-source\n  amqp.uri: {AMQP_URI}\n  amqp.queue: {q_in}\n  topic: {topic}\n  amqp.record.builder.key.header: correlation_id\n  amqp.properties.copy.to.kafka.headers: true\n  value.converter: org.apache.kafka.connect.converters.ByteArrayConverter\n"
+        ),
+    )
+    .unwrap();
+    let snk_cfg = sink(
+        d,
+        &snk,
+        &topic,
+        &[
+            &format!("amqp.routing.key: {q_out}"),
+            "amqp.key.property: correlation_id",
+            "value.converter: org.apache.kafka.connect.converters.ByteArrayConverter",
+        ],
+    );
+    let port = free_port();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&src_cfg, &snk_cfg]);
+    wait_committed(&snk, &topic, n as i64, &w);
+    let got = take(&q_out, n, Duration::from_secs(30));
+    assert_eq!(got.len(), n);
+    for (i, m) in got.iter().enumerate() {
+        assert_eq!(m.body, vec![0xff, 0x00, i as u8, 0xfe]);
+        assert_eq!(
+            m.prop(BasicProperties::message_id),
+            Some(format!("m-{i}")),
+            "the original id, not the default"
+        );
+        assert_eq!(
+            m.prop(BasicProperties::correlation_id),
+            Some(format!("c-{i}"))
+        );
+        assert_eq!(m.prop(BasicProperties::kind).as_deref(), Some("order"));
+        assert_eq!(m.prop(BasicProperties::app_id).as_deref(), Some("shop"));
+        assert_eq!(*m.props.priority(), Some(4));
+        assert_eq!(*m.props.delivery_mode(), Some(2));
+        assert_eq!(*m.props.timestamp(), Some(1_700_000_000 + i as u64));
+        assert_eq!(
+            m.header("tenant"),
+            Some(&AMQPValue::LongString("acme".into()))
+        );
+        // the integer comes back as an integer (its width follows the header text)
+        let seq = match m.header("seq") {
+            Some(AMQPValue::ShortShortInt(x)) => *x as i64,
+            Some(AMQPValue::ShortInt(x)) => *x as i64,
+            Some(AMQPValue::LongInt(x)) => *x as i64,
+            Some(AMQPValue::LongLongInt(x)) => *x,
+            other => panic!("seq: {:?}", other),
+        };
+        assert_eq!(seq, i as i64);
+        for dropped in [
+            "amqp.exchange",
+            "amqp.routing_key",
+            "amqp.redelivered",
+            "exchange",
+        ] {
+            assert!(m.header(dropped).is_none(), "{dropped} copied");
+        }
+    }
+    assert!(w.terminate().success());
+}

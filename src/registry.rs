@@ -17,6 +17,8 @@ pub fn plugins() -> Plugins {
     connectors.push(sluice_connectors::amqp::sink_plugin());
     #[cfg(feature = "mqtt")]
     connectors.push(sluice_connectors::mqtt::source_plugin());
+    #[cfg(feature = "mqtt")]
+    connectors.push(sluice_connectors::mqtt::sink_plugin());
     #[cfg(feature = "jdbc")]
     connectors.push(sluice_connectors::jdbc::source_plugin());
     #[cfg(feature = "mongodb")]

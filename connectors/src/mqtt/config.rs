@@ -159,7 +159,11 @@ impl std::fmt::Debug for TlsClient {
 
 /// The `mqtt.ssl.*` keys read into a TLS client config (for a TLS URI), every problem
 /// named by its key.
-fn tls_client(p: &ParsedConfig, tls: bool, issues: &mut Vec<ConfigIssue>) -> Option<TlsClient> {
+pub(crate) fn tls_client(
+    p: &ParsedConfig,
+    tls: bool,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<TlsClient> {
     use crate::tls::{Identity, TlsSettings, Verify};
     let path = |k: &str| {
         p.string(k)

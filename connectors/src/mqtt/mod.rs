@@ -1,4 +1,5 @@
-//! MQTT source: topic filters on an MQTT 3.1.1 broker into one Kafka topic.
+//! MQTT source: topic filters on an MQTT 3.1.1 broker into one Kafka topic; the MQTT
+//! sink (Kafka topics to MQTT topics) lives in [`sink`].
 //!
 //! # Delivery contract
 //!
@@ -22,11 +23,13 @@
 mod acknowledger;
 mod config;
 mod driver;
+pub mod sink;
 mod task;
 
 use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, TaskFactory};
 
 pub use config::{config_def, MqttSourceConfig};
+pub use sink::sink_plugin;
 pub use task::MqttSourceTask;
 
 /// `mqtt-source`.

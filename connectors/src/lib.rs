@@ -2,6 +2,8 @@
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
+#[cfg(any(feature = "amqp", feature = "mqtt"))]
+mod cross_checks;
 #[cfg(feature = "file")]
 pub mod file;
 #[cfg(feature = "jdbc")]

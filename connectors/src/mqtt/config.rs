@@ -288,14 +288,7 @@ impl MqttSourceConfig {
 /// The cross-key checks of [`MqttSourceConfig::from_parsed`] (TLS files, key pairs, ...) at
 /// validation time, for a config whose keys parse.
 pub fn validate_raw(raw: &sluice_runtime::config::RawConfig) -> Vec<ConfigIssue> {
-    match config_def().parse(raw) {
-        Ok(p) => MqttSourceConfig::from_parsed(&p)
-            .err()
-            .map(|e| e.0)
-            .unwrap_or_default(),
-        // the key-level problems are reported by the runtime
-        Err(_) => Vec::new(),
-    }
+    crate::cross_checks::cross_key_issues(&config_def(), raw, MqttSourceConfig::from_parsed)
 }
 
 #[cfg(test)]

@@ -407,14 +407,7 @@ impl AmqpSinkConfig {
 
 /// The cross-key checks of [`AmqpSinkConfig::from_parsed`] at validation time.
 pub fn validate_raw(raw: &RawConfig) -> Vec<ConfigIssue> {
-    match sink_config_def().parse(raw) {
-        Ok(p) => AmqpSinkConfig::from_parsed(&p)
-            .err()
-            .map(|e| e.0)
-            .unwrap_or_default(),
-        // the key-level problems are reported by the runtime
-        Err(_) => Vec::new(),
-    }
+    crate::cross_checks::cross_key_issues(&sink_config_def(), raw, AmqpSinkConfig::from_parsed)
 }
 
 #[cfg(test)]

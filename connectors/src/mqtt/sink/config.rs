@@ -133,14 +133,7 @@ impl MqttSinkConfig {
 /// The cross-key checks of [`MqttSinkConfig::from_parsed`] at validation time, for a
 /// config whose keys parse.
 pub fn validate_raw(raw: &RawConfig) -> Vec<ConfigIssue> {
-    match sink_config_def().parse(raw) {
-        Ok(p) => MqttSinkConfig::from_parsed(&p)
-            .err()
-            .map(|e| e.0)
-            .unwrap_or_default(),
-        // the key-level problems are reported by the runtime
-        Err(_) => Vec::new(),
-    }
+    crate::cross_checks::cross_key_issues(&sink_config_def(), raw, MqttSinkConfig::from_parsed)
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@
 # Usage: scripts/stack.sh [up|status|kafka-install|kafka-lib|start-broker|stop-broker|
 #                          kill-broker|start-strict-broker|stop-strict-broker|
 #                          start-secure-broker|stop-secure-broker|start-tls-servers|
-#                          tls-dir|start-mongo|stop-mongo]
+#                          tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -447,24 +447,52 @@ postgres_tls() {
   fi
 }
 
-start_mongo() {
-  if ! listening 27017; then
-    log "starting SecantusDB (MongoDB protocol) on 127.0.0.1:27017"
-    mkdir -p "$DATA/mongo"
-    setsid nohup "$VENV/bin/secantusd-py" --host 127.0.0.1 --port 27017 --storage-path "$DATA/mongo" \
-      </dev/null >>"$DATA/mongo.log" 2>&1 &
-    wait_port 27017 SecantusDB 60
+# A SecantusDB instance: port, data dir name, label. Waits until it answers ping (a
+# large data dir takes a while to recover, so allow two minutes).
+start_mongo_on() {
+  local port="$1" dir="$DATA/$2" label="$3"
+  if ! listening "$port"; then
+    log "starting $label on 127.0.0.1:$port"
+    mkdir -p "$dir"
+    setsid nohup "$VENV/bin/secantusd-py" --host 127.0.0.1 --port "$port" --storage-path "$dir" \
+      </dev/null >>"$dir.log" 2>&1 &
+    wait_port "$port" "$label" 120
   fi
-  "$VENV/bin/python" - <<'PY'
+  "$VENV/bin/python" - "$port" "$label" <<'PY'
 import sys, time, pymongo
 for _ in range(60):
     try:
-        pymongo.MongoClient('mongodb://127.0.0.1:27017', serverSelectionTimeoutMS=2000).admin.command('ping'); sys.exit(0)
+        pymongo.MongoClient('mongodb://127.0.0.1:' + sys.argv[1], serverSelectionTimeoutMS=2000).admin.command('ping'); sys.exit(0)
     except Exception:
         time.sleep(1)
-sys.exit("SecantusDB does not answer ping")
+sys.exit(sys.argv[2] + " does not answer ping")
 PY
 }
+
+# Stops the instance on a port and waits until its process is gone (a new one started
+# while the old one still holds the storage lock would fail).
+stop_mongo_on() {
+  local pat="secantusd-py --host 127.0.0.1 --port $1 "
+  pkill -f "$pat" 2>/dev/null || true
+  for _ in $(seq 1 60); do pgrep -f "$pat" >/dev/null || return 0; sleep 0.5; done
+  pkill -9 -f "$pat" 2>/dev/null || true
+  for _ in $(seq 1 20); do pgrep -f "$pat" >/dev/null || return 0; sleep 0.5; done
+  log "SecantusDB on port $1 does not stop"; return 1
+}
+
+start_mongo() {
+  # a data dir grown past 2 GB by earlier runs starts empty (recovery would take minutes)
+  if ! listening 27017 && [ -d "$DATA/mongo" ] && \
+     [ "$(du -sm "$DATA/mongo" 2>/dev/null | cut -f1)" -gt 2048 ]; then
+    log "SecantusDB data over 2 GB: starting empty"; rm -rf "$DATA/mongo"
+  fi
+  start_mongo_on 27017 mongo "SecantusDB (MongoDB protocol)"
+}
+
+# The instance that tests stop and start (port 27019): its own data, so a restart
+# recovers only what that test wrote and the other tests' server stays up.
+# `fresh-mongo-restart` starts it empty.
+MONGO_RESTART_PORT=27019
 
 # A second SecantusDB, TLS only, with the stack's certificate (a client certificate,
 # when presented, must be signed by the stack's CA).
@@ -498,11 +526,6 @@ start_tls_servers() {
   start_postgres
   postgres_tls
   start_mongo_tls
-}
-
-stop_mongo() {
-  pkill -f "secantusd-py --host 127.0.0.1 --port 27017" 2>/dev/null || true
-  for _ in $(seq 1 30); do listening 27017 || return 0; sleep 0.5; done
 }
 
 status() {
@@ -543,6 +566,10 @@ case "${1:-up}" in
   stop-broker) stop_broker TERM ;;
   kill-broker) stop_broker KILL ;;
   start-mongo) python_env; start_mongo ;;
-  stop-mongo) stop_mongo ;;
-  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-secure-broker|stop-secure-broker|start-tls-servers|tls-dir|start-mongo|stop-mongo]" >&2; exit 2 ;;
+  stop-mongo) stop_mongo_on 27017 ;;
+  fresh-mongo-restart) python_env; stop_mongo_on "$MONGO_RESTART_PORT"; rm -rf "$DATA/mongo-restart"
+                       start_mongo_on "$MONGO_RESTART_PORT" mongo-restart "SecantusDB (restart tests)" ;;
+  start-mongo-restart) python_env; start_mongo_on "$MONGO_RESTART_PORT" mongo-restart "SecantusDB (restart tests)" ;;
+  stop-mongo-restart) stop_mongo_on "$MONGO_RESTART_PORT" ;;
+  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-secure-broker|stop-secure-broker|start-tls-servers|tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart]" >&2; exit 2 ;;
 esac

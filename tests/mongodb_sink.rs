@@ -182,7 +182,7 @@ fn ten_thousand_json_records_arrive_with_their_ids() {
     }
     assert_eq!(
         committed_offset(&format!("connect-{}", name), &topic),
-        Some(20_000)
+        Some(10_000)
     );
 }
 

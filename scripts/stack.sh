@@ -15,7 +15,7 @@
 #                                                    the stack's certificate, and the
 #                                                    role sluice_client only by certificate)
 #   MongoDB protocol (SecantusDB)                    127.0.0.1:27017 (and TLS on 27018)
-# plus a Python virtualenv with confluent-kafka and pymongo for independent checks.
+# plus a Python virtualenv with confluent-kafka, pymongo and paho-mqtt for independent checks.
 #
 # TLS: a test CA, a server certificate for 127.0.0.1/localhost and a client certificate
 # (CN=sluice_client), in PEM and PKCS12 (password sluice-test-pass), plus a JKS
@@ -69,6 +69,11 @@ python_env() {
   if ! "$VENV/bin/python" -c 'import confluent_kafka, pymongo, secantus' 2>/dev/null; then
     log "installing confluent-kafka, pymongo, SecantusDB"
     "$VENV/bin/pip" install -q --disable-pip-version-check confluent-kafka pymongo 'SecantusDB==0.7.0b3'
+  fi
+  # an independent MQTT 5 client for the tests (tests/python/mqtt5.py)
+  if ! "$VENV/bin/python" -c 'import paho.mqtt' 2>/dev/null; then
+    log "installing paho-mqtt"
+    "$VENV/bin/pip" install -q --disable-pip-version-check 'paho-mqtt>=2,<3'
   fi
 }
 

@@ -21,5 +21,5 @@ cat "$stack_log" >&2
 rm -f "$stack_log"
 [ "$stack_ok" = 0 ] || { echo "scripts/stack.sh up failed (exit $stack_ok)" >&2; exit "$stack_ok"; }
 [ "$build_ok" = 0 ] || exit "$build_ok"
-# Integration tests share one broker; two at a time keeps it responsive on 2 cores.
-cargo test --workspace --lib --bins --tests -- --test-threads=2
+# Two test binaries at a time, two tests each; see scripts/run-tests.sh.
+scripts/run-tests.sh

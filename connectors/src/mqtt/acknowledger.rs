@@ -16,15 +16,17 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rumqttc::{AsyncClient, Publish, QoS};
 use sluice_runtime::connector::{AckToken, Acknowledger, ConnectError};
+
+use super::client::Client;
 
 /// One message to acknowledge: the connection generation it arrived on, its QoS and
 /// packet id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PendingAck {
     pub generation: u64,
-    pub qos: QoS,
+    /// 0, 1 or 2.
+    pub qos: u8,
     pub pkid: u16,
 }
 
@@ -57,7 +59,7 @@ impl Shared {
 /// Sends the PUBACK / PUBREC of each message of a delivered batch.
 pub struct MqttAcknowledger {
     pub(super) shared: Arc<Shared>,
-    pub(super) client: AsyncClient,
+    pub(super) client: Client,
 }
 
 #[async_trait]
@@ -75,16 +77,14 @@ impl Acknowledger for MqttAcknowledger {
         let g = self.shared.generation.lock().unwrap();
         let mut skipped = 0usize;
         for a in due.into_iter().flatten() {
-            if a.qos == QoS::AtMostOnce {
+            if a.qos == 0 {
                 continue;
             }
             if a.generation != *g {
                 skipped += 1;
                 continue;
             }
-            let mut p = Publish::new("", a.qos, Vec::new());
-            p.pkid = a.pkid;
-            self.client.try_ack(&p).map_err(|e| {
+            self.client.try_ack(a.qos, a.pkid).map_err(|e| {
                 ConnectError::retriable(format!("cannot queue the ack of packet {}: {}", a.pkid, e))
             })?;
         }

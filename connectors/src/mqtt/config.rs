@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::client::Version;
 use sluice_record_builders::key::KeySource;
 use sluice_record_builders::BuilderConfig;
 use sluice_runtime::config::{
@@ -29,6 +30,14 @@ pub fn config_def() -> ConfigDef {
             .doc("The subscription QoS. 1 and 2: each message is acknowledged to the broker (PUBACK, or PUBREC for QoS 2) only after Kafka acknowledged it and every message before it, so none is lost across crashes and restarts (with mqtt.clean.session=false). 0: the broker sends each message once and forgets it; messages in flight when the worker stops are lost."))
         .define(ConfigKey::string("mqtt.client.id").optional().importance(Importance::High).group(GROUP)
             .doc("The MQTT client id. The broker keeps a persistent session (subscriptions and unacknowledged or queued QoS 1/2 messages) under this id, so it must stay the same across restarts and be unique on the broker. Default: sluice-<connector name>."))
+        .define(ConfigKey::string("mqtt.version").default("3.1.1").importance(Importance::Medium).group(GROUP)
+            .validator(Validator::Custom(check_version))
+            .doc("The MQTT protocol version: 3.1.1 or 5. With 5, message properties travel too: user properties, content type, response topic, correlation data and message expiry (see the docs for their Kafka headers), and refusals carry the broker's reason code into the task status."))
+        .define(ConfigKey::long("mqtt.session.expiry.interval").optional().between(0.0, 4294967295.0).importance(Importance::Low).group(GROUP)
+            .doc("MQTT 5: how long, in seconds, the broker keeps the session (subscriptions, unacknowledged and queued QoS 1/2 messages) after the connection ends. Default: 4294967295 (never expires, like an MQTT 3.1.1 persistent session) without a clean session, 0 with mqtt.clean.session=true. Ignored with 3.1.1."))
+        .define(ConfigKey::string("mqtt.shared.subscription.group").optional().importance(Importance::Medium).group(GROUP)
+            .validator(Validator::Custom(check_share_group))
+            .doc("Subscribe as $share/<group>/<filter>: the broker hands each message to one subscriber of the group instead of to all, so the tasks (and any other member of the group) split the messages. Default: the connector name when tasks.max > 1 (each task then uses the client id with -<task number> appended); none with one task. Mosquitto supports shared subscriptions for 3.1.1 and 5 clients."))
         .define(ConfigKey::boolean("mqtt.clean.session").default("false").importance(Importance::Medium).group(GROUP)
             .doc("false (default): a persistent session, so QoS 1/2 messages published while the worker is away, and those read but not yet acknowledged, are delivered when it comes back. true: every connection starts afresh and those messages are lost."))
         .define(ConfigKey::string("mqtt.user.name").optional().importance(Importance::Medium).group(GROUP)
@@ -67,6 +76,23 @@ pub fn config_def() -> ConfigDef {
 fn check_uri(v: &TypedValue) -> Result<(), String> {
     match v {
         TypedValue::String(s) => ServerUri::parse(s).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+fn check_version(v: &TypedValue) -> Result<(), String> {
+    match v {
+        TypedValue::String(s) => Version::parse(s).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+fn check_share_group(v: &TypedValue) -> Result<(), String> {
+    match v {
+        TypedValue::String(s) if s.is_empty() || s.contains(['/', '+', '#']) => Err(format!(
+            "{:?} is not a share name: it must not be empty or contain /, + or #",
+            s
+        )),
         _ => Ok(()),
     }
 }
@@ -132,6 +158,10 @@ pub struct MqttSourceConfig {
     pub topics: Vec<String>,
     pub kafka_topic: String,
     pub qos: u8,
+    pub version: Version,
+    /// MQTT 5 session expiry in seconds (see [`session_expiry`]).
+    pub session_expiry: Option<u32>,
+    pub shared_group: Option<String>,
     pub client_id: Option<String>,
     pub clean_session: bool,
     pub credentials: Option<(String, String)>,
@@ -269,6 +299,9 @@ impl MqttSourceConfig {
             topics: p.list("mqtt.topics"),
             kafka_topic: p.str("topic"),
             qos: p.int("mqtt.qos") as u8,
+            version: version(p),
+            session_expiry: session_expiry(p, p.boolean("mqtt.clean.session")),
+            shared_group: p.string("mqtt.shared.subscription.group"),
             client_id: p.string("mqtt.client.id").filter(|c| !c.trim().is_empty()),
             clean_session: p.boolean("mqtt.clean.session"),
             credentials: user.map(|u| (u, password.unwrap_or_default())),
@@ -282,6 +315,53 @@ impl MqttSourceConfig {
             builder,
             tls,
         })
+    }
+}
+
+/// `mqtt.version` (checked by its validator).
+pub(crate) fn version(p: &ParsedConfig) -> Version {
+    Version::parse(&p.str("mqtt.version")).unwrap_or(Version::V311)
+}
+
+/// `mqtt.session.expiry.interval`, or its default: never for a persistent session, 0
+/// for a clean one.
+pub(crate) fn session_expiry(p: &ParsedConfig, clean: bool) -> Option<u32> {
+    let default = if clean { 0 } else { u32::MAX };
+    Some(
+        p.opt_long("mqtt.session.expiry.interval")
+            .map(|s| s.clamp(0, u32::MAX as i64) as u32)
+            .unwrap_or(default),
+    )
+}
+
+impl MqttSourceConfig {
+    /// The filters to subscribe to: shared (`$share/<group>/<filter>`) when a group is
+    /// set or, with several tasks, under the connector's name.
+    pub fn filters(&self, connector: &str, tasks: usize) -> Vec<String> {
+        let group = self
+            .shared_group
+            .clone()
+            .or_else(|| (tasks > 1).then(|| connector.replace(['/', '+', '#'], "_")));
+        self.topics
+            .iter()
+            .map(|t| match &group {
+                Some(g) => format!("$share/{}/{}", g, t),
+                None => t.clone(),
+            })
+            .collect()
+    }
+
+    /// The client id of task `task` of `tasks`.
+    pub fn client_id_of(&self, connector: &str, task: u32, tasks: usize) -> String {
+        let base = self
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("sluice-{}", connector));
+        if tasks > 1 {
+            format!("{}-{}", base, task)
+        } else {
+            base
+        }
     }
 }
 

@@ -5,35 +5,31 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rumqttc::{
-    AsyncClient, Event, EventLoop, Outgoing, Packet, QoS, SubscribeFilter, SubscribeReasonCode,
-};
 use sluice_runtime::connector::StatusDetail;
 use sluice_runtime::task::Backoff;
 use tokio::sync::{mpsc, watch};
 
 use super::acknowledger::Shared;
+use super::client::{Client, Event, EventLoop, Received};
 use super::config::MqttSourceConfig;
 
 /// A received message and the connection generation it arrived on.
 pub struct Incoming {
     pub generation: u64,
-    pub publish: rumqttc::Publish,
+    pub publish: Received,
 }
 
-pub fn qos(q: u8) -> QoS {
-    match q {
-        0 => QoS::AtMostOnce,
-        1 => QoS::AtLeastOnce,
-        _ => QoS::ExactlyOnce,
-    }
+/// The client and what it subscribes to (again after a lost session).
+pub struct Subscription {
+    pub client: Client,
+    pub filters: Vec<String>,
 }
 
 /// Runs until `stop` turns true and the DISCONNECT went out (or the connection is
 /// gone), or until the receiving side is dropped.
 pub async fn run(
     mut eventloop: EventLoop,
-    client: AsyncClient,
+    Subscription { client, filters }: Subscription,
     cfg: MqttSourceConfig,
     shared: Arc<Shared>,
     tx: mpsc::Sender<Incoming>,
@@ -56,7 +52,7 @@ pub async fn run(
             }
         };
         match event {
-            Ok(Event::Incoming(Packet::Publish(p))) => {
+            Ok(Event::Publish(p)) => {
                 if forward {
                     let generation = shared.generation();
                     if tx
@@ -72,42 +68,43 @@ pub async fn run(
                     }
                 }
             }
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+            Ok(Event::ConnAck { session_present }) => {
                 backoff.reset();
                 if failures > 0 {
-                    tracing::info!(server = %server, session_present = ack.session_present, "reconnected to the MQTT broker");
+                    tracing::info!(server = %server, session_present, "reconnected to the MQTT broker");
                 } else {
-                    tracing::info!(server = %server, session_present = ack.session_present, "connected to the MQTT broker");
+                    tracing::info!(server = %server, session_present, "connected to the MQTT broker");
                 }
                 failures = 0;
                 status.clear();
                 // A resumed session keeps its subscriptions; subscribing again would make
                 // the broker resend retained messages.
-                if !ack.session_present || cfg.clean_session {
-                    let filters: Vec<SubscribeFilter> = cfg
-                        .topics
-                        .iter()
-                        .map(|t| SubscribeFilter::new(t.clone(), qos(cfg.qos)))
-                        .collect();
-                    if let Err(e) = client.try_subscribe_many(filters) {
+                if !session_present || cfg.clean_session {
+                    if let Err(e) = client.try_subscribe_many(&filters, cfg.qos) {
                         tracing::error!("cannot subscribe: {}", e);
                     }
                 }
             }
-            Ok(Event::Incoming(Packet::SubAck(s))) => {
-                if s.return_codes
+            Ok(Event::SubAck { refused }) if !refused.is_empty() => {
+                let what: Vec<String> = refused
                     .iter()
-                    .any(|c| matches!(c, SubscribeReasonCode::Failure))
-                {
-                    let msg = format!(
-                        "the MQTT broker refused the subscription to {:?}",
-                        cfg.topics
-                    );
-                    tracing::error!("{}", msg);
-                    status.set(msg);
-                }
+                    .map(|(i, why)| {
+                        format!("{} ({})", filters.get(*i).map_or("?", String::as_str), why)
+                    })
+                    .collect();
+                let msg = format!(
+                    "the MQTT broker refused the subscription to {}",
+                    what.join(", ")
+                );
+                tracing::error!("{}", msg);
+                status.set(msg);
             }
-            Ok(Event::Outgoing(Outgoing::Disconnect)) => {
+            Ok(Event::ServerDisconnect(why)) => {
+                let msg = format!("the MQTT broker {} closed the connection: {}", server, why);
+                tracing::warn!("{}", msg);
+                status.set(msg);
+            }
+            Ok(Event::Disconnecting) => {
                 if *stop.borrow() {
                     return;
                 }

@@ -1,5 +1,6 @@
-//! MQTT source: topic filters on an MQTT 3.1.1 broker into one Kafka topic; the MQTT
-//! sink (Kafka topics to MQTT topics) lives in [`sink`].
+//! MQTT source: topic filters on an MQTT 3.1.1 or 5 broker into one Kafka topic; the
+//! MQTT sink (Kafka topics to MQTT topics) lives in [`sink`], the client for both
+//! protocol versions in [`client`].
 //!
 //! # Delivery contract
 //!
@@ -17,10 +18,13 @@
 //!   most once by definition.
 //! * After a lost connection, acks of messages read on the old connection are not sent
 //!   (packet ids are per connection); the broker resends those messages.
-//! * The connector runs one task: MQTT subscribers each get every message, they do
-//!   not compete for them.
+//! * MQTT subscribers each get every message, they do not compete for them: with
+//!   `tasks.max > 1` the tasks subscribe as one shared subscription
+//!   (`$share/<group>/<filter>`, group `mqtt.shared.subscription.group` or the
+//!   connector name), so the broker hands each message to one of them.
 
 mod acknowledger;
+pub(crate) mod client;
 mod config;
 mod driver;
 pub mod sink;
@@ -42,7 +46,7 @@ pub fn source_plugin() -> ConnectorPlugin {
         doc: "Subscribes to MQTT topic filters and writes the messages to a topic; QoS 1/2 messages are acknowledged to the broker only after Kafka acknowledged them.",
         config_def,
         create_connector: || {
-            Box::new(CopyConfigConnector::new(true).with_validation(config::validate_raw))
+            Box::new(CopyConfigConnector::new(false).with_validation(config::validate_raw))
         },
         create_task: TaskFactory::source::<MqttSourceTask>(),
     }

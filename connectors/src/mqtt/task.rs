@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rumqttc::{AsyncClient, MqttOptions, QoS, Transport};
 use sluice_record_builders::{QueueMessage, RecordBuilder};
 use sluice_runtime::config::ParsedConfig;
 use sluice_runtime::connector::{
@@ -16,6 +15,7 @@ use sluice_runtime::data::{
 use tokio::sync::{mpsc, watch};
 
 use super::acknowledger::{MqttAcknowledger, PendingAck, Shared};
+use super::client::{self, Client, Properties, Settings};
 use super::config::MqttSourceConfig;
 use super::driver::{self, Incoming};
 
@@ -30,7 +30,7 @@ struct State {
     builder: Box<dyn RecordBuilder>,
     with_metadata: bool,
     partition: Arc<SourcePartition>,
-    client: AsyncClient,
+    client: Client,
     shared: Arc<Shared>,
     rx: mpsc::Receiver<Incoming>,
     stop: watch::Sender<bool>,
@@ -49,11 +49,38 @@ fn typed(kind: SchemaType, v: Value) -> SchemaAndValue {
     SchemaAndValue::with_schema(primitive(kind, false), v)
 }
 
-fn qos_number(q: QoS) -> i8 {
-    match q {
-        QoS::AtMostOnce => 0,
-        QoS::AtLeastOnce => 1,
-        QoS::ExactlyOnce => 2,
+/// The MQTT 5 properties of a message: the standard ones as message properties
+/// (`mqtt.<name>` headers when copied), user properties as application headers.
+fn add_v5_properties(msg: &mut QueueMessage, p: Properties) {
+    if let Some(c) = p.content_type {
+        msg.properties.push(("content_type", string(&c)));
+    }
+    if let Some(t) = p.response_topic {
+        msg.properties.push(("response_topic", string(&t)));
+    }
+    if let Some(c) = p.correlation_data {
+        // Text when it is UTF-8 (ids, usually), so that it reads as itself in Kafka and
+        // comes back unchanged through the sink; bytes otherwise.
+        let v = match std::str::from_utf8(&c) {
+            Ok(t) => string(t),
+            Err(_) => typed(SchemaType::Bytes, Value::Bytes(c)),
+        };
+        msg.properties.push(("correlation_data", v));
+    }
+    if let Some(e) = p.message_expiry {
+        msg.properties.push((
+            "message_expiry_interval",
+            typed(SchemaType::Int64, Value::Int64(e as i64)),
+        ));
+    }
+    if let Some(f) = p.payload_format {
+        msg.properties.push((
+            "payload_format_indicator",
+            typed(SchemaType::Int8, Value::Int8(f as i8)),
+        ));
+    }
+    for (k, v) in p.user {
+        msg.headers.push((k, string(&v)));
     }
 }
 
@@ -61,34 +88,37 @@ impl StartSourceTask for MqttSourceTask {
     async fn start(config: ParsedConfig, ctx: SourceTaskContext) -> Result<Self, ConnectError> {
         let cfg = MqttSourceConfig::from_parsed(&config)?;
         let builder = sluice_record_builders::create(&cfg.builder)?;
-        let client_id = cfg
-            .client_id
-            .clone()
-            .unwrap_or_else(|| format!("sluice-{}", ctx.connector));
-        let mut opts =
-            MqttOptions::new(client_id.clone(), cfg.server.host.clone(), cfg.server.port);
-        opts.set_clean_session(cfg.clean_session)
-            .set_manual_acks(true)
-            .set_keep_alive(cfg.keep_alive)
-            .set_max_packet_size(256 * 1024 * 1024, 256 * 1024 * 1024);
-        if let Some((u, p)) = &cfg.credentials {
-            opts.set_credentials(u.clone(), p.clone());
-        }
-        if let Some(tls) = &cfg.tls {
-            // the CA and client certificate of the mqtt.ssl.* keys
-            opts.set_transport(Transport::tls_with_config(
-                rumqttc::TlsConfiguration::Rustls(tls.0.clone()),
-            ));
-        }
-        // Acks go through the request channel: make it large enough that queueing an
-        // ack never has to wait (see acknowledger).
-        let (client, eventloop) = AsyncClient::new(opts, cfg.receive_buffer + 65_536);
+        let tasks = config
+            .raw()
+            .get("tasks.max")
+            .and_then(|t| t.trim().parse::<usize>().ok())
+            .unwrap_or(1);
+        let client_id = cfg.client_id_of(&ctx.connector, ctx.task, tasks);
+        let filters = cfg.filters(&ctx.connector, tasks);
+        let (client, eventloop) = client::connect(&Settings {
+            version: cfg.version,
+            server: &cfg.server,
+            client_id: &client_id,
+            clean: cfg.clean_session,
+            session_expiry: cfg.session_expiry,
+            keep_alive: cfg.keep_alive,
+            credentials: cfg.credentials.as_ref(),
+            tls: cfg.tls.as_ref(),
+            manual_acks: true,
+            inflight: 100,
+            // Acks go through the request channel: make it large enough that queueing
+            // an ack never has to wait (see acknowledger).
+            capacity: cfg.receive_buffer + 65_536,
+        });
         let shared = Shared::new();
         let (tx, rx) = mpsc::channel(cfg.receive_buffer);
         let (stop, stop_rx) = watch::channel(false);
         let driver = tokio::spawn(driver::run(
             eventloop,
-            client.clone(),
+            driver::Subscription {
+                client: client.clone(),
+                filters: filters.clone(),
+            },
             cfg.clone(),
             shared.clone(),
             tx,
@@ -103,7 +133,7 @@ impl StartSourceTask for MqttSourceTask {
                 cfg.server.host, cfg.server.port, client_id
             )),
         );
-        tracing::info!(server = %format!("{}:{}", cfg.server.host, cfg.server.port), client_id = %client_id, topics = ?cfg.topics, qos = cfg.qos, "MQTT source started");
+        tracing::info!(server = %format!("{}:{}", cfg.server.host, cfg.server.port), client_id = %client_id, filters = ?filters, qos = cfg.qos, version = ?cfg.version, "MQTT source started");
         let st = State {
             with_metadata: cfg.builder.key.is_some()
                 || cfg.builder.copy_to_headers
@@ -194,16 +224,16 @@ impl State {
         if self.with_metadata {
             msg.properties = vec![
                 ("topic", string(&p.topic)),
-                (
-                    "qos",
-                    typed(SchemaType::Int8, Value::Int8(qos_number(p.qos))),
-                ),
+                ("qos", typed(SchemaType::Int8, Value::Int8(p.qos as i8))),
                 (
                     "retain",
                     typed(SchemaType::Boolean, Value::Boolean(p.retain)),
                 ),
                 ("dup", typed(SchemaType::Boolean, Value::Boolean(p.dup))),
             ];
+            if let Some(props) = p.properties.clone() {
+                add_v5_properties(&mut msg, props);
+            }
         }
         match self.builder.build(&self.cfg.kafka_topic, msg) {
             Ok(mut record) => {
@@ -226,7 +256,7 @@ impl State {
                     "MQTT topic {} packet id {} (qos {}{})",
                     p.topic,
                     p.pkid,
-                    qos_number(p.qos),
+                    p.qos,
                     if p.dup { ", redelivered" } else { "" }
                 ),
                 error: e.message,

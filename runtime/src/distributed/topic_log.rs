@@ -44,18 +44,12 @@ impl TopicLog {
         let consumer: BaseConsumer = cc
             .create()
             .map_err(|e| format!("cannot read topic {}: {}", topic, e))?;
-        let md = consumer
-            .fetch_metadata(Some(topic), Duration::from_secs(30))
-            .map_err(|e| format!("cannot read metadata of {}: {}", topic, e))?;
-        let parts: Vec<i32> = md
-            .topics()
-            .iter()
-            .find(|t| t.name() == topic)
-            .map(|t| t.partitions().iter().map(|p| p.id()).collect())
-            .unwrap_or_default();
-        if parts.is_empty() {
-            return Err(format!("topic {} has no partitions", topic));
-        }
+        // Right after the topic was created its partitions may have no leader yet.
+        let parts = crate::kafka::partitions_with_leaders(
+            &consumer,
+            topic,
+            Instant::now() + Duration::from_secs(30),
+        )?;
         let mut tpl = TopicPartitionList::new();
         for p in &parts {
             tpl.add_partition_offset(topic, *p, Offset::Beginning)
@@ -126,17 +120,13 @@ impl TopicLog {
         let topic = self.topic.clone();
         let ends: HashMap<i32, i64> =
             tokio::task::spawn_blocking(move || -> Result<HashMap<i32, i64>, String> {
-                let md = c
-                    .fetch_metadata(Some(&topic), Duration::from_secs(10))
-                    .map_err(|e| e.to_string())?;
+                // Transient errors (a partition without a leader for a moment) are
+                // retried until the deadline.
+                let deadline = Instant::now() + Duration::from_secs(30);
                 let mut ends = HashMap::new();
-                for t in md.topics().iter().filter(|t| t.name() == topic) {
-                    for p in t.partitions() {
-                        let (_, hi) = c
-                            .fetch_watermarks(&topic, p.id(), Duration::from_secs(10))
-                            .map_err(|e| e.to_string())?;
-                        ends.insert(p.id(), hi);
-                    }
+                for p in crate::kafka::partitions_with_leaders(&c, &topic, deadline)? {
+                    let (_, hi) = crate::kafka::watermarks(&c, &topic, p, deadline)?;
+                    ends.insert(p, hi);
                 }
                 Ok(ends)
             })

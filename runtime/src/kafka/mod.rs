@@ -17,6 +17,7 @@ use crate::config::RawConfig;
 pub use admin::{ensure_topic, TopicSpec};
 pub use internal_topics::{ensure_internal_topic, InternalTopic};
 pub use read_to_end::read_to_end;
+pub(crate) use read_to_end::{partitions_with_leaders, watermarks};
 
 /// The producer settings Sluice uses for source records unless overridden:
 /// idempotent, acks=all, many records in flight.

@@ -98,7 +98,7 @@ where
 /// The partitions of `topic` once each has a leader. Right after a topic is created
 /// (or while a broker restarts) partitions can be leaderless for a moment: retried
 /// until `deadline`.
-fn partitions_with_leaders(
+pub(crate) fn partitions_with_leaders(
     consumer: &BaseConsumer,
     topic: &str,
     deadline: Instant,
@@ -130,7 +130,7 @@ fn partitions_with_leaders(
 
 /// Low and high watermark of one partition, retrying transient errors (a leader that
 /// is not known yet) until `deadline`.
-fn watermarks(
+pub(crate) fn watermarks(
     consumer: &BaseConsumer,
     topic: &str,
     partition: i32,

@@ -10,6 +10,7 @@ use sluice_runtime::config::{
 };
 
 use super::topic_template::TopicTemplate;
+use crate::mqtt::client::Version;
 use crate::mqtt::config::{self as source_config, ServerUri, TlsClient};
 
 const GROUP: &str = "MQTT";
@@ -17,6 +18,8 @@ const GROUP: &str = "MQTT";
 /// The source's keys the sink shares (connection and TLS).
 const SHARED_KEYS: &[&str] = &[
     "mqtt.server.uri",
+    "mqtt.version",
+    "mqtt.session.expiry.interval",
     "mqtt.user.name",
     "mqtt.password",
     "mqtt.keep.alive.interval",
@@ -45,7 +48,11 @@ pub fn sink_config_def() -> ConfigDef {
         .define(ConfigKey::int("mqtt.max.in.flight").default("20").between(1.0, 65535.0).importance(Importance::Medium).group(GROUP)
             .doc("The most messages published and not yet acknowledged by the broker, and the most records the task holds that are not yet delivered; put waits while the window is full. With QoS 2 keep it at or below the broker's limit on incoming QoS 2 messages in flight (Mosquitto: max_inflight_messages, default 20): MQTT 3.1.1 cannot tell the client that limit, and Mosquitto drops QoS 2 messages beyond it while still completing their handshake. QoS 1 may use a larger window."))
         .define(ConfigKey::long("mqtt.delivery.timeout.ms").default("60000").at_least(1000.0).importance(Importance::Low).group(GROUP)
-            .doc("How long put (window full) and flush wait for the broker's acknowledgements before reporting a retriable error; the runtime retries, commits nothing for the records not acknowledged, and shows the error in the task status."));
+            .doc("How long put (window full) and flush wait for the broker's acknowledgements before reporting a retriable error; the runtime retries, commits nothing for the records not acknowledged, and shows the error in the task status. With errors.retry.timeout=0 (the default) such an error fails the task; set errors.retry.timeout (-1: forever) to ride through a broker outage longer than this."))
+        .define(ConfigKey::long("mqtt.message.expiry.interval").optional().between(1.0, 4294967295.0).importance(Importance::Low).group(GROUP)
+            .doc("MQTT 5: the message expiry interval, in seconds, of every message (the broker drops a message not delivered within it). A record header mqtt.message_expiry_interval overrides it per message. Ignored with 3.1.1."))
+        .define(ConfigKey::string("mqtt.content.type").optional().importance(Importance::Low).group(GROUP)
+            .doc("MQTT 5: the content type of every message (e.g. application/json). A record header mqtt.content_type overrides it per message. Ignored with 3.1.1."));
     for k in SHARED_KEYS {
         def = def.define(source.key(k).expect("a key of the MQTT source").clone());
     }
@@ -66,6 +73,13 @@ pub struct MqttSinkConfig {
     pub topic: TopicTemplate,
     pub qos: u8,
     pub retain: bool,
+    pub version: Version,
+    /// MQTT 5 session expiry in seconds (never, by default: a persistent session).
+    pub session_expiry: Option<u32>,
+    /// MQTT 5 message expiry in seconds, for every message.
+    pub message_expiry: Option<u32>,
+    /// MQTT 5 content type, for every message.
+    pub content_type: Option<String>,
     pub client_id: Option<String>,
     pub credentials: Option<(String, String)>,
     pub max_in_flight: u16,
@@ -109,6 +123,12 @@ impl MqttSinkConfig {
             topic: topic.expect("checked"),
             qos: p.int("mqtt.qos") as u8,
             retain: p.boolean("mqtt.retain"),
+            version: source_config::version(p),
+            session_expiry: source_config::session_expiry(p, false),
+            message_expiry: p
+                .opt_long("mqtt.message.expiry.interval")
+                .map(|s| s.clamp(1, u32::MAX as i64) as u32),
+            content_type: p.string("mqtt.content.type").filter(|c| !c.is_empty()),
             client_id: p.string("mqtt.client.id").filter(|c| !c.trim().is_empty()),
             credentials: user.map(|u| (u, password.unwrap_or_default())),
             max_in_flight: p.int("mqtt.max.in.flight") as u16,

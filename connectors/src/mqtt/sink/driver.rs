@@ -7,20 +7,19 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, Transport};
 use sluice_runtime::connector::StatusDetail;
 use sluice_runtime::task::Backoff;
 use tokio::sync::watch;
 
 use super::config::MqttSinkConfig;
 use super::ledger::Ledger;
-use crate::mqtt::driver::qos;
+use crate::mqtt::client::{self, Client, Event, EventLoop, Settings};
 
 /// The ledger and the client that takes its messages, behind one lock so that the
 /// order messages are handed to the client is the order the ledger records.
 pub struct Link {
     pub ledger: Ledger,
-    pub client: AsyncClient,
+    pub client: Client,
 }
 
 impl Link {
@@ -31,10 +30,11 @@ impl Link {
             // The channel holds more than the ledger can: it is never full. A closed
             // channel means the driver is gone; put and flush report that.
             let _ = self.client.try_publish(
-                m.topic.clone(),
-                qos(cfg.qos),
+                &m.topic,
+                cfg.qos,
                 cfg.retain,
-                m.payload.to_vec(),
+                m.payload.clone(),
+                m.properties.as_ref(),
             );
         }
     }
@@ -48,30 +48,42 @@ pub struct Shared {
 }
 
 /// A client and event loop for `cfg` under `client_id`.
-pub fn new_client(cfg: &MqttSinkConfig, client_id: &str) -> (AsyncClient, EventLoop) {
-    let mut opts = MqttOptions::new(client_id, cfg.server.host.clone(), cfg.server.port);
-    opts.set_clean_session(false)
-        .set_keep_alive(cfg.keep_alive)
-        .set_inflight(cfg.max_in_flight)
-        .set_max_packet_size(256 * 1024 * 1024, 256 * 1024 * 1024);
-    if let Some((u, p)) = &cfg.credentials {
-        opts.set_credentials(u.clone(), p.clone());
-    }
-    if let Some(tls) = &cfg.tls {
-        // the CA and client certificate of the mqtt.ssl.* keys
-        opts.set_transport(Transport::tls_with_config(
-            rumqttc::TlsConfiguration::Rustls(tls.0.clone()),
-        ));
-    }
-    AsyncClient::new(opts, cfg.max_in_flight as usize + 16)
+pub fn new_client(cfg: &MqttSinkConfig, client_id: &str) -> (Client, EventLoop) {
+    client::connect(&Settings {
+        version: cfg.version,
+        server: &cfg.server,
+        client_id,
+        clean: false,
+        session_expiry: cfg.session_expiry,
+        keep_alive: cfg.keep_alive,
+        credentials: cfg.credentials.as_ref(),
+        tls: cfg.tls.as_ref(),
+        manual_acks: false,
+        inflight: cfg.max_in_flight,
+        capacity: cfg.max_in_flight as usize + 16,
+    })
 }
 
-fn handle(ledger: &mut Ledger, event: &Event) -> bool {
+fn handle(ledger: &mut Ledger, event: Event) -> bool {
     match event {
-        Event::Outgoing(Outgoing::Publish(pkid)) => ledger.published(*pkid),
-        Event::Incoming(Packet::PubAck(a)) => ledger.acked(a.pkid),
-        Event::Incoming(Packet::PubRec(r)) => ledger.received(r.pkid),
-        Event::Incoming(Packet::PubComp(c)) => ledger.completed(c.pkid),
+        Event::Published(pkid) => ledger.published(pkid),
+        Event::PubAck {
+            pkid,
+            refused: None,
+        } => ledger.acked(pkid),
+        Event::PubRec {
+            pkid,
+            refused: None,
+        } => ledger.received(pkid),
+        Event::PubAck {
+            pkid,
+            refused: Some(why),
+        }
+        | Event::PubRec {
+            pkid,
+            refused: Some(why),
+        } => ledger.refused(pkid, why),
+        Event::PubComp { pkid } => ledger.completed(pkid),
         _ => return false,
     }
     true
@@ -104,10 +116,10 @@ pub async fn run(
             }
         };
         match event {
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+            Ok(Event::ConnAck { session_present }) => {
                 backoff.reset();
                 let mut link = shared.link.lock().unwrap();
-                if !fresh && !ack.session_present && link.ledger.outstanding() > 0 {
+                if !fresh && !session_present && link.ledger.outstanding() > 0 {
                     // rumqttc dropped what it had pending: start over with a new client
                     // and send every unacknowledged message again.
                     tracing::warn!(server = %server, outstanding = link.ledger.outstanding(), "the MQTT broker lost the session; publishing the unacknowledged messages again");
@@ -120,9 +132,9 @@ pub async fn run(
                 }
                 fresh = false;
                 if failures > 0 {
-                    tracing::info!(server = %server, session_present = ack.session_present, "reconnected to the MQTT broker");
+                    tracing::info!(server = %server, session_present, "reconnected to the MQTT broker");
                 } else {
-                    tracing::info!(server = %server, session_present = ack.session_present, "connected to the MQTT broker");
+                    tracing::info!(server = %server, session_present, "connected to the MQTT broker");
                 }
                 failures = 0;
                 status.clear();
@@ -131,13 +143,18 @@ pub async fn run(
                 drop(link);
                 bump(&shared);
             }
-            Ok(Event::Outgoing(Outgoing::Disconnect)) => {
+            Ok(Event::Disconnecting) => {
                 if *stop.borrow() {
                     return;
                 }
             }
+            Ok(Event::ServerDisconnect(why)) => {
+                let msg = format!("the MQTT broker {} closed the connection: {}", server, why);
+                tracing::warn!("{}", msg);
+                status.set(msg);
+            }
             Ok(e) => {
-                let changed = handle(&mut shared.link.lock().unwrap().ledger, &e);
+                let changed = handle(&mut shared.link.lock().unwrap().ledger, e);
                 if changed {
                     bump(&shared);
                 }
@@ -146,8 +163,8 @@ pub async fn run(
                 {
                     let mut link = shared.link.lock().unwrap();
                     // Events read before the failure still count (acks the broker sent).
-                    while let Some(ev) = eventloop.state.events.pop_front() {
-                        handle(&mut link.ledger, &ev);
+                    for ev in eventloop.take_pending_events() {
+                        handle(&mut link.ledger, ev);
                     }
                     link.ledger.connection_lost();
                 }

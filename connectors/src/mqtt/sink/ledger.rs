@@ -15,16 +15,36 @@
 //! a collision, which it resolves after that PUBACK, so the two cannot be confused.)
 //! When the broker lost the session, rumqttc drops what it had pending: the task then
 //! starts a new client and every message of the ledger is queued again ([`Ledger::session_lost`]).
+//!
+//! An MQTT 5 broker may refuse a message (a PUBACK or PUBREC with a failure reason
+//! code): it leaves the ledger as failed ([`Ledger::take_failed`]), for the task to
+//! report as a record error.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use sluice_runtime::data::{KafkaOrigin, RawMessage, TimestampType};
+
+use crate::mqtt::client::Properties;
 
 /// One message to publish.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     pub topic: String,
     pub payload: Bytes,
+    /// MQTT 5 properties.
+    pub properties: Option<Properties>,
+    /// The record it came from, for the dead letter queue.
+    pub origin: Option<Origin>,
+}
+
+/// What the errant record reporter needs of a record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Origin {
+    pub origin: KafkaOrigin,
+    pub timestamp_type: TimestampType,
+    pub raw: Option<Arc<RawMessage>>,
 }
 
 /// Where a message is.
@@ -55,6 +75,7 @@ pub struct Ledger {
     by_pkid: HashMap<u16, Vec<u64>>,
     connected: bool,
     delivered: u64,
+    failed: Vec<(Message, String)>,
 }
 
 impl Ledger {
@@ -180,18 +201,38 @@ impl Ledger {
             .find(|s| self.entries.get(s).is_some_and(|e| stage(e.stage)))
     }
 
-    fn finish(&mut self, seq: u64) {
-        if let Some(e) = self.entries.remove(&seq) {
-            if let Stage::Published(p) | Stage::Released(p) = e.stage {
-                if let Some(v) = self.by_pkid.get_mut(&p) {
-                    v.retain(|s| *s != seq);
-                    if v.is_empty() {
-                        self.by_pkid.remove(&p);
-                    }
-                }
+    /// MQTT 5: the broker refused the message with packet id `pkid` (a failure reason
+    /// code in its PUBACK or PUBREC): it leaves the ledger as failed.
+    pub fn refused(&mut self, pkid: u16, reason: String) {
+        if let Some(seq) = self.find(pkid, |s| matches!(s, Stage::Published(_))) {
+            if let Some(e) = self.remove(seq) {
+                self.failed.push((e.message, reason));
             }
+        }
+    }
+
+    /// The messages refused since the last call, with the reason.
+    pub fn take_failed(&mut self) -> Vec<(Message, String)> {
+        std::mem::take(&mut self.failed)
+    }
+
+    fn finish(&mut self, seq: u64) {
+        if self.remove(seq).is_some() {
             self.delivered += 1;
         }
+    }
+
+    fn remove(&mut self, seq: u64) -> Option<Entry> {
+        let e = self.entries.remove(&seq)?;
+        if let Stage::Published(p) | Stage::Released(p) = e.stage {
+            if let Some(v) = self.by_pkid.get_mut(&p) {
+                v.retain(|s| *s != seq);
+                if v.is_empty() {
+                    self.by_pkid.remove(&p);
+                }
+            }
+        }
+        Some(e)
     }
 }
 
@@ -203,6 +244,8 @@ mod tests {
         Message {
             topic: format!("t/{}", i),
             payload: Bytes::from(i.to_string()),
+            properties: None,
+            origin: None,
         }
     }
 
@@ -317,5 +360,22 @@ mod tests {
         l.acked(1);
         l.acked(2);
         assert_eq!(l.outstanding(), 0);
+    }
+
+    #[test]
+    fn a_refused_message_leaves_as_failed() {
+        let mut l = ledger_with(2);
+        l.connected();
+        l.submit();
+        l.published(1);
+        l.published(2);
+        l.refused(1, "reason code QuotaExceeded".into());
+        l.acked(2);
+        assert_eq!(l.outstanding(), 0);
+        assert_eq!(l.delivered(), 1);
+        let failed = l.take_failed();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].0.topic, "t/0");
+        assert!(l.take_failed().is_empty());
     }
 }

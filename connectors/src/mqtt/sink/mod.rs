@@ -1,4 +1,4 @@
-//! MQTT sink: Kafka records published to MQTT 3.1.1 topics.
+//! MQTT sink: Kafka records published to MQTT topics (MQTT 3.1.1 or 5).
 //!
 //! # Delivery: what is committed when, and why
 //!
@@ -31,11 +31,17 @@
 //!    message again. Nothing is committed while the connection is down.
 //! 6. After a crash, the records after the last committed offset are published again:
 //!    at least once. Duplicates are bounded by what was put since the last commit.
+//! 7. MQTT 5: a PUBACK or PUBREC with a failure reason code (not authorized, quota
+//!    exceeded, ...) refuses the message: its record is reported as a record error
+//!    (the task fails naming the reason code, or the record goes to the dead letter
+//!    queue) before the `put` or `flush` that sees it returns, so the commit after the
+//!    flush covers it either way.
 
 mod config;
 mod driver;
 mod ledger;
 mod payload;
+mod properties;
 mod task;
 mod topic_template;
 

@@ -8,13 +8,15 @@ use std::time::Instant;
 use async_trait::async_trait;
 use sluice_runtime::config::ParsedConfig;
 use sluice_runtime::connector::{ConnectError, SinkTask, SinkTaskContext, StartSinkTask};
-use sluice_runtime::data::SinkRecord;
+use sluice_runtime::data::{Record, SchemaAndValue, SinkRecord};
 use tokio::sync::watch;
 
 use super::config::MqttSinkConfig;
 use super::driver::{self, Link, Shared};
-use super::ledger::{Ledger, Message};
+use super::ledger::{Ledger, Message, Origin};
 use super::payload::payload;
+use super::properties::properties;
+use crate::mqtt::client::Version;
 
 /// Publishes records to MQTT topics.
 pub struct MqttSinkTask {
@@ -27,6 +29,9 @@ pub struct MqttSinkTask {
     /// A batch whose `put` stopped half-way (window full too long): its fingerprint
     /// and the index of the first record not yet taken, so the retry resumes there.
     progress: Option<((usize, i64, i64, String), usize)>,
+    /// Set when a refused message could not be reported (tolerance none): nothing
+    /// after it may be committed.
+    failed: Option<String>,
 }
 
 fn fingerprint(records: &[SinkRecord]) -> (usize, i64, i64, String) {
@@ -75,6 +80,7 @@ impl StartSinkTask for MqttSinkTask {
             stop,
             driver: Some(driver),
             progress: None,
+            failed: None,
         })
     }
 }
@@ -86,7 +92,43 @@ impl MqttSinkTask {
         Ok(Message {
             topic,
             payload: payload(&r.record.value)?,
+            properties: match self.cfg.version {
+                Version::V5 => Some(properties(&self.cfg, r)?),
+                Version::V311 => None,
+            },
+            origin: Some(Origin {
+                origin: r.origin.clone(),
+                timestamp_type: r.timestamp_type,
+                raw: r.raw.clone(),
+            }),
         })
+    }
+
+    /// Reports the messages the broker refused (MQTT 5 reason codes) as record errors.
+    async fn report_refused(&mut self) -> Result<(), ConnectError> {
+        if let Some(t) = &self.failed {
+            return Err(ConnectError::fatal(t.clone()));
+        }
+        let refused = self.shared.link.lock().unwrap().ledger.take_failed();
+        for (m, why) in refused {
+            let Some(o) = m.origin else { continue };
+            let r = SinkRecord {
+                record: Record::new(o.origin.topic.clone(), SchemaAndValue::NULL),
+                origin: o.origin,
+                timestamp_type: o.timestamp_type,
+                raw: o.raw,
+            };
+            let error = format!(
+                "MQTT sink: the broker refused the message to MQTT topic {}: {}",
+                m.topic, why
+            );
+            if let Err(e) = self.ctx.errant.report(&r, &error).await {
+                let trace = e.to_string();
+                self.failed = Some(trace.clone());
+                return Err(ConnectError::fatal(trace));
+            }
+        }
+        Ok(())
     }
 
     /// Waits until `ready` holds for the ledger, at most until `deadline`.
@@ -157,6 +199,7 @@ impl SinkTask for MqttSinkTask {
                 self.progress = Some((fp, i));
                 return Err(e);
             }
+            self.report_refused().await?;
             {
                 let mut link = self.shared.link.lock().unwrap();
                 link.ledger.push(m);
@@ -169,7 +212,8 @@ impl SinkTask for MqttSinkTask {
     /// Waits until the broker acknowledged every message put so far (QoS 0: written).
     async fn flush(&mut self) -> Result<(), ConnectError> {
         let deadline = Instant::now() + self.cfg.delivery_timeout;
-        self.wait(deadline, |l| l.outstanding() == 0).await
+        self.wait(deadline, |l| l.outstanding() == 0).await?;
+        self.report_refused().await
     }
 
     async fn stop(&mut self) {

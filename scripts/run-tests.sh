@@ -10,9 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Binaries that must have the servers to themselves.
-ALONE="amqp_source commit_visibility jdbc_source distributed"
+ALONE="amqp_source amqp_sink commit_visibility jdbc_source distributed"
 # The longest of the others start first, so the two lanes end close together.
-SLOW_FIRST="mongodb_sink migration tls_servers amqp_sink file_pipeline conformance missing_topic exactly_once internal_topics"
+SLOW_FIRST="mongodb_sink migration tls_servers file_pipeline conformance missing_topic exactly_once internal_topics"
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT

@@ -31,6 +31,7 @@
 #
 # Usage: scripts/stack.sh [up|status|kafka-install|kafka-lib|start-broker|stop-broker|
 #                          kill-broker|start-strict-broker|stop-strict-broker|
+#                          start-spare-broker|stop-spare-broker|kill-spare-broker|
 #                          start-secure-broker|stop-secure-broker|start-tls-servers|
 #                          tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart]
 set -euo pipefail
@@ -105,6 +106,10 @@ kafka_java() { # main-class args...
 # creation off, as many production clusters run. use_node selects which one the
 # functions below work on.
 #
+# "spare" (127.0.0.1:9101, `start-spare-broker`) is the main one's twin for the tests
+# that stop, kill and restart Kafka (`stop-spare-broker`, `kill-spare-broker`), so
+# the broker every other test uses never goes away mid-run.
+#
 # A third, "secure" (started by `start-secure-broker`), serves the tests of secured
 # clusters: SASL_SSL with SCRAM-SHA-512/256 users (created at format time) on 9099,
 # SSL requiring a client certificate on 9100, plaintext on 9097 for the tests' own
@@ -114,6 +119,7 @@ use_node() {
   case "$1" in
     main) KDATA="$DATA/kafka"; KPORT=9092; KCTRL=9093; KEXTRA="" ;;
     strict) KDATA="$DATA/kafka-strict"; KPORT=9095; KCTRL=9096; KEXTRA="auto.create.topics.enable=false" ;;
+    spare) KDATA="$DATA/kafka-spare"; KPORT=9101; KCTRL=9102; KEXTRA="" ;;
     secure)
       KDATA="$DATA/kafka-secure"; KPORT=9097; KCTRL=9098
       KLISTENERS=",SASL_SSL://127.0.0.1:9099,SSL://127.0.0.1:9100"
@@ -534,7 +540,7 @@ start_tls_servers() {
 }
 
 status() {
-  for p in 9092:kafka 9095:kafka-strict 9097:kafka-secure 5672:rabbitmq 5671:rabbitmq-tls \
+  for p in 9092:kafka 9095:kafka-strict 9101:kafka-spare 9097:kafka-secure 5672:rabbitmq 5671:rabbitmq-tls \
            1883:mosquitto 8883:mosquitto-tls 5432:postgres 27017:mongodb 27018:mongodb-tls; do
     if listening "${p%%:*}"; then echo "${p##*:} up"; else echo "${p##*:} down"; fi
   done
@@ -564,6 +570,9 @@ case "${1:-up}" in
   start-broker) start_broker ;;
   start-strict-broker) use_node strict; start_broker ;;
   stop-strict-broker) use_node strict; stop_broker TERM ;;
+  start-spare-broker) use_node spare; start_broker ;;
+  stop-spare-broker) use_node spare; stop_broker TERM ;;
+  kill-spare-broker) use_node spare; stop_broker KILL ;;
   start-secure-broker) make_certs; use_node secure; start_broker ;;
   stop-secure-broker) use_node secure; stop_broker TERM ;;
   start-tls-servers) python_env; start_tls_servers ;;
@@ -576,5 +585,5 @@ case "${1:-up}" in
                        start_mongo_on "$MONGO_RESTART_PORT" mongo-restart "SecantusDB (restart tests)" ;;
   start-mongo-restart) python_env; start_mongo_on "$MONGO_RESTART_PORT" mongo-restart "SecantusDB (restart tests)" ;;
   stop-mongo-restart) stop_mongo_on "$MONGO_RESTART_PORT" ;;
-  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-secure-broker|stop-secure-broker|start-tls-servers|tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart]" >&2; exit 2 ;;
+  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-spare-broker|stop-spare-broker|kill-spare-broker|start-secure-broker|stop-secure-broker|start-tls-servers|tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart]" >&2; exit 2 ;;
 esac

@@ -1,7 +1,8 @@
 //! The RabbitMQ sink against the real RabbitMQ and Kafka broker that `scripts/stack.sh`
 //! starts: properties and headers as documented, routing by key/topic/header,
 //! unroutable messages with both error tolerances, a connection closed by the server,
-//! SIGKILL of the worker, and a round trip queue -> amqp-source -> Kafka -> amqp-sink
+//! RabbitMQ restarted and Kafka restarted (the spare broker) mid-stream, SIGKILL of the
+//! worker, and a round trip queue -> amqp-source -> Kafka -> amqp-sink
 //! -> queue. Messages are read back with a plain lapin consumer.
 
 mod common;
@@ -122,6 +123,35 @@ fn produce_numbered(topic: &str, n: usize, headers: &[(&str, &str)]) {
     }
 }
 
+/// Produces `v-0..v-<n>` in the background, 1,000 every 100 ms, so that something
+/// happening meanwhile happens mid-stream; on the spare broker if `spare`.
+fn produce_in_background(topic: &str, n: usize, spare: bool) -> std::thread::JoinHandle<()> {
+    let t = topic.to_string();
+    std::thread::spawn(move || {
+        if spare {
+            use_spare_broker();
+        }
+        for chunk in 0..n.div_ceil(1000) {
+            let msgs: Vec<(String, String)> = (chunk * 1000..((chunk + 1) * 1000).min(n))
+                .map(|i| (format!("k-{}", i), format!("v-{}", i)))
+                .collect();
+            let out: Vec<Outgoing<'_>> = msgs
+                .iter()
+                .map(|(k, v)| (Some(k.as_bytes()), Some(v.as_bytes()), vec![]))
+                .collect();
+            produce(&t, &out);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    })
+}
+
+/// Tests that use RabbitMQ hold this shared; the one that restarts it, exclusively.
+static RABBIT: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn rabbit_shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    RABBIT.read().unwrap_or_else(|e| e.into_inner())
+}
+
 fn wait_committed(connector: &str, topic: &str, n: i64, w: &Sluice) {
     let deadline = Instant::now() + Duration::from_secs(90);
     while Instant::now() < deadline {
@@ -148,6 +178,7 @@ fn setup(prefix: &str) -> (String, String) {
 
 #[test]
 fn every_record_arrives_with_properties_and_headers_as_documented() {
+    let _rabbit = rabbit_shared();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (queue, topic) = setup("amqp-sink-props");
@@ -219,6 +250,7 @@ fn every_record_arrives_with_properties_and_headers_as_documented() {
 
 #[test]
 fn routing_by_key_topic_and_header() {
+    let _rabbit = rabbit_shared();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (qa, qb) = (unique("amqp-sink-ra"), unique("amqp-sink-rb"));
@@ -278,6 +310,7 @@ fn routing_by_key_topic_and_header() {
 
 #[test]
 fn unroutable_messages_go_to_the_dlq_or_fail_the_task() {
+    let _rabbit = rabbit_shared();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let queue = unique("amqp-sink-unroutable");
@@ -389,6 +422,7 @@ fn connection_pid(name: &str) -> Option<String> {
 
 #[test]
 fn a_connection_closed_by_the_server_loses_nothing() {
+    let _rabbit = rabbit_shared();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (queue, topic) = setup("amqp-sink-close");
@@ -459,7 +493,131 @@ fn a_connection_closed_by_the_server_loses_nothing() {
 }
 
 #[test]
+fn a_kafka_restart_mid_stream_loses_nothing() {
+    // Kafka stops while records flow and comes back: nothing is committed meanwhile,
+    // the consumer resumes, every record reaches the queue.
+    let _rabbit = rabbit_shared();
+    use_spare_broker();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (queue, topic) = setup("amqp-sink-kafka");
+    let total = 30_000;
+    let producer = produce_in_background(&topic, total, true);
+    let name = unique("amqp-sink-kafka");
+    let cfg = sink(
+        d,
+        &name,
+        &topic,
+        &[
+            &format!("amqp.routing.key: {queue}"),
+            "consumer.override.max.poll.records: 200",
+            "errors.retry.timeout: -1",
+        ],
+    );
+    let port = free_port();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&cfg]);
+    wait_for("some messages", Duration::from_secs(60), || {
+        queue_counts(&queue).0 >= 2_000
+    });
+    assert!(stack("stop-spare-broker"), "cannot stop the spare broker");
+    let at_stop = queue_counts(&queue).0;
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(stack("start-spare-broker"), "cannot start the spare broker");
+    producer.join().unwrap();
+    wait_committed(&name, &topic, total as i64, &w);
+    let got = take(&queue, total, Duration::from_secs(60));
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for g in &got {
+        *seen.entry(g.body_str()).or_default() += 1;
+    }
+    let missing: Vec<usize> = (0..total)
+        .filter(|i| !seen.contains_key(format!("v-{}", i).as_str()))
+        .take(10)
+        .collect();
+    assert!(missing.is_empty(), "lost, e.g. {missing:?}");
+    assert!(
+        at_stop < total as u64,
+        "Kafka stopped after the last record"
+    );
+    eprintln!(
+        "Kafka restart: {at_stop} in the queue at the stop; {} messages for {total} records",
+        got.len()
+    );
+    let status = Api::new(port)
+        .get(&format!("/connectors/{name}/status"))
+        .body;
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    assert!(w.terminate().success());
+}
+
+#[test]
+fn a_rabbitmq_restart_mid_stream_loses_nothing() {
+    // RabbitMQ stops (stop_app) while records flow: publishes fail, the sink reconnects
+    // with backoff and publishes again what was not confirmed; nothing is committed
+    // meanwhile. (This binary runs alone: RabbitMQ goes away for every client.)
+    let _rabbit = RABBIT.write().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (queue, topic) = setup("amqp-sink-rabbit");
+    let total = 30_000;
+    let producer = produce_in_background(&topic, total, false);
+    let name = unique("amqp-sink-rabbit");
+    let cfg = sink(
+        d,
+        &name,
+        &topic,
+        &[
+            &format!("amqp.routing.key: {queue}"),
+            "consumer.override.max.poll.records: 200",
+            "amqp.reconnect.delay.max.ms: 1000",
+            "errors.retry.timeout: -1",
+        ],
+    );
+    let port = free_port();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&cfg]);
+    wait_for("some messages", Duration::from_secs(60), || {
+        queue_counts(&queue).0 >= 2_000
+    });
+    rabbitmqctl(&["stop_app"]);
+    let committed_at_stop = committed_offset(&format!("connect-{name}"), &topic).unwrap_or(0);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        committed_offset(&format!("connect-{name}"), &topic).unwrap_or(0),
+        committed_at_stop,
+        "nothing is committed while RabbitMQ is down"
+    );
+    rabbitmqctl(&["start_app"]);
+    rabbitmqctl(&["await_startup"]);
+    producer.join().unwrap();
+    wait_committed(&name, &topic, total as i64, &w);
+    let got = take(&queue, total, Duration::from_secs(60));
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for g in &got {
+        *seen.entry(g.body_str()).or_default() += 1;
+    }
+    let missing: Vec<usize> = (0..total)
+        .filter(|i| !seen.contains_key(format!("v-{}", i).as_str()))
+        .take(10)
+        .collect();
+    assert!(missing.is_empty(), "lost, e.g. {missing:?}");
+    assert!(
+        (committed_at_stop as usize) < total,
+        "RabbitMQ stopped after the last commit"
+    );
+    eprintln!(
+        "RabbitMQ restart: {committed_at_stop} committed at the stop; {} messages for {total} records",
+        got.len()
+    );
+    let status = Api::new(port)
+        .get(&format!("/connectors/{name}/status"))
+        .body;
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    assert!(w.terminate().success());
+}
+
+#[test]
 fn sigkill_mid_stream_loses_nothing() {
+    let _rabbit = rabbit_shared();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (queue, topic) = setup("amqp-sink-kill");
@@ -521,6 +679,7 @@ fn sigkill_mid_stream_loses_nothing() {
 
 #[test]
 fn round_trip_queue_source_kafka_sink_queue_keeps_body_key_and_properties() {
+    let _rabbit = rabbit_shared();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (q_in, topic) = setup("amqp-sink-rt");

@@ -472,3 +472,65 @@ fn nothing_is_lost_across_a_sigkill_of_the_worker_or_of_the_broker() {
     let log = w.log_text();
     assert!(log.contains("reconnected to the MQTT broker"), "{}", log);
 }
+
+#[test]
+fn a_kafka_restart_mid_stream_loses_nothing() {
+    // Kafka stops while records flow and comes back: the sink keeps its MQTT session,
+    // commits nothing meanwhile, and every record reaches the subscriber.
+    use_spare_broker();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let broker = OwnBroker::start(d);
+    let base = unique("sink-kafka");
+    let sub = Subscriber::start(broker.port, &format!("{}/#", base), QoS::AtLeastOnce);
+    let topic = unique("mqtt-sink-kafka");
+    create_topic(&topic, 1);
+    let n = 10_000;
+    // records keep coming (500 every 100 ms), so that Kafka stops mid-stream
+    let t = topic.clone();
+    let producer = std::thread::spawn(move || {
+        use_spare_broker();
+        for chunk in 0..n / 500 {
+            let items: Vec<(Option<String>, String)> = (chunk * 500..(chunk + 1) * 500)
+                .map(|i| (None, format!("m-{}", i)))
+                .collect();
+            produce_keyed_values(&t, &items);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let name = unique("msink-kafka");
+    let c = sink_config(
+        d,
+        &name,
+        &format!("tcp://127.0.0.1:{}", broker.port),
+        &topic,
+        &format!(
+            "  mqtt.topic: {base}/out\n  consumer.override.max.poll.records: 200\n  errors.retry.timeout: -1\n"
+        ),
+    );
+    let mut w = Sluice::standalone(d, &worker_yaml(d, free_port(), ""), &[&c]);
+    wait_for("a first part delivered", Duration::from_secs(60), || {
+        sub.distinct().len() >= 1_000
+    });
+    assert!(stack("stop-spare-broker"), "cannot stop the spare broker");
+    let at_stop = sub.distinct().len();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(stack("start-spare-broker"), "cannot start the spare broker");
+    producer.join().unwrap();
+    wait_for("every record", Duration::from_secs(120), || {
+        sub.distinct().len() >= n
+    });
+    wait_for("every offset committed", Duration::from_secs(90), || {
+        committed_offset(&group(&name), &topic) == Some(n as i64)
+    });
+    let distinct = sub.distinct();
+    for i in 0..n {
+        assert!(distinct.contains(&format!("m-{}", i)), "m-{} lost", i);
+    }
+    assert!(at_stop < n, "Kafka stopped after the last record");
+    eprintln!(
+        "Kafka restart: {at_stop} delivered at the stop; {} messages for {n} records",
+        sub.got().len()
+    );
+    assert!(w.terminate().success());
+}

@@ -17,7 +17,26 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 pub fn bootstrap() -> String {
+    if let Some(b) = BOOTSTRAP.with(|b| b.borrow().clone()) {
+        return b;
+    }
     std::env::var("SLUICE_TEST_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+thread_local! {
+    /// Set by [`use_spare_broker`]: each test runs on its own thread.
+    static BOOTSTRAP: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The spare broker (`scripts/stack.sh start-spare-broker`), for tests that stop or
+/// kill Kafka: the broker the other tests use stays up.
+pub const SPARE_BOOTSTRAP: &str = "127.0.0.1:9101";
+
+/// Starts the spare broker and makes it this test's broker: every helper here and
+/// [`worker_yaml`] use it from now on, on this thread.
+pub fn use_spare_broker() {
+    assert!(stack("start-spare-broker"), "cannot start the spare broker");
+    BOOTSTRAP.with(|b| *b.borrow_mut() = Some(SPARE_BOOTSTRAP.to_string()));
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);

@@ -2,7 +2,8 @@
 # Runs every unit and integration test binary of the workspace, two binaries at a time
 # (each with two test threads): most integration tests wait on servers, not on the CPU.
 # The binaries that stop or restart a server the others use (Kafka, RabbitMQ,
-# PostgreSQL) or time a rebalance run first, alone. Each binary's output is printed whole
+# PostgreSQL) or time a rebalance run first, alone (tests that stop Kafka use the
+# stack's spare broker and need not). Each binary's output is printed whole
 # when it ends; the run goes on past a failure and ends listing every failed binary.
 #
 # Usage: scripts/run-tests.sh [extra args for every test binary]
@@ -10,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Binaries that must have the servers to themselves.
-ALONE="amqp_source amqp_sink commit_visibility jdbc_source distributed"
+ALONE="amqp_source amqp_sink jdbc_source distributed"
 # The longest of the others start first, so the two lanes end close together.
 SLOW_FIRST="mongodb_sink migration tls_servers file_pipeline conformance missing_topic exactly_once internal_topics"
 

@@ -272,6 +272,8 @@ fn exactly_once_skips_redeliveries_of_committed_messages_after_a_crash() {
 #[test]
 fn kafka_outage_acks_nothing_and_everything_arrives_after() {
     let _serial = serial();
+    // the stack's spare broker: the one the other tests use stays up
+    use_spare_broker();
     const BEFORE: usize = 5_000;
     const DURING: usize = 20_000;
     const N: usize = BEFORE + DURING;
@@ -292,7 +294,7 @@ fn kafka_outage_acks_nothing_and_everything_arrives_after() {
     wait_for("the first records", Duration::from_secs(120), || {
         end_offset(&topic) >= 1_000
     });
-    assert!(stack("stop-broker"), "cannot stop the broker");
+    assert!(stack("stop-spare-broker"), "cannot stop the broker");
     // Messages keep coming while Kafka is down.
     publish(&queue, numbered(BEFORE, DURING));
     // Let acks of batches Kafka confirmed just before the stop go out.
@@ -300,7 +302,7 @@ fn kafka_outage_acks_nothing_and_everything_arrives_after() {
     let before = queue_counts(&queue);
     std::thread::sleep(Duration::from_secs(8));
     let after = queue_counts(&queue);
-    assert!(stack("start-broker"), "cannot start the broker again");
+    assert!(stack("start-spare-broker"), "cannot start the broker again");
     eprintln!(
         "queue during the outage: {:?} -> {:?} (messages, ready, unacked)",
         before, after

@@ -1,6 +1,6 @@
 //! A sink offset commit that fails is visible: in the task status, the log and the
-//! metrics, and it clears once a commit succeeds again. The broker is SIGKILLed and
-//! restarted, so this file holds a single test (test files run one after another).
+//! metrics, and it clears once a commit succeeds again. The broker (the stack's spare
+//! one, so other tests keep theirs) is SIGKILLed and restarted.
 
 mod common;
 
@@ -10,6 +10,7 @@ use common::*;
 
 #[test]
 fn a_failed_offset_commit_shows_in_status_log_and_metrics_until_one_succeeds() {
+    use_spare_broker();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let topic = unique("commit-vis");
@@ -54,7 +55,7 @@ fn a_failed_offset_commit_shows_in_status_log_and_metrics_until_one_succeeds() {
             || metric("kafka_connect_sink_task_sink_record_read_total") >= written as f64,
         );
         if lines(&out).len() < written {
-            assert!(stack("kill-broker"), "cannot kill the broker");
+            assert!(stack("kill-spare-broker"), "cannot kill the broker");
             broker_down = true;
             break;
         }
@@ -90,7 +91,7 @@ fn a_failed_offset_commit_shows_in_status_log_and_metrics_until_one_succeeds() {
         w.log_text()
     );
 
-    assert!(stack("start-broker"), "cannot start the broker again");
+    assert!(stack("start-spare-broker"), "cannot start the broker again");
     wait_for(
         "a successful commit after the outage",
         Duration::from_secs(120),

@@ -119,7 +119,9 @@ fn sluice(dir: &std::path::Path, topic: &str, queue: &str, n: usize) -> f64 {
         ),
     )
     .unwrap();
-    let mut w = Sluice::standalone(dir, &worker_yaml(dir, free_port(), ""), &[&c]);
+    // the default offset flush interval (60 s), as a user's worker has
+    let worker = worker_yaml(dir, free_port(), "").replace("offset.flush.interval.ms: 500\n", "");
+    let mut w = Sluice::standalone(dir, &worker, &[&c]);
     let start = Instant::now();
     let deadline = start + Duration::from_secs(600);
     let mut first = None;

@@ -401,6 +401,114 @@ fn unroutable_messages_go_to_the_dlq_or_fail_the_task() {
     assert!(got.len() >= 29 && got.len() <= 38, "{}", got.len());
 }
 
+/// A durable queue that holds at most `max` messages and nacks publishes beyond that
+/// (`x-overflow: reject-publish`).
+fn declare_bounded_queue(name: &str, max: i64) {
+    rt().block_on(async {
+        let c = Connection::connect(AMQP_URI, ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = c.create_channel().await.unwrap();
+        let mut args = FieldTable::default();
+        args.insert("x-max-length".into(), AMQPValue::LongLongInt(max));
+        args.insert(
+            "x-overflow".into(),
+            AMQPValue::LongString("reject-publish".into()),
+        );
+        ch.queue_declare(
+            name.into(),
+            lapin::options::QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            args,
+        )
+        .await
+        .unwrap();
+        let _ = c.close(200, "bye".into()).await;
+    });
+}
+
+#[test]
+fn nacked_messages_go_to_the_dlq_or_fail_the_task() {
+    let _rabbit = rabbit_shared();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (full_all, full_none) = (unique("amqp-sink-full-all"), unique("amqp-sink-full-none"));
+    declare_bounded_queue(&full_all, 5);
+    declare_bounded_queue(&full_none, 5);
+    let (t_all, t_none) = (unique("amqp-sink-nack-all"), unique("amqp-sink-nack-none"));
+    let dlq = unique("amqp-sink-nack-dlq");
+    for t in [&t_all, &t_none] {
+        create_topic(t, 1);
+        produce_numbered(t, 8, &[]);
+    }
+    let (n_all, n_none) = (unique("nack-all"), unique("nack-none"));
+    let all = sink(
+        d,
+        &n_all,
+        &t_all,
+        &[
+            &format!("amqp.routing.key: {full_all}"),
+            // one at a time, so that exactly the records after the fifth are refused
+            "amqp.max.in.flight: 1",
+            "errors.tolerance: all",
+            &format!("errors.deadletterqueue.topic.name: {dlq}"),
+            "errors.deadletterqueue.topic.replication.factor: 1",
+            "errors.deadletterqueue.context.headers.enable: true",
+        ],
+    );
+    let none = sink(
+        d,
+        &n_none,
+        &t_none,
+        &[
+            &format!("amqp.routing.key: {full_none}"),
+            "amqp.max.in.flight: 1",
+        ],
+    );
+    let port = free_port();
+    let api = Api::new(port);
+    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&all, &none]);
+    api.wait_ready();
+
+    // all: records 5..7 nacked into the DLQ with the reason, every offset committed
+    wait_committed(&n_all, &t_all, 8, &w);
+    let dead = read_all(&dlq);
+    let offsets: Vec<String> = dead
+        .iter()
+        .map(|m| m.header("__connect.errors.offset").unwrap_or_default())
+        .collect();
+    assert_eq!(offsets, vec!["5", "6", "7"], "{dead:?}");
+    assert_eq!(dead[0].value_str(), "v-5");
+    let reason = dead[0]
+        .header("__connect.errors.exception.message")
+        .unwrap_or_default();
+    assert!(reason.contains("basic.nack"), "{reason}");
+    assert_eq!(queue_counts(&full_all).0, 5);
+
+    // none: the task fails naming the nack and the record; offset 5 is not committed
+    let mut status = serde_json::Value::Null;
+    wait_for("the task to fail", Duration::from_secs(60), || {
+        status = api.get(&format!("/connectors/{n_none}/status")).body;
+        status["tasks"][0]["state"] == "FAILED"
+    });
+    let trace = status["tasks"][0]["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("basic.nack")
+            && trace.contains(&format!("topic={t_none} partition=0 offset=5")),
+        "{trace}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        committed_offset(&format!("connect-{n_none}"), &t_none).unwrap_or(0) <= 5,
+        "the nacked record's offset was committed"
+    );
+    assert!(w.terminate().success());
+    drain(&full_all);
+    drain(&full_none);
+}
+
 /// The pid of the RabbitMQ connection named `name`.
 fn connection_pid(name: &str) -> Option<String> {
     let out = Command::new("rabbitmqctl")

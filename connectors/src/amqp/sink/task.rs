@@ -68,6 +68,9 @@ pub struct AmqpSinkTask {
     /// A `put` that failed retriably: the records before this index are in the window
     /// (or settled), so its retry with the same records resumes there.
     resume: Option<(Fingerprint, usize)>,
+    /// Set when the connection was lost: the window's messages must be published
+    /// again on the next one.
+    republish_needed: bool,
     /// A record failed for good (tolerance none): nothing more may be committed, so
     /// every later `flush` fails with this trace.
     failed: Option<String>,
@@ -84,6 +87,7 @@ impl StartSinkTask for AmqpSinkTask {
             publisher: None,
             window: VecDeque::new(),
             resume: None,
+            republish_needed: false,
             failed: None,
         };
         // Connect now so that a wrong address, password or exchange shows at once; a
@@ -129,6 +133,7 @@ impl AmqpSinkTask {
         for m in self.window.iter_mut() {
             m.confirm = None;
         }
+        self.republish_needed = true;
         let msg = format!(
             "lost the connection to RabbitMQ at {} ({}); {} unconfirmed messages will be published again",
             self.cfg.server(),
@@ -181,6 +186,9 @@ impl AmqpSinkTask {
 
     /// Publishes the window's messages that have no confirm on this connection.
     async fn republish(&mut self) -> Result<(), lapin::Error> {
+        if !self.republish_needed {
+            return Ok(());
+        }
         let Some(p) = self.publisher.as_ref() else {
             return Ok(());
         };
@@ -195,6 +203,7 @@ impl AmqpSinkTask {
         if again > 0 {
             tracing::info!(messages = again, "published the unconfirmed messages again");
         }
+        self.republish_needed = false;
         Ok(())
     }
 

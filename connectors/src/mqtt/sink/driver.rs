@@ -154,7 +154,13 @@ pub async fn run(
                 status.set(msg);
             }
             Ok(e) => {
-                let changed = handle(&mut shared.link.lock().unwrap().ledger, e);
+                // Wake the task only when a message left the ledger (acknowledged or
+                // refused), not for every packet going out.
+                let changed = {
+                    let ledger = &mut shared.link.lock().unwrap().ledger;
+                    let before = ledger.outstanding();
+                    handle(ledger, e) && ledger.outstanding() != before
+                };
                 if changed {
                     bump(&shared);
                 }

@@ -104,6 +104,18 @@ impl MqttSinkTask {
         })
     }
 
+    /// Puts messages in the ledger and hands them to the client (when connected).
+    fn hand_over(&self, messages: Vec<Message>) {
+        if messages.is_empty() {
+            return;
+        }
+        let mut link = self.shared.link.lock().unwrap();
+        for m in messages {
+            link.ledger.push(m);
+        }
+        link.submit(&self.cfg);
+    }
+
     /// Reports the messages the broker refused (MQTT 5 reason codes) as record errors.
     async fn report_refused(&mut self) -> Result<(), ConnectError> {
         if let Some(t) = &self.failed {
@@ -181,30 +193,36 @@ impl SinkTask for MqttSinkTask {
             _ => 0,
         };
         let window = self.cfg.max_in_flight as usize;
-        for (i, r) in records.iter().enumerate().skip(start) {
-            let m = match self.message(r) {
-                Ok(m) => m,
-                Err(e) => {
-                    // Tolerance none: the task fails with a trace naming the record;
-                    // all: the record goes to the dead letter queue.
-                    self.ctx
-                        .errant
-                        .report(r, &format!("MQTT sink: {}", e))
-                        .await?;
-                    continue;
-                }
-            };
+        let mut i = start;
+        while i < records.len() {
             let deadline = Instant::now() + self.cfg.delivery_timeout;
             if let Err(e) = self.wait(deadline, |l| l.outstanding() < window).await {
                 self.progress = Some((fp, i));
                 return Err(e);
             }
             self.report_refused().await?;
-            {
-                let mut link = self.shared.link.lock().unwrap();
-                link.ledger.push(m);
-                link.submit(&self.cfg);
+            // Fill the free part of the window at once: one lock and one hand-over for
+            // as many messages as there is room for.
+            let room = window.saturating_sub(self.shared.link.lock().unwrap().ledger.outstanding());
+            let mut messages = Vec::with_capacity(room);
+            while i < records.len() && messages.len() < room.max(1) {
+                let r = &records[i];
+                i += 1;
+                match self.message(r) {
+                    Ok(m) => messages.push(m),
+                    // Tolerance none: the task fails with a trace naming the record;
+                    // all: the record goes to the dead letter queue. The records
+                    // before it go out first.
+                    Err(e) => {
+                        self.hand_over(std::mem::take(&mut messages));
+                        self.ctx
+                            .errant
+                            .report(r, &format!("MQTT sink: {}", e))
+                            .await?
+                    }
+                }
             }
+            self.hand_over(messages);
         }
         Ok(())
     }

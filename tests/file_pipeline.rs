@@ -297,12 +297,22 @@ fn sigkill_loses_nothing_and_clean_restart_duplicates_nothing() {
     let topic_vals: Vec<&str> = topic_msgs.iter().map(|m| m.value_str()).collect();
     let mut expected: Vec<&str> = topic_vals[..written_at_kill].to_vec();
     expected.extend_from_slice(&topic_vals[committed_at_kill.min(written_at_kill)..]);
+    let first_difference = out_lines
+        .iter()
+        .map(String::as_str)
+        .zip(expected.iter().copied())
+        .position(|(a, b)| a != b);
     assert!(
         out_lines
             .iter()
             .map(String::as_str)
             .eq(expected.iter().copied()),
-        "the sink file is the topic in order, with the uncommitted tail once more"
+        "the sink file is the topic in order, with the uncommitted tail once more: {} lines, {} expected; written {written_at_kill} and committed {committed_at_kill} at the kill; first difference at line {:?}: {:?} vs {:?}",
+        out_lines.len(),
+        expected.len(),
+        first_difference,
+        first_difference.map(|i| &out_lines[i.saturating_sub(2)..(i + 3).min(out_lines.len())]),
+        first_difference.map(|i| &expected[i.saturating_sub(2)..(i + 3).min(expected.len())])
     );
     assert!(
         sink_was_live,

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every unit and integration test binary of the workspace, two binaries at a time
 # (each with two test threads): most integration tests wait on servers, not on the CPU.
-# The binaries that stop or restart a server the others use (Kafka, RabbitMQ,
-# PostgreSQL), time a rebalance or bound what a crash repeats run first, alone (tests that stop Kafka use the
-# stack's spare broker and need not). Each binary's output is printed whole
-# when it ends; the run goes on past a failure and ends listing every failed binary.
+# The binaries that stop or restart a server the others use (RabbitMQ, PostgreSQL),
+# time a rebalance, or bound what a crash repeats run first, alone (tests that stop
+# Kafka use the stack's spare broker and need not). Each binary's output is printed
+# whole when it ends; the run goes on past a failure and ends listing every failed
+# binary.
 #
 # Usage: scripts/run-tests.sh [extra args for every test binary]
 set -euo pipefail

@@ -1,7 +1,8 @@
 //! Kafka -> RabbitMQ: the amqp-sink (release build) against a plain loop doing the same
 //! work in the same run: an rdkafka consumer reading the topic and a lapin publisher
 //! in confirm mode with the same window of unconfirmed messages (1000), persistent
-//! messages to a durable queue through the default exchange.
+//! messages with the sink's default properties (message id, timestamp) to a durable
+//! queue through the default exchange.
 //!
 //! Run with `cargo bench --bench amqp_sink` against the servers `scripts/stack.sh up`
 //! starts. `SLUICE_BENCH_AMQP_SINK_N` sets the record count (default 100,000).
@@ -92,7 +93,16 @@ fn plain(topic: &str, queue: &str, n: usize) -> f64 {
                         immediate: false,
                     },
                     m.payload().unwrap_or_default(),
-                    BasicProperties::default().with_delivery_mode(2),
+                    // what the sink sets by default: persistent, the message id
+                    // <topic>-<partition>-<offset>, the record timestamp in seconds
+                    BasicProperties::default()
+                        .with_delivery_mode(2)
+                        .with_message_id(
+                            format!("{}-{}-{}", m.topic(), m.partition(), m.offset()).into(),
+                        )
+                        .with_timestamp(
+                            m.timestamp().to_millis().unwrap_or_default().max(0) as u64 / 1000,
+                        ),
                 )
                 .await
                 .unwrap();

@@ -122,9 +122,12 @@ fn check_uri(v: &TypedValue) -> Result<(), String> {
     }
 }
 
+/// A user and password from a URI.
+pub type Credentials = (String, String);
+
 /// The endpoints and credentials of a comma-separated URI list. Errors never repeat a
 /// URI (it may hold a password).
-pub fn parse_uris(s: &str) -> Result<(Vec<Endpoint>, Option<(String, String)>), String> {
+pub fn parse_uris(s: &str) -> Result<(Vec<Endpoint>, Option<Credentials>), String> {
     let mut endpoints = Vec::new();
     let mut creds = None;
     for (i, part) in s

@@ -307,6 +307,34 @@ mod tests {
     }
 
     #[test]
+    fn ibm_keys_without_meaning_get_a_warning() {
+        let raw: RawConfig = [
+            ("amqp1.uri", "amqp://h"),
+            ("amqp1.address", "q"),
+            ("topic", "t"),
+            ("mq.queue.manager", "QM1"),
+            ("mq.channel.name", "SLUICE"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let warnings =
+            sluice_runtime::config::unknown_keys::unknown_key_warnings(&config_def(), &raw);
+        let keys: Vec<&str> = warnings.iter().map(|w| w.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec!["mq.channel.name", "mq.queue.manager"],
+            "{:?}",
+            warnings
+        );
+        assert!(
+            warnings[0].message.contains("AMQP channel"),
+            "{:?}",
+            warnings
+        );
+    }
+
+    #[test]
     fn every_problem_is_reported() {
         let err = parse(&[("amqp1.uri", "http://u:secret@h"), ("topic", "t")]).unwrap_err();
         assert!(

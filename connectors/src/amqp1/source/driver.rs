@@ -49,6 +49,10 @@ pub enum Command {
     Stop,
 }
 
+/// What one `recv` gives.
+type Received =
+    Result<fe2o3_amqp::link::delivery::Delivery<Body<Amqp>>, fe2o3_amqp::link::RecvError>;
+
 /// Why the driver ended, for the task's status.
 #[derive(Default)]
 pub struct Ended(pub Mutex<Option<String>>);
@@ -118,17 +122,12 @@ pub async fn run(
     let why = loop {
         enum Event {
             Cmd(Option<Command>),
-            Msg(
-                Result<
-                    fe2o3_amqp::link::delivery::Delivery<Body<Amqp>>,
-                    fe2o3_amqp::link::RecvError,
-                >,
-            ),
+            Msg(Box<Received>),
         }
         let ev = tokio::select! {
             biased;
             c = commands.recv() => Event::Cmd(c),
-            d = receiver.recv::<Body<Amqp>>() => Event::Msg(d),
+            d = receiver.recv::<Body<Amqp>>() => Event::Msg(Box::new(d)),
         };
         match ev {
             Event::Cmd(Some(Command::Accept(upto))) => {
@@ -164,17 +163,19 @@ pub async fn run(
                 opened.close().await;
                 return;
             }
-            Event::Msg(Ok(d)) => {
-                seq += 1;
-                let (info, message) = d.into_parts();
-                unsettled.push_back((seq, info));
-                // Never full: credit bounds what arrives and the channel holds credit
-                // messages; a full channel means the task is gone.
-                if tx.try_send(Incoming { seq, message }).is_err() {
-                    break Some("the source task stopped taking messages".into());
+            Event::Msg(r) => match *r {
+                Ok(d) => {
+                    seq += 1;
+                    let (info, message) = d.into_parts();
+                    unsettled.push_back((seq, info));
+                    // Never full: credit bounds what arrives and the channel holds
+                    // credit messages; a full channel means the task is gone.
+                    if tx.try_send(Incoming { seq, message }).is_err() {
+                        break Some("the source task stopped taking messages".into());
+                    }
                 }
-            }
-            Event::Msg(Err(e)) => break Some(format!("receiving failed: {}", e)),
+                Err(e) => break Some(format!("receiving failed: {}", e)),
+            },
         }
     };
     *ended.0.lock().unwrap() = why;

@@ -15,7 +15,11 @@
 #                                                    the stack's certificate, and the
 #                                                    role sluice_client only by certificate)
 #   MongoDB protocol (SecantusDB)                    127.0.0.1:27017 (and TLS on 27018)
-# plus a Python virtualenv with confluent-kafka, pymongo and paho-mqtt for independent checks.
+#   ActiveMQ Artemis 2.40.0 (AMQP 1.0 only)           127.0.0.1:5673 (user sluice /
+#                                                    sluice-secret, login required),
+#                                                    TLS 127.0.0.1:5674
+# plus a Python virtualenv with confluent-kafka, pymongo, paho-mqtt and python-qpid-proton
+# (independent MQTT 5 and AMQP 1.0 clients) for independent checks.
 #
 # TLS: a test CA, a server certificate for 127.0.0.1/localhost and a client certificate
 # (CN=sluice_client), in PEM and PKCS12 (password sluice-test-pass), plus a JKS
@@ -33,7 +37,8 @@
 #                          kill-broker|start-strict-broker|stop-strict-broker|
 #                          start-spare-broker|stop-spare-broker|kill-spare-broker|
 #                          start-secure-broker|stop-secure-broker|start-tls-servers|
-#                          tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart]
+#                          tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart|
+#                          artemis-install|start-artemis|stop-artemis|kill-artemis]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -67,9 +72,10 @@ python_env() {
     log "creating Python virtualenv $VENV"
     python3 -m venv "$VENV"
   fi
-  if ! "$VENV/bin/python" -c 'import confluent_kafka, pymongo, secantus' 2>/dev/null; then
-    log "installing confluent-kafka, pymongo, SecantusDB"
-    "$VENV/bin/pip" install -q --disable-pip-version-check confluent-kafka pymongo 'SecantusDB==0.7.0b3'
+  if ! "$VENV/bin/python" -c 'import confluent_kafka, pymongo, secantus, proton' 2>/dev/null; then
+    log "installing confluent-kafka, pymongo, SecantusDB, python-qpid-proton"
+    "$VENV/bin/pip" install -q --disable-pip-version-check confluent-kafka pymongo 'SecantusDB==0.7.0b3' \
+      'python-qpid-proton==0.40.0'
   fi
   # an independent MQTT 5 client for the tests (tests/python/mqtt5.py)
   if ! "$VENV/bin/python" -c 'import paho.mqtt' 2>/dev/null; then
@@ -539,9 +545,109 @@ start_tls_servers() {
   start_mongo_tls
 }
 
+# --- ActiveMQ Artemis (AMQP 1.0) ----------------------------------------------------
+
+# The `bin` distribution from Maven Central, once, into $STACK/apache-artemis-<version>;
+# one broker instance made once under $DATA/artemis (`artemis create`): login required
+# (user sluice / sluice-secret, role amq), no web console, NIO journal, a small heap.
+# Its acceptors are replaced by two AMQP-only ones: plain on 127.0.0.1:5673 (5672 is
+# RabbitMQ's) and TLS with the stack's certificate on 127.0.0.1:5674; nothing listens
+# on 61616. Addresses whose name starts with `poison.` get 3 delivery attempts before
+# the broker moves a message to its DLQ address (the other addresses keep 10).
+ARTEMIS_VERSION=2.40.0
+ARTEMIS_HOME="$STACK/apache-artemis-$ARTEMIS_VERSION"
+ARTEMIS_INST="$DATA/artemis"
+ARTEMIS_PORT=5673
+ARTEMIS_TLS_PORT=5674
+
+install_artemis() {
+  [ -f "$ARTEMIS_HOME/.complete" ] && return 0
+  command -v java >/dev/null || apt_install openjdk-17-jre-headless
+  local url="https://repo1.maven.org/maven2/org/apache/activemq/apache-artemis/$ARTEMIS_VERSION/apache-artemis-$ARTEMIS_VERSION-bin.tar.gz"
+  log "fetching ActiveMQ Artemis $ARTEMIS_VERSION from Maven Central into $ARTEMIS_HOME (once)"
+  rm -rf "$ARTEMIS_HOME" "$STACK/artemis.tar.gz"
+  curl -sSfL -o "$STACK/artemis.tar.gz" "$url"
+  tar xzf "$STACK/artemis.tar.gz" -C "$STACK"
+  rm -f "$STACK/artemis.tar.gz"
+  touch "$ARTEMIS_HOME/.complete"
+}
+
+create_artemis_instance() {
+  [ -f "$ARTEMIS_INST/.complete" ] && return 0
+  install_artemis
+  make_certs
+  log "creating the Artemis broker instance $ARTEMIS_INST (once)"
+  rm -rf "$ARTEMIS_INST"
+  "$ARTEMIS_HOME/bin/artemis" create "$ARTEMIS_INST" --user sluice --password sluice-secret \
+    --require-login --no-web --host 127.0.0.1 --nio --no-autotune --java-memory 512M \
+    --no-hornetq-acceptor --no-mqtt-acceptor --no-stomp-acceptor --silent \
+    >"$STACK/artemis-create.log" 2>&1 || { tail -20 "$STACK/artemis-create.log" >&2; exit 1; }
+  sed -i 's/-Xms512M/-Xms64M/' "$ARTEMIS_INST/etc/artemis.profile"
+  python3 - "$ARTEMIS_INST/etc/broker.xml" "$TLS" "$TLS_PASS" "$ARTEMIS_PORT" "$ARTEMIS_TLS_PORT" <<'PY'
+import re, sys
+path, tls, password, port, tls_port = sys.argv[1:]
+xml = open(path).read()
+opts = "protocols=AMQP;useEpoll=true;amqpCredits=1000;amqpLowCredits=300;amqpMinLargeMessageSize=102400;amqpDuplicateDetection=true"
+acceptors = f"""<acceptors>
+         <!-- written by sluice scripts/stack.sh: AMQP 1.0 only, plain and TLS -->
+         <acceptor name="amqp">tcp://127.0.0.1:{port}?{opts}</acceptor>
+         <acceptor name="amqps">tcp://127.0.0.1:{tls_port}?{opts};sslEnabled=true;keyStoreType=PKCS12;keyStorePath={tls}/server.p12;keyStorePassword={password}</acceptor>
+      </acceptors>"""
+xml = re.sub(r"<acceptors>.*?</acceptors>", acceptors, xml, count=1, flags=re.S)
+poison = """<address-settings>
+         <!-- sluice tests: poison messages reach the DLQ address after 3 attempts -->
+         <address-setting match="poison.#">
+            <dead-letter-address>DLQ</dead-letter-address>
+            <max-delivery-attempts>3</max-delivery-attempts>
+            <redelivery-delay>0</redelivery-delay>
+            <auto-create-queues>true</auto-create-queues>
+            <auto-create-addresses>true</auto-create-addresses>
+         </address-setting>"""
+xml = xml.replace("<address-settings>", poison, 1)
+open(path, "w").write(xml)
+PY
+  touch "$ARTEMIS_INST/.complete"
+}
+
+artemis_running() { pgrep -f "artemis.instance=$ARTEMIS_INST " >/dev/null; }
+
+start_artemis() {
+  create_artemis_instance
+  if ! artemis_running; then
+    log "starting ActiveMQ Artemis $ARTEMIS_VERSION (AMQP 127.0.0.1:$ARTEMIS_PORT, TLS :$ARTEMIS_TLS_PORT)"
+    mkdir -p "$ARTEMIS_INST/log"
+    setsid nohup "$ARTEMIS_INST/bin/artemis" run </dev/null >>"$ARTEMIS_INST/log/console.log" 2>&1 &
+  fi
+  wait_port "$ARTEMIS_PORT" "ActiveMQ Artemis" 120
+  wait_port "$ARTEMIS_TLS_PORT" "ActiveMQ Artemis (TLS)" 30
+  python_env
+  # listening is not enough: wait until a SASL PLAIN login and a link attach succeed
+  "$VENV/bin/python" - "$ARTEMIS_PORT" <<'PY'
+import sys, time
+from proton.utils import BlockingConnection
+for _ in range(60):
+    try:
+        c = BlockingConnection("amqp://127.0.0.1:" + sys.argv[1], user="sluice", password="sluice-secret",
+                               allowed_mechs="PLAIN", timeout=5)
+        c.create_sender("sluice.stack.ping").close()
+        c.close(); sys.exit(0)
+    except Exception:
+        time.sleep(1)
+sys.exit("ActiveMQ Artemis does not accept AMQP connections")
+PY
+}
+
+stop_artemis() { # [signal]
+  pkill "-${1:-TERM}" -f "artemis.instance=$ARTEMIS_INST " 2>/dev/null || true
+  for _ in $(seq 1 120); do artemis_running || return 0; sleep 0.5; done
+  log "Artemis did not stop within 60 s: killing it"
+  pkill -KILL -f "artemis.instance=$ARTEMIS_INST " 2>/dev/null || true
+  sleep 1
+}
+
 status() {
   for p in 9092:kafka 9095:kafka-strict 9101:kafka-spare 9097:kafka-secure 5672:rabbitmq 5671:rabbitmq-tls \
-           1883:mosquitto 8883:mosquitto-tls 5432:postgres 27017:mongodb 27018:mongodb-tls; do
+           1883:mosquitto 8883:mosquitto-tls 5432:postgres 27017:mongodb 27018:mongodb-tls 5673:artemis 5674:artemis-tls; do
     if listening "${p%%:*}"; then echo "${p##*:} up"; else echo "${p##*:} down"; fi
   done
 }
@@ -561,6 +667,7 @@ case "${1:-up}" in
     postgres_tls
     start_mongo
     start_mongo_tls
+    start_artemis
     log "all servers are up"
     ;;
   status) status ;;
@@ -585,5 +692,9 @@ case "${1:-up}" in
                        start_mongo_on "$MONGO_RESTART_PORT" mongo-restart "SecantusDB (restart tests)" ;;
   start-mongo-restart) python_env; start_mongo_on "$MONGO_RESTART_PORT" mongo-restart "SecantusDB (restart tests)" ;;
   stop-mongo-restart) stop_mongo_on "$MONGO_RESTART_PORT" ;;
-  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-spare-broker|stop-spare-broker|kill-spare-broker|start-secure-broker|stop-secure-broker|start-tls-servers|tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart]" >&2; exit 2 ;;
+  artemis-install) install_artemis ;;
+  start-artemis) start_artemis ;;
+  stop-artemis) stop_artemis TERM ;;
+  kill-artemis) stop_artemis KILL ;;
+  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-spare-broker|stop-spare-broker|kill-spare-broker|start-secure-broker|stop-secure-broker|start-tls-servers|tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart|artemis-install|start-artemis|stop-artemis|kill-artemis]" >&2; exit 2 ;;
 esac

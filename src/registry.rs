@@ -15,6 +15,10 @@ pub fn plugins() -> Plugins {
     connectors.push(sluice_connectors::amqp::source_plugin());
     #[cfg(feature = "amqp")]
     connectors.push(sluice_connectors::amqp::sink_plugin());
+    #[cfg(feature = "amqp1")]
+    connectors.push(sluice_connectors::amqp1::source_plugin());
+    #[cfg(feature = "amqp1")]
+    connectors.push(sluice_connectors::amqp1::sink_plugin());
     #[cfg(feature = "mqtt")]
     connectors.push(sluice_connectors::mqtt::source_plugin());
     #[cfg(feature = "mqtt")]

@@ -2,7 +2,9 @@
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
-#[cfg(any(feature = "amqp", feature = "mqtt"))]
+#[cfg(feature = "amqp1")]
+pub mod amqp1;
+#[cfg(any(feature = "amqp", feature = "amqp1", feature = "mqtt"))]
 mod cross_checks;
 #[cfg(feature = "file")]
 pub mod file;

@@ -9,10 +9,11 @@
 //! | `JMSType`                 | `type`                                   |
 //! | `JMSReplyTo`              | `reply_to`                               |
 //! | `JMSTimestamp`            | `timestamp` (epoch milliseconds)         |
-//! | `JMSDestination`          | `routing_key` (AMQP) or `topic` (MQTT)   |
+//! | `JMSDestination`          | `routing_key` (AMQP), `topic` (MQTT) or `to` (AMQP 1.0) |
 //! | `JMSDeliveryMode`         | `delivery_mode`                          |
 //! | `JMSPriority`             | `priority`                               |
 //! | `JMSExpiration`           | `expiration`                             |
+//! | `JMSXGroupID`, `JMSXGroupSeq`, `JMSXUserID`, `JMSXDeliveryCount` | `group_id`, `group_sequence`, `user_id`, `delivery_count` (AMQP 1.0) |
 //! | anything else             | that property, else that application header |
 
 use bytes::Bytes;
@@ -39,10 +40,15 @@ const JMS: &[(&str, &[&str])] = &[
     ("JMSType", &["type"]),
     ("JMSReplyTo", &["reply_to"]),
     ("JMSTimestamp", &["timestamp"]),
-    ("JMSDestination", &["routing_key", "topic"]),
+    ("JMSDestination", &["routing_key", "topic", "to"]),
     ("JMSDeliveryMode", &["delivery_mode"]),
     ("JMSPriority", &["priority"]),
     ("JMSExpiration", &["expiration"]),
+    // AMQP 1.0 (amqp1-source) properties
+    ("JMSXGroupID", &["group_id"]),
+    ("JMSXGroupSeq", &["group_sequence"]),
+    ("JMSXUserID", &["user_id"]),
+    ("JMSXDeliveryCount", &["delivery_count"]),
 ];
 
 impl KeySource {

@@ -55,8 +55,10 @@ pub fn config_def() -> ConfigDef {
             .doc("The most messages one poll returns. Each batch is acknowledged to RabbitMQ with one basic.ack(multiple=true) once Kafka has acknowledged every record of it and of every earlier batch."))
         .define(ConfigKey::int("amqp.prefetch").default("1000").between(0.0, 65535.0).importance(Importance::Medium).group(GROUP)
             .doc("basic.qos prefetch count: how many unacknowledged messages RabbitMQ hands to this task at once. It bounds what is in flight (read but not yet acknowledged) and so the duplicates after a crash. Keep it a few times amqp.batch.size so several batches can be in flight while Kafka acknowledges earlier ones. 0 means no limit (not recommended: memory is then unbounded)."))
-        .define(ConfigKey::long("amqp.max.poll.blocked.time.ms").default("1000").between(0.0, 60000.0).importance(Importance::Low).group(GROUP)
+        .define(ConfigKey::long("amqp.poll.wait.ms").default("1000").between(0.0, 60000.0).importance(Importance::Low).group(GROUP)
             .doc("How long a poll waits for the first message when the queue is empty. Once one message arrived the poll takes whatever else is already buffered (up to amqp.batch.size) without waiting."))
+        .define(ConfigKey::long("amqp.max.poll.blocked.time.ms").optional().between(0.0, 60000.0).importance(Importance::Low).group(GROUP)
+            .doc("Deprecated name of amqp.poll.wait.ms (still read when amqp.poll.wait.ms is not set). It was renamed because IBM's mq.max.poll.blocked.time.ms means something else: how long a poll waits for the previous batch to reach Kafka."))
         .merge(&connection_def())
         .merge(&sluice_record_builders::config_def("amqp.", "AMQP basic properties and application headers", "Record builder"))
         // IBM MQ source keys: amqp-source reads RabbitMQ (AMQP 0-9-1) with amqp.* keys.
@@ -161,7 +163,7 @@ impl AmqpSourceConfig {
             topic: p.str("topic"),
             batch_size: p.int("amqp.batch.size") as usize,
             prefetch: p.int("amqp.prefetch") as u16,
-            max_poll_blocked: millis(p.long("amqp.max.poll.blocked.time.ms")),
+            max_poll_blocked: millis(poll_wait_ms(p)),
             reconnect_min: min.max(Duration::from_millis(1)),
             reconnect_max: max.max(Duration::from_millis(1)),
             connection_timeout: millis(p.long("amqp.connection.timeout.ms")),
@@ -181,6 +183,19 @@ impl AmqpSourceConfig {
     pub fn source_name(&self) -> String {
         format!("{}/{}", self.uri.vhost, self.queue)
     }
+}
+
+/// `amqp.poll.wait.ms`, or its deprecated name `amqp.max.poll.blocked.time.ms` (with a
+/// warning) when only that one is set.
+fn poll_wait_ms(p: &ParsedConfig) -> i64 {
+    let raw = p.raw();
+    if !raw.contains_key("amqp.poll.wait.ms") {
+        if let Some(ms) = p.opt_long("amqp.max.poll.blocked.time.ms") {
+            tracing::warn!("amqp.max.poll.blocked.time.ms is deprecated (IBM's mq.max.poll.blocked.time.ms means something else): write amqp.poll.wait.ms");
+            return ms;
+        }
+    }
+    p.long("amqp.poll.wait.ms")
 }
 
 /// The `amqp.ssl.*` keys as lapin's TLS settings, with the files read now so that a
@@ -297,6 +312,14 @@ mod tests {
         assert_eq!(c.batch_size, 250);
         assert_eq!(c.prefetch, 1000);
         assert_eq!(c.max_poll_blocked, Duration::from_millis(1000));
+        let old_name = parse(&[
+            ("amqp.uri", "amqp://u:secret@rabbit:5673/%2f"),
+            ("amqp.queue", "orders"),
+            ("topic", "orders"),
+            ("amqp.max.poll.blocked.time.ms", "250"),
+        ])
+        .unwrap();
+        assert_eq!(old_name.max_poll_blocked, Duration::from_millis(250));
         assert_eq!(c.reconnect_min, Duration::from_millis(64));
         assert_eq!(c.reconnect_max, Duration::from_millis(8192));
         assert_eq!(c.source_name(), "//orders");

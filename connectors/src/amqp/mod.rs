@@ -5,7 +5,7 @@
 //!
 //! * The task consumes with manual acknowledgements and a `basic.qos` prefetch window
 //!   (`amqp.prefetch`). Nothing is acknowledged on receipt.
-//! * `poll` waits up to `amqp.max.poll.blocked.time.ms` for a first message, then takes
+//! * `poll` waits up to `amqp.poll.wait.ms` for a first message, then takes
 //!   what is already buffered, up to `amqp.batch.size`. The batch carries an ack token
 //!   holding the last delivery tag and the connection generation.
 //! * The runtime hands the token to [`acknowledger::AmqpAcknowledger`] only after Kafka

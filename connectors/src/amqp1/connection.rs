@@ -1,0 +1,99 @@
+//! Opening one AMQP 1.0 connection and session: TCP, TLS (tokio-rustls, from the
+//! first byte) for amqps://, SASL, open and begin, trying the endpoints of the
+//! failover list in order.
+
+use fe2o3_amqp::connection::ConnectionHandle;
+use fe2o3_amqp::sasl_profile::SaslProfile;
+use fe2o3_amqp::session::SessionHandle;
+use fe2o3_amqp::{Connection, Session};
+use tokio::net::TcpStream;
+
+use super::config::{Endpoint, Sasl, ServerConfig};
+
+/// An open connection with one session.
+pub struct Opened {
+    pub connection: ConnectionHandle<()>,
+    pub session: SessionHandle<()>,
+    /// The endpoint it is connected to (for logs; no credentials).
+    pub endpoint: String,
+}
+
+impl Opened {
+    /// Ends the session and closes the connection (best effort).
+    pub async fn close(mut self) {
+        let _ = self.session.end().await;
+        let _ = self.connection.close().await;
+    }
+}
+
+fn profile(s: &Sasl) -> SaslProfile {
+    match s {
+        Sasl::Anonymous => SaslProfile::Anonymous,
+        Sasl::Plain { user, password } => SaslProfile::Plain {
+            username: user.clone(),
+            password: password.clone(),
+        },
+    }
+}
+
+async fn open_one(cfg: &ServerConfig, e: &Endpoint, container_id: &str) -> Result<Opened, String> {
+    let tcp = TcpStream::connect((e.host.as_str(), e.port))
+        .await
+        .map_err(|err| format!("cannot connect: {}", err))?;
+    let _ = tcp.set_nodelay(true);
+    let builder = Connection::builder()
+        .container_id(container_id.to_string())
+        .hostname(e.host.as_str())
+        .sasl_profile(profile(&cfg.sasl))
+        .scheme("amqp");
+    let builder = if cfg.idle_timeout.is_zero() {
+        builder
+    } else {
+        builder.idle_time_out(cfg.idle_timeout.as_millis().min(u32::MAX as u128) as u32)
+    };
+    let mut connection = if e.tls {
+        let tls = cfg
+            .tls
+            .as_ref()
+            .ok_or_else(|| "amqps:// without a TLS configuration".to_string())?;
+        let name = rustls::pki_types::ServerName::try_from(e.host.clone())
+            .map_err(|err| format!("{} is not a valid TLS server name: {}", e.host, err))?;
+        let stream = tokio_rustls::TlsConnector::from(tls.0.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|err| format!("TLS handshake failed: {}", err))?;
+        builder.open_with_stream(stream).await
+    } else {
+        builder.open_with_stream(tcp).await
+    }
+    .map_err(|err| format!("AMQP open failed: {}", err))?;
+    let session = match Session::begin(&mut connection).await {
+        Ok(s) => s,
+        Err(err) => {
+            let _ = connection.close().await;
+            return Err(format!("cannot begin a session: {}", err));
+        }
+    };
+    Ok(Opened {
+        connection,
+        session,
+        endpoint: e.to_string(),
+    })
+}
+
+/// Opens a connection to the first endpoint that answers, each attempt bounded by
+/// `amqp1.connection.timeout.ms`. The error names every endpoint tried and why.
+pub async fn open(cfg: &ServerConfig, container_id: &str) -> Result<Opened, String> {
+    let mut errors = Vec::new();
+    for e in &cfg.endpoints {
+        match tokio::time::timeout(cfg.connection_timeout, open_one(cfg, e, container_id)).await {
+            Ok(Ok(o)) => return Ok(o),
+            Ok(Err(err)) => errors.push(format!("{}: {}", e, err)),
+            Err(_) => errors.push(format!(
+                "{}: timed out after {:?}",
+                e, cfg.connection_timeout
+            )),
+        }
+    }
+    Err(errors.join("; "))
+}

@@ -1,0 +1,13 @@
+//! AMQP 1.0 (the JMS brokers' wire protocol): [`source`] reads an address into Kafka,
+//! [`sink`] sends records to an address. Connections use fe2o3-amqp with SASL PLAIN or
+//! ANONYMOUS and TLS by rustls (`config`, `connection`); values map both ways in
+//! `values`.
+
+mod config;
+mod connection;
+pub mod sink;
+pub mod source;
+mod values;
+
+pub use sink::sink_plugin;
+pub use source::source_plugin;

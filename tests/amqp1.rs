@@ -1,0 +1,664 @@
+//! The AMQP 1.0 source and sink against ActiveMQ Artemis 2.40.0 and the Kafka broker
+//! that `scripts/stack.sh` starts, with python-qpid-proton as the independent client:
+//! JMS text, bytes, map messages and their properties as documented, selectors,
+//! durable shared subscriptions, message-group keys, SIGKILL of the worker and an
+//! Artemis restart losing nothing, poison messages with both tolerances (the broker's
+//! own dead-letter address after its redelivery limit), a sink round trip, and TLS.
+
+#[path = "common/amqp1.rs"]
+mod amqp1;
+mod common;
+#[path = "common/queues.rs"]
+mod queues;
+#[path = "common/tls.rs"]
+mod tls;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::*;
+use queues::{read_topic, value_counts};
+use serde_json::json;
+
+/// Tests that restart Artemis or count duplicates must not overlap.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    let g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    amqp1::start_artemis();
+    g
+}
+
+fn config(dir: &Path, name: &str, class: &str, body: &str) -> PathBuf {
+    let p = dir.join(format!("{}.yaml", name));
+    let uri = if body.contains("amqp1.uri:") {
+        String::new()
+    } else {
+        format!("  amqp1.uri: {}\n", amqp1::URI)
+    };
+    std::fs::write(
+        &p,
+        format!("name: {name}\nconfig:\n  connector.class: {class}\n{uri}{body}"),
+    )
+    .unwrap();
+    p
+}
+
+fn source(dir: &Path, name: &str, address: &str, topic: &str, extra: &str) -> PathBuf {
+    config(
+        dir,
+        name,
+        "amqp1-source",
+        &format!("  amqp1.address: {address}\n  topic: {topic}\n{extra}"),
+    )
+}
+
+fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
+/// Every `body-<i>` for i < n is present and nothing else; returns the duplicates.
+fn check_all_present(msgs: &[Msg], n: usize) -> usize {
+    let counts = value_counts(msgs);
+    let missing: Vec<usize> = (0..n)
+        .filter(|i| !counts.contains_key(&format!("body-{}", i)))
+        .take(10)
+        .collect();
+    assert!(missing.is_empty(), "messages lost, e.g. {:?}", missing);
+    assert_eq!(counts.len(), n, "unexpected values in the topic");
+    msgs.len() - n
+}
+
+fn wait_records(topic: &str, n: usize, secs: u64, w: &Sluice) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while end_offset(topic) < n as i64 {
+        if std::time::Instant::now() > deadline {
+            panic!(
+                "{} holds {} of {} records; log:\n{}",
+                topic,
+                end_offset(topic),
+                n,
+                tail(&w.log_text())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn jms_text_bytes_map_and_stream_messages_arrive_as_documented() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let address = unique("jms-types");
+    let topic = unique("jms-types");
+    create_topic(&topic, 1);
+    let sent = amqp1::send(
+        &address,
+        "queue",
+        &[
+            json!({"kind": "text", "body": "héllo", "id": "ID:text-1", "correlation_id": "corr-1", "subject": "order", "group_id": "g-1",
+               "group_sequence": 7, "reply_to": "replies", "priority": 7, "durable": true, "creation_time": 1_700_000_000_123u64,
+               "props": {"region": "EU", "qty": 3, "vip": true, "score": 2.5}}),
+            json!({"kind": "bytes", "body": "AAEC/w==", "b64": true, "id": "ID:bytes-1"}),
+            json!({"kind": "map", "body": {"name": "bolt", "qty": 12, "price": 0.25}, "id": "ID:map-1"}),
+            json!({"kind": "list", "body": [1, 2, 3], "id": "ID:list-1"}),
+            json!({"kind": "null", "id": "ID:null-1"}),
+        ],
+    );
+    assert_eq!(sent, 5);
+    let c = source(d, &unique("jms-types"), &address, &topic,
+        "  amqp1.record.builder.key.header: JMSXGroupID\n  value.converter: org.apache.kafka.connect.json.JsonConverter\n  value.converter.schemas.enable: true\n");
+    let mut w = Sluice::standalone(d, &worker_yaml(d, free_port(), ""), &[&c]);
+    wait_records(&topic, 5, 60, &w);
+    assert!(w.terminate().success());
+    let msgs = read_all(&topic);
+    assert_eq!(msgs.len(), 5, "{:?}", msgs);
+    let v = |i: usize| -> serde_json::Value {
+        serde_json::from_slice(msgs[i].value.as_deref().unwrap()).unwrap()
+    };
+
+    // TextMessage: an optional string, with every JMS header and typed property.
+    let t = v(0);
+    assert_eq!(t["schema"]["type"], "string");
+    assert_eq!(t["payload"], "héllo");
+    let m = &msgs[0];
+    assert_eq!(m.key_str(), Some("g-1"), "key from JMSXGroupID");
+    for (h, want) in [
+        ("JMSMessageID", "ID:text-1"),
+        ("JMSCorrelationID", "corr-1"),
+        ("JMSType", "order"),
+        ("JMSXGroupID", "g-1"),
+        ("JMSXGroupSeq", "7"),
+        ("JMSReplyTo", "replies"),
+        ("JMSPriority", "7"),
+        ("JMSDeliveryMode", "2"),
+        ("JMSTimestamp", "2023-11-14T22:13:20.123Z"),
+        ("JMSRedelivered", "false"),
+        ("JMSXDeliveryCount", "1"),
+        ("region", "EU"),
+        ("qty", "3"),
+        ("vip", "true"),
+        ("score", "2.5"),
+        ("x-opt-jms-msg-type", "5"),
+    ] {
+        assert_eq!(
+            m.header(h).as_deref(),
+            Some(want),
+            "header {} of {:?}",
+            h,
+            m.headers
+        );
+    }
+    // BytesMessage: optional bytes (base64 in JSON).
+    let b = v(1);
+    assert_eq!(b["schema"]["type"], "bytes");
+    assert_eq!(b["payload"], "AAEC/w==");
+    assert_eq!(msgs[1].key, None, "no group id: null key");
+    // MapMessage: a struct with a field per entry, typed.
+    let mm = v(2);
+    assert_eq!(mm["schema"]["type"], "struct");
+    let fields: Vec<(String, String)> = mm["schema"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap().to_string(),
+                f["type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            ("name".into(), "string".into()),
+            ("qty".into(), "int64".into()),
+            ("price".into(), "double".into())
+        ]
+    );
+    assert_eq!(
+        mm["payload"],
+        json!({"name": "bolt", "qty": 12, "price": 0.25})
+    );
+    // A list body: a schemaless array; no body: null.
+    assert_eq!(v(3)["payload"], json!([1, 2, 3]));
+    assert!(
+        msgs[4].value.is_none(),
+        "no body: a null value (a tombstone)"
+    );
+    assert_eq!(msgs[4].header("JMSMessageID").as_deref(), Some("ID:null-1"));
+    // Everything was accepted: the queue is empty.
+    assert!(amqp1::receive(&address, "queue", 10, 1.0).is_empty());
+}
+
+#[test]
+fn selector_filters_and_group_keys_keep_each_groups_order() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let address = unique("selector");
+    let topic = unique("selector");
+    create_topic(&topic, 4);
+    let msgs: Vec<_> = (0..300)
+        .map(|i| {
+            json!({"kind": "text", "body": format!("body-{}", i), "group_id": format!("g{}", i % 5),
+                        "props": {"region": if i % 3 == 0 { "US" } else { "EU" }, "n": i}})
+        })
+        .collect();
+    amqp1::send(&address, "queue", &msgs);
+    let c = source(d, &unique("selector"), &address, &topic,
+        "  amqp1.selector: region = 'EU' AND n >= 0\n  amqp1.record.builder.key.header: JMSXGroupID\n  amqp1.batch.size: 17\n");
+    let mut w = Sluice::standalone(d, &worker_yaml(d, free_port(), ""), &[&c]);
+    wait_records(&topic, 200, 60, &w);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(w.terminate().success());
+    let got = read_all(&topic);
+    assert_eq!(got.len(), 200, "only EU messages (2 of 3)");
+    assert!(got
+        .iter()
+        .all(|m| m.header("region").as_deref() == Some("EU")));
+    // Per group: one partition, in send order.
+    let mut per_key: HashMap<String, (i32, Vec<usize>)> = HashMap::new();
+    for m in &got {
+        let n: usize = m
+            .value_str()
+            .strip_prefix("body-")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let e = per_key
+            .entry(m.key_str().unwrap().to_string())
+            .or_insert((m.partition, Vec::new()));
+        assert_eq!(e.0, m.partition, "a group's records share a partition");
+        e.1.push(n);
+    }
+    let mut by_partition: HashMap<i32, Vec<&Msg>> = HashMap::new();
+    for m in &got {
+        by_partition.entry(m.partition).or_default().push(m);
+    }
+    for ms in by_partition.values_mut() {
+        ms.sort_by_key(|m| m.offset);
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for m in ms.iter() {
+            let n: usize = m
+                .value_str()
+                .strip_prefix("body-")
+                .unwrap()
+                .parse()
+                .unwrap();
+            if let Some(prev) = last.insert(m.key_str().unwrap(), n) {
+                assert!(
+                    prev < n,
+                    "group {} out of order: {} after {}",
+                    m.key_str().unwrap(),
+                    n,
+                    prev
+                );
+            }
+        }
+    }
+    assert_eq!(per_key.len(), 5);
+    // The US messages are still in the queue for other consumers.
+    let left = amqp1::receive(&address, "queue", 200, 2.0);
+    assert_eq!(left.len(), 100);
+    assert!(left.iter().all(|m| m["props"]["region"] == "US"));
+}
+
+#[test]
+fn sigkill_mid_stream_loses_nothing_and_duplicates_are_bounded_by_the_credit() {
+    let _s = serial();
+    const N: usize = 4000;
+    const CREDIT: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let address = unique("kill");
+    let topic = unique("kill");
+    create_topic(&topic, 1);
+    amqp1::send(&address, "queue", &amqp1::numbered(0, N));
+    let c = source(
+        d,
+        &unique("kill"),
+        &address,
+        &topic,
+        &format!("  amqp1.credit: {CREDIT}\n  amqp1.batch.size: 100\n"),
+    );
+    let worker = worker_yaml(d, free_port(), "");
+    let mut w = Sluice::standalone(d, &worker, &[&c]);
+    wait_records(&topic, N / 3, 60, &w);
+    w.kill();
+    let at_kill = end_offset(&topic);
+    eprintln!("killed with {} of {} records in Kafka", at_kill, N);
+    assert!((at_kill as usize) < N, "killed too late to test anything");
+    let mut w = Sluice::standalone(d, &worker, &[&c]);
+    wait_records(&topic, N, 60, &w);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(w.terminate().success());
+    let msgs = read_topic(&topic, Duration::from_secs(60));
+    let dups = check_all_present(&msgs, N);
+    eprintln!(
+        "duplicates after SIGKILL: {} (bound: credit {})",
+        dups, CREDIT
+    );
+    assert!(dups <= CREDIT, "{} duplicates > credit {}", dups, CREDIT);
+    assert!(
+        amqp1::receive(&address, "queue", 10, 1.0).is_empty(),
+        "the queue is empty"
+    );
+}
+
+#[test]
+fn artemis_restart_mid_stream_loses_nothing() {
+    let _s = serial();
+    const N: usize = 4000;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let address = unique("restart");
+    let topic = unique("restart");
+    create_topic(&topic, 1);
+    amqp1::send(&address, "queue", &amqp1::numbered(0, N));
+    let c = source(
+        d,
+        &unique("restart"),
+        &address,
+        &topic,
+        "  amqp1.credit: 200\n  amqp1.batch.size: 50\n  amqp1.reconnect.delay.max.ms: 1000\n",
+    );
+    let mut w = Sluice::standalone(d, &worker_yaml(d, free_port(), ""), &[&c]);
+    wait_records(&topic, N / 4, 60, &w);
+    assert!(stack("stop-artemis"), "stop Artemis");
+    let at_stop = end_offset(&topic);
+    eprintln!("Artemis stopped with {} of {} records in Kafka", at_stop, N);
+    assert!((at_stop as usize) < N, "stopped too late to test anything");
+    std::thread::sleep(Duration::from_secs(2));
+    amqp1::start_artemis();
+    wait_records(&topic, N, 90, &w);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        w.log_text().contains("reconnected to the AMQP 1.0 broker"),
+        "{}",
+        tail(&w.log_text())
+    );
+    assert!(w.terminate().success());
+    let msgs = read_topic(&topic, Duration::from_secs(60));
+    let dups = check_all_present(&msgs, N);
+    eprintln!("duplicates after the Artemis restart: {}", dups);
+    assert!(
+        amqp1::receive(&address, "queue", 10, 1.0).is_empty(),
+        "the queue is empty"
+    );
+}
+
+#[test]
+fn durable_shared_subscription_keeps_messages_while_the_worker_is_down() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let address = unique("prices");
+    let topic = unique("prices");
+    create_topic(&topic, 1);
+    let name = unique("prices");
+    let c = source(
+        d,
+        &name,
+        &address,
+        &topic,
+        &format!("  amqp1.subscription.name: {}\n", unique("sub")),
+    );
+    let port = free_port();
+    let worker = worker_yaml(d, port, "");
+    let mut w = Sluice::standalone(d, &worker, &[&c]);
+    let api = Api::new(port);
+    api.wait_ready();
+    api.wait_state(&name, "RUNNING");
+    wait_for("the subscription", Duration::from_secs(30), || {
+        w.log_text().contains("receiving from the AMQP 1.0 broker")
+    });
+    amqp1::send(&address, "topic", &amqp1::numbered(0, 100));
+    wait_records(&topic, 100, 60, &w);
+    assert!(w.terminate().success());
+    // Published while no worker is attached: the durable subscription keeps them.
+    amqp1::send(&address, "topic", &amqp1::numbered(100, 100));
+    let mut w = Sluice::standalone(d, &worker, &[&c]);
+    wait_records(&topic, 200, 60, &w);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(w.terminate().success());
+    let msgs = read_all(&topic);
+    assert_eq!(
+        check_all_present(&msgs, 200),
+        0,
+        "a graceful stop leaves no duplicates"
+    );
+}
+
+#[test]
+fn poison_message_goes_to_the_dead_letter_queue_with_tolerance_all() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let address = unique("poison-all");
+    let topic = unique("poison-all");
+    let dlq = unique("poison-all-dlq");
+    create_topic(&topic, 1);
+    amqp1::send(
+        &address,
+        "queue",
+        &[
+            json!({"kind": "text", "body": "{\"n\": 1}"}),
+            json!({"kind": "text", "body": "not json", "id": "ID:poison", "props": {"tenant": "acme"}}),
+            json!({"kind": "text", "body": "{\"n\": 3}"}),
+        ],
+    );
+    let c = source(d, &unique("poison-all"), &address, &topic, &format!(
+        "  amqp1.record.builder: json\n  value.converter: org.apache.kafka.connect.json.JsonConverter\n  value.converter.schemas.enable: false\n  errors.tolerance: all\n  errors.deadletterqueue.topic.name: {dlq}\n  errors.deadletterqueue.topic.replication.factor: 1\n  errors.deadletterqueue.context.headers.enable: true\n"));
+    let mut w = Sluice::standalone(d, &worker_yaml(d, free_port(), ""), &[&c]);
+    wait_records(&topic, 2, 60, &w);
+    wait_for("the dead letter record", Duration::from_secs(30), || {
+        end_offset(&dlq) >= 1
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(w.terminate().success());
+    let good: Vec<String> = read_all(&topic)
+        .iter()
+        .map(|m| m.value_str().to_string())
+        .collect();
+    assert_eq!(good, vec!["{\"n\":1}", "{\"n\":3}"]);
+    let bad = read_all(&dlq);
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].value_str(), "not json");
+    assert_eq!(bad[0].header("tenant").as_deref(), Some("acme"));
+    let why = bad[0]
+        .header("__connect.errors.exception.message")
+        .unwrap_or_default();
+    assert!(why.contains("JSON"), "{}", why);
+    // accepted with its batch: nothing is left on the broker
+    assert!(amqp1::receive(&address, "queue", 10, 1.0).is_empty());
+}
+
+#[test]
+fn untolerated_poison_fails_the_task_and_ends_in_the_brokers_dead_letter_address() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // poison.* addresses: 3 delivery attempts, then Artemis' DLQ address
+    let address = format!("poison.{}", unique("none"));
+    let topic = unique("poison-none");
+    create_topic(&topic, 1);
+    let marker = unique("poison-id");
+    amqp1::send(
+        &address,
+        "queue",
+        &[
+            json!({"kind": "text", "body": "{\"n\": 1}"}),
+            json!({"kind": "text", "body": "not json", "id": marker.clone()}),
+            json!({"kind": "text", "body": "{\"n\": 3}"}),
+        ],
+    );
+    let name = unique("poison-none");
+    let c = source(
+        d,
+        &name,
+        &address,
+        &topic,
+        "  amqp1.record.builder: json\n  amqp1.batch.size: 1\n",
+    );
+    let port = free_port();
+    let worker = worker_yaml(d, port, "").replace(
+        "task.auto.restart.enable: false",
+        "task.auto.restart.enable: true\ntask.auto.restart.backoff.initial.ms: 300\ntask.auto.restart.backoff.max.ms: 600",
+    );
+    let mut w = Sluice::standalone(d, &worker, &[&c]);
+    let api = Api::new(port);
+    api.wait_ready();
+    // The task fails on the poison message, is restarted, fails again...
+    wait_for(
+        "a failed task with the reason",
+        Duration::from_secs(30),
+        || w.log_text().contains("cannot be read as JSON"),
+    );
+    // ... until Artemis' redelivery limit (3) moves the message to its DLQ; then the
+    // task gets past it and the third message arrives.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while !read_all(&topic)
+        .iter()
+        .any(|m| m.value_str() == "{\"n\":3}")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the third message did not arrive; log:\n{}",
+            tail(&w.log_text())
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    api.wait_state(&name, "RUNNING");
+    assert!(w.terminate().success());
+    // The first message may come twice (released when the task failed before Kafka
+    // acknowledged it); the poison one never arrives.
+    let mut got: Vec<String> = read_all(&topic)
+        .iter()
+        .map(|m| m.value_str().to_string())
+        .collect();
+    got.dedup();
+    assert_eq!(got, vec!["{\"n\":1}", "{\"n\":3}"]);
+    let log = w.log_text();
+    assert!(
+        log.contains("settled messages that failed to convert as modified"),
+        "{}",
+        tail(&log)
+    );
+    let dead = amqp1::receive("DLQ", "queue", 1000, 2.0);
+    let ours: Vec<_> = dead.iter().filter(|m| m["id"] == json!(marker)).collect();
+    assert_eq!(
+        ours.len(),
+        1,
+        "the poison message is in Artemis' DLQ: {:?}",
+        dead
+    );
+    assert_eq!(ours[0]["body"], "not json");
+}
+
+#[test]
+fn sink_round_trip_kafka_artemis_kafka_keeps_body_key_and_properties() {
+    let _s = serial();
+    const N: usize = 2000;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let input = unique("rt-in");
+    let output = unique("rt-out");
+    let address = unique("rt-q");
+    create_topic(&input, 1);
+    create_topic(&output, 1);
+    let values: Vec<String> = (0..N).map(|i| format!("body-{}", i)).collect();
+    let keys: Vec<String> = (0..N).map(|i| format!("k-{}", i % 7)).collect();
+    let corr: Vec<String> = (0..N).map(|i| format!("c-{}", i)).collect();
+    let out: Vec<Outgoing<'_>> = (0..N)
+        .map(|i| {
+            (
+                Some(keys[i].as_bytes()),
+                Some(values[i].as_bytes()),
+                vec![
+                    ("JMSCorrelationID", corr[i].as_bytes()),
+                    ("region", b"EU".as_slice()),
+                    ("JMSType", b"order".as_slice()),
+                ],
+            )
+        })
+        .collect();
+    produce(&input, &out);
+    let sink = config(
+        d,
+        &unique("rt-sink"),
+        "amqp1-sink",
+        &format!("  topics: {input}\n  amqp1.address: {address}\n"),
+    );
+    let src = source(
+        d,
+        &unique("rt-source"),
+        &address,
+        &output,
+        "  amqp1.record.builder.key.header: JMSXGroupID\n",
+    );
+    let mut w = Sluice::standalone(d, &worker_yaml(d, free_port(), ""), &[&sink, &src]);
+    wait_records(&output, N, 60, &w);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(w.terminate().success());
+    let got = read_topic(&output, Duration::from_secs(60));
+    assert_eq!(check_all_present(&got, N), 0);
+    for (i, m) in got.iter().enumerate() {
+        assert_eq!(m.value_str(), format!("body-{}", i), "order");
+        assert_eq!(m.key_str(), Some(keys[i].as_str()), "key via group-id");
+        assert_eq!(m.header("JMSCorrelationID"), Some(corr[i].clone()));
+        assert_eq!(m.header("JMSType").as_deref(), Some("order"));
+        assert_eq!(m.header("region").as_deref(), Some("EU"));
+        assert_eq!(
+            m.header("JMSMessageID"),
+            Some(format!("{}-0-{}", input, i)),
+            "message-id <topic>-<partition>-<offset>"
+        );
+        assert_eq!(
+            m.header("x-opt-jms-msg-type").as_deref(),
+            Some("5"),
+            "a TextMessage"
+        );
+    }
+}
+
+#[test]
+fn tls_connections_with_the_stacks_ca_and_a_refused_one() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let address = unique("tls");
+    let topic = unique("tls");
+    let back = unique("tls-back");
+    create_topic(&topic, 1);
+    create_topic(&back, 1);
+    amqp1::send(&address, "queue", &amqp1::numbered(0, 50));
+    let ca = tls::tls_file("ca.pem");
+    let other = tls::tls_file("other-ca.pem");
+    let tls_keys = format!(
+        "  amqp1.uri: {}\n  amqp1.ssl.ca.location: {}\n",
+        amqp1::TLS_URI,
+        ca
+    );
+    let name = unique("tls-src");
+    let src = source(d, &name, &address, &topic, &tls_keys);
+    let sink = config(
+        d,
+        &unique("tls-sink"),
+        "amqp1-sink",
+        &format!("  topics: {topic}\n  amqp1.address: {back}-q\n{tls_keys}"),
+    );
+    let src_back = source(
+        d,
+        &unique("tls-src2"),
+        &format!("{back}-q"),
+        &back,
+        &tls_keys,
+    );
+    let bad_name = unique("tls-bad");
+    let bad = source(
+        d,
+        &bad_name,
+        &address,
+        &topic,
+        &format!(
+            "  amqp1.uri: {}\n  amqp1.ssl.ca.location: {}\n",
+            amqp1::TLS_URI,
+            other
+        ),
+    );
+    let port = free_port();
+    let mut w = Sluice::standalone(
+        d,
+        &worker_yaml(d, port, ""),
+        &[&src, &sink, &src_back, &bad],
+    );
+    wait_records(&topic, 50, 60, &w);
+    wait_records(&back, 50, 60, &w);
+    let api = Api::new(port);
+    let mut trace = String::new();
+    wait_for(
+        "the refused handshake in the status",
+        Duration::from_secs(30),
+        || {
+            let s = api.get(&format!("/connectors/{}/status", bad_name));
+            trace = s.body.to_string();
+            trace.contains("TLS handshake failed")
+        },
+    );
+    assert!(
+        !trace.contains("sluice-secret"),
+        "no secret in the status: {}",
+        trace
+    );
+    assert!(
+        !w.log_text().contains("sluice-secret"),
+        "no secret in the log"
+    );
+    assert!(w.terminate().success());
+    let msgs = read_all(&back);
+    assert_eq!(check_all_present(&msgs, 50), 0);
+}

@@ -9,7 +9,7 @@ mod common;
 #[path = "common/queues.rs"]
 mod queues;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -88,6 +88,16 @@ fn take(queue: &str, n: usize, timeout: Duration) -> Vec<Got> {
         let _ = c.close(200, "bye".into()).await;
         out
     })
+}
+
+/// Every value `v-0..v-<total>` is among the messages read (duplicates allowed).
+fn assert_none_lost(got: &[Got], total: usize) {
+    let seen: HashSet<&str> = got.iter().map(Got::body_str).collect();
+    let missing: Vec<usize> = (0..total)
+        .filter(|i| !seen.contains(format!("v-{}", i).as_str()))
+        .take(10)
+        .collect();
+    assert!(missing.is_empty(), "lost, e.g. {missing:?}");
 }
 
 /// A sink connector config file; `extra` lines go under `config:`.
@@ -576,15 +586,7 @@ fn a_connection_closed_by_the_server_loses_nothing() {
     produce(&topic, &out);
     wait_committed(&name, &topic, total as i64, &w);
     let got = take(&queue, total, Duration::from_secs(60));
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for g in &got {
-        *seen.entry(g.body_str()).or_default() += 1;
-    }
-    let missing: Vec<usize> = (0..total)
-        .filter(|i| !seen.contains_key(format!("v-{}", i).as_str()))
-        .take(10)
-        .collect();
-    assert!(missing.is_empty(), "lost, e.g. {missing:?}");
+    assert_none_lost(&got, total);
     let log = w.log_text();
     assert!(log.contains("lost the connection to RabbitMQ"), "{log}");
     eprintln!(
@@ -634,15 +636,7 @@ fn a_kafka_restart_mid_stream_loses_nothing() {
     producer.join().unwrap();
     wait_committed(&name, &topic, total as i64, &w);
     let got = take(&queue, total, Duration::from_secs(60));
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for g in &got {
-        *seen.entry(g.body_str()).or_default() += 1;
-    }
-    let missing: Vec<usize> = (0..total)
-        .filter(|i| !seen.contains_key(format!("v-{}", i).as_str()))
-        .take(10)
-        .collect();
-    assert!(missing.is_empty(), "lost, e.g. {missing:?}");
+    assert_none_lost(&got, total);
     assert!(
         at_stop < total as u64,
         "Kafka stopped after the last record"
@@ -699,15 +693,7 @@ fn a_rabbitmq_restart_mid_stream_loses_nothing() {
     producer.join().unwrap();
     wait_committed(&name, &topic, total as i64, &w);
     let got = take(&queue, total, Duration::from_secs(60));
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for g in &got {
-        *seen.entry(g.body_str()).or_default() += 1;
-    }
-    let missing: Vec<usize> = (0..total)
-        .filter(|i| !seen.contains_key(format!("v-{}", i).as_str()))
-        .take(10)
-        .collect();
-    assert!(missing.is_empty(), "lost, e.g. {missing:?}");
+    assert_none_lost(&got, total);
     assert!(
         (committed_at_stop as usize) < total,
         "RabbitMQ stopped after the last commit"
@@ -765,15 +751,7 @@ fn sigkill_mid_stream_loses_nothing() {
     let mut w = Sluice::standalone(d, &worker, &[&cfg]);
     wait_committed(&name, &topic, total as i64, &w);
     let got = take(&queue, total, Duration::from_secs(120));
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for g in &got {
-        *seen.entry(g.body_str()).or_default() += 1;
-    }
-    let missing: Vec<usize> = (0..total)
-        .filter(|i| !seen.contains_key(format!("v-{}", i).as_str()))
-        .take(10)
-        .collect();
-    assert!(missing.is_empty(), "lost, e.g. {missing:?}");
+    assert_none_lost(&got, total);
     let dups = got.len() - total;
     // what was published after the last commit before the kill is published again,
     // and no more

@@ -1,7 +1,6 @@
 //! The AMQP source task: consume, build records, batch, reconnect.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -169,15 +168,8 @@ impl AmqpSourceTask {
 
     async fn poll_batch(&mut self) -> Result<SourceBatch, ConnectError> {
         if self.session.is_none() {
-            if let Some(at) = self.next_attempt {
-                let now = Instant::now();
-                if at > now {
-                    // Return within about a second so pausing and stopping stay timely.
-                    tokio::time::sleep((at - now).min(Duration::from_secs(1))).await;
-                    if Instant::now() < at {
-                        return Ok(SourceBatch::new());
-                    }
-                }
+            if !sluice_runtime::task::reconnect_due(self.next_attempt).await {
+                return Ok(SourceBatch::new());
             }
             if !self.connect().await {
                 return Ok(SourceBatch::new());

@@ -99,11 +99,7 @@ pub async fn run(
                 tracing::error!("{}", msg);
                 status.set(msg);
             }
-            Ok(Event::ServerDisconnect(why)) => {
-                let msg = format!("the MQTT broker {} closed the connection: {}", server, why);
-                tracing::warn!("{}", msg);
-                status.set(msg);
-            }
+            Ok(Event::ServerDisconnect(why)) => server_disconnected(&server, &why, &status),
             Ok(Event::Disconnecting) => {
                 if *stop.borrow() {
                     return;
@@ -117,19 +113,42 @@ pub async fn run(
                     return;
                 }
                 failures += 1;
-                let delay = backoff.next_delay();
-                let msg = format!(
-                    "MQTT connection to {} failed (attempt {}), reconnecting in {:?}: {}",
-                    server, failures, delay, e
-                );
-                tracing::warn!("{}", msg);
-                status.set(msg);
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = stop.changed() => return,
+                let failed = format!("(attempt {}): {}", failures, e);
+                if !pause_before_reconnect(&server, &failed, &mut backoff, &status, &mut stop).await
+                {
+                    return;
                 }
             }
         }
+    }
+}
+
+/// MQTT 5: the broker closed the connection with a reason; the task status shows it.
+pub(crate) fn server_disconnected(server: &str, why: &str, status: &StatusDetail) {
+    let msg = format!("the MQTT broker {} closed the connection: {}", server, why);
+    tracing::warn!("{}", msg);
+    status.set(msg);
+}
+
+/// After a failed connection (`failed`: the attempt and the error): logs it, shows it in
+/// the task status, and waits the backoff delay. False when `stop` changed meanwhile.
+pub(crate) async fn pause_before_reconnect(
+    server: &str,
+    failed: &str,
+    backoff: &mut Backoff,
+    status: &StatusDetail,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    let delay = backoff.next_delay();
+    let msg = format!(
+        "MQTT connection to {} failed {}; reconnecting in {:?}",
+        server, failed, delay
+    );
+    tracing::warn!("{}", msg);
+    status.set(msg);
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => true,
+        _ = stop.changed() => false,
     }
 }
 

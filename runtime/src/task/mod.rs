@@ -74,3 +74,17 @@ impl Backoff {
         self.next = self.initial;
     }
 }
+
+/// For a source task's poll while it waits to reconnect: sleeps toward `next_attempt`,
+/// at most about a second (so that pausing and stopping stay timely), and tells
+/// whether the attempt is due. `None`: due now.
+pub async fn reconnect_due(next_attempt: Option<impl Into<tokio::time::Instant>>) -> bool {
+    let Some(at) = next_attempt.map(Into::into) else {
+        return true;
+    };
+    let now = tokio::time::Instant::now();
+    if at > now {
+        tokio::time::sleep((at - now).min(Duration::from_secs(1))).await;
+    }
+    tokio::time::Instant::now() >= at
+}

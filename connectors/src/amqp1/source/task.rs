@@ -242,15 +242,8 @@ impl Amqp1SourceTask {
 
     async fn poll_batch(&mut self) -> Result<SourceBatch, ConnectError> {
         if self.link.is_none() {
-            if let Some(at) = self.next_attempt {
-                let now = Instant::now();
-                if at > now {
-                    // Return within about a second so pausing and stopping stay timely.
-                    tokio::time::sleep((at - now).min(Duration::from_secs(1))).await;
-                    if Instant::now() < at {
-                        return Ok(SourceBatch::new());
-                    }
-                }
+            if !sluice_runtime::task::reconnect_due(self.next_attempt).await {
+                return Ok(SourceBatch::new());
             }
             if !self.connect().await {
                 return Ok(SourceBatch::new());

@@ -5,7 +5,6 @@
 //! message again (see `ledger`).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use sluice_runtime::connector::StatusDetail;
 use sluice_runtime::task::Backoff;
@@ -14,6 +13,9 @@ use tokio::sync::watch;
 use super::config::MqttSinkConfig;
 use super::ledger::Ledger;
 use crate::mqtt::client::{self, Client, Event, EventLoop, Settings};
+/// How long the task waits for the driver to send its DISCONNECT on stop.
+pub use crate::mqtt::driver::STOP_TIMEOUT;
+use crate::mqtt::driver::{pause_before_reconnect, server_disconnected};
 
 /// The ledger and the client that takes its messages, behind one lock so that the
 /// order messages are handed to the client is the order the ledger records.
@@ -148,11 +150,7 @@ pub async fn run(
                     return;
                 }
             }
-            Ok(Event::ServerDisconnect(why)) => {
-                let msg = format!("the MQTT broker {} closed the connection: {}", server, why);
-                tracing::warn!("{}", msg);
-                status.set(msg);
-            }
+            Ok(Event::ServerDisconnect(why)) => server_disconnected(&server, &why, &status),
             Ok(e) => {
                 // Wake the task only when a message left the ledger (acknowledged or
                 // refused), not for every packet going out.
@@ -179,21 +177,15 @@ pub async fn run(
                     return;
                 }
                 failures += 1;
-                let delay = backoff.next_delay();
-                let msg = format!(
-                    "MQTT connection to {} failed (attempt {}), reconnecting in {:?}; nothing is committed meanwhile: {}",
-                    server, failures, delay, e
+                let failed = format!(
+                    "(attempt {}; nothing is committed meanwhile): {}",
+                    failures, e
                 );
-                tracing::warn!("{}", msg);
-                status.set(msg);
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = stop.changed() => return,
+                if !pause_before_reconnect(&server, &failed, &mut backoff, &status, &mut stop).await
+                {
+                    return;
                 }
             }
         }
     }
 }
-
-/// How long the task waits for the driver to send its DISCONNECT on stop.
-pub const STOP_TIMEOUT: Duration = Duration::from_secs(3);

@@ -18,6 +18,9 @@
 #   ActiveMQ Artemis 2.40.0 (AMQP 1.0 only)           127.0.0.1:5673 (user sluice /
 #                                                    sluice-secret, login required),
 #                                                    TLS 127.0.0.1:5674
+#   Apicurio Registry 3.0.9 (Confluent API under       127.0.0.1:8081 (schemas in Kafka)
+#   /apis/ccompat/v7)                                (and `start-secure-registry`:
+#                                                    https://127.0.0.1:8082, basic auth)
 # plus a Python virtualenv with confluent-kafka, pymongo, paho-mqtt and python-qpid-proton
 # (independent MQTT 5 and AMQP 1.0 clients) for independent checks.
 #
@@ -33,12 +36,14 @@
 # Idempotent: run it as often as you like. State lives in $SLUICE_STACK_DIR
 # (default ~/.cache/sluice), outside the work tree.
 #
-# Usage: scripts/stack.sh [up|status|kafka-install|kafka-lib|start-broker|stop-broker|
+# Usage: scripts/stack.sh [up|status|kafka-install|kafka-lib|connect-client-lib|start-broker|stop-broker|
 #                          kill-broker|start-strict-broker|stop-strict-broker|
 #                          start-spare-broker|stop-spare-broker|kill-spare-broker|
 #                          start-secure-broker|stop-secure-broker|start-tls-servers|
 #                          tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart|
-#                          artemis-install|start-artemis|stop-artemis|kill-artemis]
+#                          artemis-install|start-artemis|stop-artemis|kill-artemis|
+#                          registry-install|start-registry|stop-registry|
+#                          start-secure-registry|stop-secure-registry]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -86,19 +91,32 @@ python_env() {
 
 # --- Apache Kafka ------------------------------------------------------------------
 
+# Fetches the dependencies of a pom under scripts/ into a directory, once.
+maven_fetch() { # pom dir what log-name
+  local pom="$1" dir="$2" what="$3" logf="$STACK/$4-fetch.log"
+  [ -f "$dir/.complete" ] && return 0
+  command -v java >/dev/null || apt_install openjdk-17-jre-headless
+  command -v mvn >/dev/null || apt_install maven
+  log "fetching $what from Maven Central into $dir (once)"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$dir" >"$logf" 2>&1 \
+    || { tail -20 "$logf" >&2; exit 1; }
+}
+
 install_kafka() {
   if [ ! -f "$KAFKA_LIB/.complete" ]; then
-    command -v java >/dev/null || apt_install openjdk-17-jre-headless
-    command -v mvn >/dev/null || apt_install maven
-    log "fetching Apache Kafka $KAFKA_VERSION from Maven Central into $KAFKA_LIB (once)"
-    rm -rf "$KAFKA_LIB"
-    mkdir -p "$KAFKA_LIB"
-    mvn -q -B -f "$HERE/kafka/pom.xml" dependency:copy-dependencies \
-      -DoutputDirectory="$KAFKA_LIB" >"$STACK/kafka-fetch.log" 2>&1 \
-      || { tail -20 "$STACK/kafka-fetch.log" >&2; exit 1; }
+    maven_fetch "$HERE/kafka/pom.xml" "$KAFKA_LIB" "Apache Kafka $KAFKA_VERSION" kafka
     cp "$HERE/kafka/log4j2.yaml" "$KAFKA_LIB/log4j2.yaml"
     touch "$KAFKA_LIB/.complete"
   fi
+}
+
+# The Kafka Connect REST client AKHQ uses (scripts/clients/pom.xml), for tests/connect_clients.rs.
+CLIENT_LIB="$STACK/connect-clients/lib"
+install_connect_clients() {
+  maven_fetch "$HERE/clients/pom.xml" "$CLIENT_LIB" "Kafka Connect REST clients" clients
+  touch "$CLIENT_LIB/.complete"
 }
 
 kafka_java() { # main-class args...
@@ -473,7 +491,7 @@ start_mongo_on() {
     mkdir -p "$dir"
     setsid nohup "$VENV/bin/secantusd-py" --host 127.0.0.1 --port "$port" --storage-path "$dir" \
       </dev/null >>"$dir.log" 2>&1 &
-    wait_port "$port" "$label" 120
+    wait_port "$port" "$label" 120 || { tail -20 "$dir.log" >&2; return 1; }
   fi
   "$VENV/bin/python" - "$port" "$label" <<'PY'
 import sys, time, pymongo
@@ -498,11 +516,10 @@ stop_mongo_on() {
 }
 
 start_mongo() {
-  # a data dir grown past 2 GB by earlier runs starts empty (recovery would take minutes)
-  if ! listening 27017 && [ -d "$DATA/mongo" ] && \
-     [ "$(du -sm "$DATA/mongo" 2>/dev/null | cut -f1)" -gt 2048 ]; then
-    log "SecantusDB data over 2 GB: starting empty"; rm -rf "$DATA/mongo"
-  fi
+  # Its data is the tests' and nothing outlives a test run, but recovering a data dir of
+  # earlier runs takes minutes (1 GB: over 3 minutes on a 2-core box), so a server that
+  # is not running starts empty.
+  if ! listening 27017; then rm -rf "$DATA/mongo"; fi
   start_mongo_on 27017 mongo "SecantusDB (MongoDB protocol)"
 }
 
@@ -517,11 +534,11 @@ start_mongo_tls() {
   make_certs
   if ! listening 27018; then
     log "starting SecantusDB with TLS on 127.0.0.1:27018"
-    mkdir -p "$DATA/mongo-tls"
+    rm -rf "$DATA/mongo-tls"; mkdir -p "$DATA/mongo-tls"
     setsid nohup "$VENV/bin/secantusd-py" --host 127.0.0.1 --port 27018 --storage-path "$DATA/mongo-tls" \
       --tls-cert-file "$TLS/server.pem" --tls-key-file "$TLS/server.key" --tls-ca-file "$TLS/ca.pem" \
       </dev/null >>"$DATA/mongo-tls.log" 2>&1 &
-    wait_port 27018 "SecantusDB (TLS)" 60
+    wait_port 27018 "SecantusDB (TLS)" 60 || { tail -20 "$DATA/mongo-tls.log" >&2; return 1; }
   fi
   "$VENV/bin/python" - "$TLS/ca.pem" <<'PY'
 import sys, time, pymongo
@@ -613,6 +630,10 @@ artemis_running() { pgrep -f "artemis.instance=$ARTEMIS_INST " >/dev/null; }
 
 start_artemis() {
   create_artemis_instance
+  # A test broker must not block producers when the disk passes 90 % (Artemis's
+  # max-disk-usage default): a build tree can fill a CI disk that far.
+  sed -i 's#<max-disk-usage>[0-9]*</max-disk-usage>#<max-disk-usage>-1</max-disk-usage>#' \
+    "$ARTEMIS_INST/etc/broker.xml"
   if ! artemis_running; then
     log "starting ActiveMQ Artemis $ARTEMIS_VERSION (AMQP 127.0.0.1:$ARTEMIS_PORT, TLS :$ARTEMIS_TLS_PORT)"
     mkdir -p "$ARTEMIS_INST/log"
@@ -645,9 +666,112 @@ stop_artemis() { # [signal]
   sleep 1
 }
 
+# --- Schema Registry (Apicurio Registry, Confluent-compatible API) -------------------
+#
+# Karapace is not published on PyPI, so the Schema Registry the converter tests use is
+# Apicurio Registry 3.0.9 (the `-all.tar.gz` distribution of `apicurio-registry-app`
+# from Maven Central; 3.0.x is the newest line that runs on Java 17), serving
+# Confluent's REST API under /apis/ccompat/v7:
+#   "main"   127.0.0.1:8081, schemas kept in Kafka (kafkasql storage, topic
+#            sluice-registry-journal on 127.0.0.1:9092), no auth; `up` starts it.
+#   "secure" https://127.0.0.1:8082 only (TLS with the stack's server certificate),
+#            HTTP basic auth required for every path (user sluice / registry-secret),
+#            schemas in memory; started by the tests that need it
+#            (`start-secure-registry`).
+APICURIO_VERSION=3.0.9
+APICURIO_HOME="$STACK/apicurio-registry-$APICURIO_VERSION"
+APICURIO_JAR="$APICURIO_HOME/apicurio-registry-app-$APICURIO_VERSION-runner.jar"
+REGISTRY_PORT=8081
+REGISTRY_TLS_PORT=8082
+REGISTRY_USER=sluice
+REGISTRY_PASS=registry-secret
+
+install_apicurio() {
+  [ -f "$APICURIO_HOME/.complete" ] && return 0
+  command -v java >/dev/null || apt_install openjdk-17-jre-headless
+  local url="https://repo1.maven.org/maven2/io/apicurio/apicurio-registry-app/$APICURIO_VERSION/apicurio-registry-app-$APICURIO_VERSION-all.tar.gz"
+  log "fetching Apicurio Registry $APICURIO_VERSION from Maven Central into $APICURIO_HOME (once)"
+  rm -rf "$APICURIO_HOME" "$STACK/apicurio.tar.gz"
+  mkdir -p "$APICURIO_HOME"
+  curl -sSfL -o "$STACK/apicurio.tar.gz" "$url"
+  tar xzf "$STACK/apicurio.tar.gz" -C "$APICURIO_HOME"
+  rm -f "$STACK/apicurio.tar.gz"
+  touch "$APICURIO_HOME/.complete"
+}
+
+# Independent Schema Registry clients for the checks: confluent-kafka's serializers
+# (fastavro, jsonschema, protobuf, requests, ...).
+registry_python() {
+  python_env
+  if ! "$VENV/bin/python" -c 'import fastavro, jsonschema, google.protobuf, confluent_kafka.schema_registry.avro' 2>/dev/null; then
+    local v
+    v="$("$VENV/bin/python" -c 'import confluent_kafka; print(confluent_kafka.__version__)')"
+    log "installing confluent-kafka[avro,schemaregistry,json,protobuf]==$v"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "confluent-kafka[avro,schemaregistry,json,protobuf]==$v"
+  fi
+}
+
+registry_running() { pgrep -f "sluice.registry=$1 " >/dev/null; }
+
+wait_registry() { # url name [curl args...]
+  local url="$1" name="$2"; shift 2
+  for _ in $(seq 1 120); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$@" "$url/subjects" 2>/dev/null)" = 200 ] && return 0
+    sleep 1
+  done
+  log "$name does not answer at $url"; return 1
+}
+
+start_registry() {
+  install_apicurio
+  registry_python
+  mkdir -p "$DATA/registry"
+  if ! registry_running main; then
+    log "starting Apicurio Registry $APICURIO_VERSION (127.0.0.1:$REGISTRY_PORT, schemas in Kafka topic sluice-registry-journal)"
+    (cd "$DATA/registry" && setsid nohup java -Xms64m -Xmx512m -Dsluice.registry=main \
+      -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port=$REGISTRY_PORT \
+      -Dapicurio.storage.kind=kafkasql -Dapicurio.kafkasql.bootstrap.servers=127.0.0.1:9092 \
+      -Dapicurio.kafkasql.topic=sluice-registry-journal \
+      -Dapicurio.storage.snapshot.location="$DATA/registry" -Dapicurio.import.work-dir="$DATA/registry" \
+      -jar "$APICURIO_JAR" </dev/null >>"$DATA/registry/main.log" 2>&1 &)
+  fi
+  wait_registry "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" "Apicurio Registry"
+}
+
+start_secure_registry() {
+  install_apicurio
+  make_certs
+  mkdir -p "$DATA/registry"
+  if ! registry_running secure; then
+    log "starting Apicurio Registry $APICURIO_VERSION (https://127.0.0.1:$REGISTRY_TLS_PORT, basic auth)"
+    (cd "$DATA/registry" && setsid nohup java -Xms64m -Xmx384m -Dsluice.registry=secure \
+      -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port=0 -Dquarkus.http.ssl-port=$REGISTRY_TLS_PORT \
+      -Dquarkus.http.insecure-requests=disabled \
+      -Dquarkus.http.ssl.certificate.files="$TLS/server.pem" \
+      -Dquarkus.http.ssl.certificate.key-files="$TLS/server.key" \
+      -Dquarkus.http.auth.basic=true -Dquarkus.security.users.embedded.enabled=true \
+      -Dquarkus.security.users.embedded.plain-text=true \
+      -Dquarkus.security.users.embedded.users.$REGISTRY_USER=$REGISTRY_PASS \
+      -Dquarkus.http.auth.permission.all.paths='/*' \
+      -Dquarkus.http.auth.permission.all.policy=authenticated \
+      -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2 \
+      -Dapicurio.storage.snapshot.location="$DATA/registry" -Dapicurio.import.work-dir="$DATA/registry" \
+      -jar "$APICURIO_JAR" </dev/null >>"$DATA/registry/secure.log" 2>&1 &)
+  fi
+  wait_registry "https://127.0.0.1:$REGISTRY_TLS_PORT/apis/ccompat/v7" "Apicurio Registry (TLS)" \
+    --cacert "$TLS/ca.pem" -u "$REGISTRY_USER:$REGISTRY_PASS"
+}
+
+stop_registry() { # main|secure
+  pkill -TERM -f "sluice.registry=$1 " 2>/dev/null || true
+  for _ in $(seq 1 60); do registry_running "$1" || return 0; sleep 0.5; done
+  pkill -KILL -f "sluice.registry=$1 " 2>/dev/null || true
+}
+
 status() {
   for p in 9092:kafka 9095:kafka-strict 9101:kafka-spare 9097:kafka-secure 5672:rabbitmq 5671:rabbitmq-tls \
-           1883:mosquitto 8883:mosquitto-tls 5432:postgres 27017:mongodb 27018:mongodb-tls 5673:artemis 5674:artemis-tls; do
+           1883:mosquitto 8883:mosquitto-tls 5432:postgres 27017:mongodb 27018:mongodb-tls 5673:artemis 5674:artemis-tls \
+           8081:registry 8082:registry-tls; do
     if listening "${p%%:*}"; then echo "${p##*:} up"; else echo "${p##*:} down"; fi
   done
 }
@@ -660,6 +784,7 @@ case "${1:-up}" in
     make_certs
     reset_large_kafka_data
     start_broker
+    install_connect_clients
     start_rabbitmq
     start_mosquitto
     start_mosquitto_tls
@@ -668,12 +793,14 @@ case "${1:-up}" in
     start_mongo
     start_mongo_tls
     start_artemis
+    start_registry
     log "all servers are up"
     ;;
   status) status ;;
   kafka-install) install_kafka ;;
   kafka-lib) install_kafka; echo "$KAFKA_LIB" ;;
   kafka-version) echo "$KAFKA_VERSION" ;;
+  connect-client-lib) install_connect_clients; echo "$CLIENT_LIB" ;;
   start-broker) start_broker ;;
   start-strict-broker) use_node strict; start_broker ;;
   stop-strict-broker) use_node strict; stop_broker TERM ;;
@@ -696,5 +823,10 @@ case "${1:-up}" in
   start-artemis) start_artemis ;;
   stop-artemis) stop_artemis TERM ;;
   kill-artemis) stop_artemis KILL ;;
-  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-spare-broker|stop-spare-broker|kill-spare-broker|start-secure-broker|stop-secure-broker|start-tls-servers|tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart|artemis-install|start-artemis|stop-artemis|kill-artemis]" >&2; exit 2 ;;
+  registry-install) install_apicurio ;;
+  start-registry) start_registry ;;
+  stop-registry) stop_registry main ;;
+  start-secure-registry) start_secure_registry ;;
+  stop-secure-registry) stop_registry secure ;;
+  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|connect-client-lib|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-spare-broker|stop-spare-broker|kill-spare-broker|start-secure-broker|stop-secure-broker|start-tls-servers|tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart|artemis-install|start-artemis|stop-artemis|kill-artemis|registry-install|start-registry|stop-registry|start-secure-registry|stop-secure-registry]" >&2; exit 2 ;;
 esac

@@ -36,6 +36,41 @@ pub enum Command {
         #[arg(long)]
         worker: Option<PathBuf>,
     },
+    /// Show a live sample of the records passing through a connector: as the source
+    /// built them (or as read from Kafka), after each transform, and as written.
+    Tap {
+        /// The connector's name.
+        connector: String,
+        #[command(flatten)]
+        target: crate::rest_client::RestTarget,
+        /// Only these stages (comma-separated: source, transform, output).
+        #[arg(long)]
+        stage: Option<String>,
+        /// Only this task.
+        #[arg(long)]
+        task: Option<u32>,
+        /// Sampled records per second and task (1-1000).
+        #[arg(long, default_value_t = 10)]
+        rate: u32,
+        /// Stop after this many events.
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Print each event as a JSON line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A live view of a worker's (or a cluster's) connectors and tasks: states, record
+    /// rates, sink lag, queue backlog, records in flight, errors and dead-lettered records.
+    Top {
+        #[command(flatten)]
+        target: crate::rest_client::RestTarget,
+        /// Seconds between refreshes.
+        #[arg(long, default_value_t = 2)]
+        interval: u64,
+        /// Print one view and exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// List connectors, converters, transforms and predicates with their keys.
     Plugins {
         /// Print JSON instead of text.

@@ -73,7 +73,7 @@ pub async fn distributed(
         }
     };
     tracing::info!(worker = %config.worker_id(), version = env!("CARGO_PKG_VERSION"), "starting distributed worker");
-    let herder = match sluice_runtime::distributed::start(config, plugins).await {
+    let herder = match sluice_runtime::distributed::start(config, plugins, log.clone()).await {
         Ok(h) => h,
         Err(e) => {
             eprintln!("cannot start the distributed worker: {}", e);

@@ -4,6 +4,9 @@ mod cli;
 mod commands;
 mod output;
 mod registry;
+mod rest_client;
+mod tap;
+mod top;
 
 use std::process::ExitCode;
 
@@ -27,5 +30,30 @@ async fn main() -> ExitCode {
             worker,
         } => commands::validate(plugins, connector_configs, worker).await,
         cli::Command::Plugins { json } => commands::plugins(plugins, json),
+        cli::Command::Tap {
+            connector,
+            target,
+            stage,
+            task,
+            rate,
+            limit,
+            json,
+        } => {
+            let request = tap::TapRequest {
+                connector,
+                target,
+                stage,
+                task,
+                rate,
+                limit,
+                json,
+            };
+            tap::run(request).await
+        }
+        cli::Command::Top {
+            target,
+            interval,
+            once,
+        } => top::run(target, interval, once).await,
     }
 }

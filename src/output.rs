@@ -34,6 +34,11 @@ impl Output {
         }
     }
 
+    /// Whether the reader has gone away (nothing more will be written).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     /// Flushes what is buffered; true unless a write failed for a reason other than a
     /// closed pipe.
     pub fn finish(mut self) -> bool {

@@ -77,12 +77,25 @@ struct Answer {
 }
 
 fn call(side: &Side, method: &str, path: &str, body: Option<&str>, ct: Option<&str>) -> Answer {
-    let r = side.api.send_as(
-        method,
-        &side.sub(path),
-        body.map(|b| side.sub(b)).as_deref(),
-        ct,
-    );
+    let send = || {
+        side.api.send_as(
+            method,
+            &side.sub(path),
+            body.map(|b| side.sub(b)).as_deref(),
+            ct,
+        )
+    };
+    let mut r = send();
+    // A read answered 500 is a transient server error, not an answer to compare: Kafka
+    // Connect 4.3.1 sometimes answers GET .../config with 500 right after a PATCH while
+    // it applies the new config (seen twice in full runs). Ask again.
+    for _ in 0..10 {
+        if method != "GET" || r.status != 500 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        r = send();
+    }
     let body = if r.text.is_empty() {
         Value::Null
     } else {
@@ -677,6 +690,34 @@ fn steps() -> Vec<Step> {
             None,
         ),
         Call("loggers slash", "GET", "/admin/loggers/", None, None),
+        Call(
+            "logger put cluster",
+            "PUT",
+            "/admin/loggers/conformance.cluster?scope=cluster",
+            Some(r#"{"level":"WARN"}"#),
+            None,
+        ),
+        Call(
+            "logger put worker scope",
+            "PUT",
+            "/admin/loggers/conformance.scoped?scope=worker",
+            Some(r#"{"level":"ERROR"}"#),
+            None,
+        ),
+        Call(
+            "logger put unknown scope",
+            "PUT",
+            "/admin/loggers/conformance.scoped2?scope=galaxy",
+            Some(r#"{"level":"ERROR"}"#),
+            None,
+        ),
+        Call(
+            "list slash",
+            "GET",
+            "/connectors/?expand=status",
+            None,
+            None,
+        ),
         Call(
             "unknown connector",
             "GET",

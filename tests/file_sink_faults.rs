@@ -297,3 +297,34 @@ fn a_failed_fsync_is_never_followed_by_a_commit_without_rewriting() {
         .collect();
     assert_same_lines(&got, &want, "file after failed fsyncs");
 }
+
+#[test]
+fn lines_are_in_the_file_at_once_not_at_the_first_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let topic = unique("visible");
+    create_topic(&topic, 1);
+    let want = produce_lines(&topic, 20);
+    let out = d.join("out.txt");
+    let name = unique("visible");
+    let c = sink_config(d, &name, &topic, &out);
+    // No offset flush (so no fsync and no commit) during the test: the lines must be
+    // written by `put` itself, as Connect's sink writes them.
+    let worker = worker_yaml(d, free_port(), "").replace(
+        "offset.flush.interval.ms: 500",
+        "offset.flush.interval.ms: 600000",
+    );
+    assert!(worker.contains("offset.flush.interval.ms: 600000"));
+    let mut w = Sluice::standalone(d, &worker, &[&c]);
+    wait_for("the lines in the file", Duration::from_secs(30), || {
+        whole_lines(&out) == want
+    });
+    assert_eq!(
+        committed_offset(&format!("connect-{name}"), &topic),
+        None,
+        "visible before anything was committed"
+    );
+    assert!(w.terminate().success());
+    // The stop flushed and committed them.
+    assert_eq!(whole_lines(&out), want);
+}

@@ -4,12 +4,15 @@
 //! on a million rows, and a database restart mid-stream.
 
 mod common;
+#[path = "common/pg.rs"]
+mod pg;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::*;
+use pg::Pg;
 use serde_json::{json, Value as Json};
 
 const PG_URL: &str = "jdbc:postgresql://127.0.0.1:5432/test?user=postgres";
@@ -20,43 +23,6 @@ static DB: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 fn shared_db() -> std::sync::RwLockReadGuard<'static, ()> {
     DB.read().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A PostgreSQL session for the test itself.
-struct Pg {
-    rt: tokio::runtime::Runtime,
-    client: tokio_postgres::Client,
-}
-
-impl Pg {
-    fn connect() -> Pg {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let client = rt.block_on(async {
-            let (client, conn) = tokio_postgres::connect(
-                "host=127.0.0.1 port=5432 user=postgres dbname=test",
-                tokio_postgres::NoTls,
-            )
-            .await
-            .expect("PostgreSQL at 127.0.0.1:5432 (scripts/stack.sh up)");
-            tokio::spawn(conn);
-            client
-        });
-        Pg { rt, client }
-    }
-    fn exec(&self, sql: &str) {
-        self.rt
-            .block_on(self.client.batch_execute(sql))
-            .unwrap_or_else(|e| panic!("{}: {:?}", sql, e));
-    }
-    fn one_i64(&self, sql: &str) -> i64 {
-        self.rt
-            .block_on(self.client.query_one(sql, &[]))
-            .unwrap()
-            .get(0)
-    }
 }
 
 /// A fresh table name (also used in topic names; topics are never reused).
@@ -510,19 +476,14 @@ fn every_column_type_round_trips_through_the_json_envelope() {
     assert_eq!(f("f8"), opt("double"));
     assert_eq!(
         f("num"),
-        json!({"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"3"}})
+        json!({"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"3","connect.decimal.precision":"12"}})
     );
-    for s in [
-        "num_any",
-        "txt",
-        "vc",
-        "ch",
-        "u",
-        "j",
-        "jb",
-        "iv",
-        "mood_enum_like",
-    ] {
+    // Unbounded numeric: Confluent's Decimal with scale 127 (and precision 0).
+    assert_eq!(
+        f("num_any"),
+        json!({"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"127","connect.decimal.precision":"0"}})
+    );
+    for s in ["txt", "vc", "ch", "u", "j", "jb", "iv", "mood_enum_like"] {
         assert_eq!(f(s), opt("string"), "{}", s);
     }
     assert_eq!(f("raw"), opt("bytes"));
@@ -557,7 +518,11 @@ fn every_column_type_round_trips_through_the_json_envelope() {
     assert_eq!(p["f8"], json!(2.25));
     // -12345.678 at scale 3 = unscaled -12345678 = 0xFF439EB2 (two's complement).
     assert_eq!(p["num"], json!("/0Oesg=="));
-    assert_eq!(p["num_any"], json!("3.14159"));
+    // 3.14159 at scale 127: unscaled 314159 * 10^122.
+    assert_eq!(
+        p["num_any"],
+        json!("ALmj0AilPz5MKYee2FRHnBNunzVnhcW5obxMNsErgn/rlrDHz3ncAAAAAAAAAAAAAAAAAAAA")
+    );
     assert_eq!(p["txt"], json!("héllo"));
     assert_eq!(p["vc"], json!("vc"));
     assert_eq!(p["ch"], json!("ab "));

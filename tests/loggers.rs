@@ -192,3 +192,134 @@ fn a_name_with_a_comma_does_not_switch_on_other_loggers() {
     });
     assert!(w.terminate().success());
 }
+
+/// A distributed worker of group `g` on `port`.
+fn cluster_worker(dir: &Path, g: &str, port: u16) -> (Sluice, Api) {
+    let wdir = dir.join(format!("w{}", port));
+    std::fs::create_dir_all(&wdir).unwrap();
+    let yaml = format!(
+        "bootstrap.servers: {}\ngroup.id: {g}\nconfig.storage.topic: {g}-configs\n\
+         offset.storage.topic: {g}-offsets\nstatus.storage.topic: {g}-status\n\
+         offset.storage.partitions: 2\nconfig.storage.replication.factor: 1\n\
+         offset.storage.replication.factor: 1\nstatus.storage.replication.factor: 1\n\
+         listeners: http://127.0.0.1:{port}\nsession.timeout.ms: 6000\nheartbeat.interval.ms: 1000\n",
+        bootstrap()
+    );
+    let w = Sluice::distributed(&wdir, &yaml);
+    let api = Api::new(port);
+    api.wait_ready();
+    (w, api)
+}
+
+fn level_of(api: &Api, logger: &str) -> String {
+    api.get(&format!("/admin/loggers/{}", logger)).body["level"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn cluster_scoped_levels_reach_every_running_worker_under_connect_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = unique("loggers");
+    let rest = "org.apache.kafka.connect.runtime.rest";
+    let (mut a, api_a) = cluster_worker(dir.path(), &g, free_port());
+    let (mut b, api_b) = cluster_worker(dir.path(), &g, free_port());
+
+    // Before: REST requests are not logged (sluice_runtime::rest at INFO).
+    assert_eq!(api_b.get("/connectors/probe-before").status, 404);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!b.log_text().contains("probe-before"));
+
+    // Set on worker A for the whole cluster: 204, as Connect.
+    let r = api_a.put(
+        &format!("/admin/loggers/{}?scope=cluster", rest),
+        &json!({"level": "debug"}),
+    );
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert!(r.text.is_empty(), "{}", r.text);
+    for api in [&api_a, &api_b] {
+        wait_for("the level on both workers", Duration::from_secs(20), || {
+            level_of(api, rest) == "DEBUG"
+        });
+    }
+    // Connect's record in the config topic.
+    let records = read_all(&format!("{}-configs", g));
+    let key = format!("logger-cluster-{}", rest);
+    let rec = records
+        .iter()
+        .find(|m| m.key_str() == Some(key.as_str()))
+        .expect("a logger-cluster record");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(rec.value.as_deref().unwrap()).unwrap(),
+        json!({"level": "DEBUG"})
+    );
+    // It works: the Connect name stands for Sluice's REST module, which now logs each
+    // request at DEBUG on worker B too.
+    assert_eq!(api_b.get("/connectors/probe-after").status, 404);
+    wait_for("worker B logs the request", Duration::from_secs(10), || {
+        b.log_text().contains("/connectors/probe-after 404")
+    });
+
+    // A level written the way Connect writes it (the level as the user typed it) is
+    // applied as well.
+    produce(
+        &format!("{}-configs", g),
+        &[(
+            Some(b"logger-cluster-org.apache.kafka.connect.runtime.WorkerSinkTask".as_slice()),
+            Some(br#"{"level":"warn"}"#.as_slice()),
+            vec![],
+        )],
+    );
+    wait_for("Connect's record applied", Duration::from_secs(20), || {
+        level_of(&api_b, "org.apache.kafka.connect.runtime.WorkerSinkTask") == "WARN"
+    });
+
+    // A worker that starts later keeps its own levels (Connect applies only records
+    // written while it runs).
+    let (mut c, api_c) = cluster_worker(dir.path(), &g, free_port());
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(level_of(&api_c, rest), "INFO");
+
+    // An unknown scope is taken as `worker`: only worker A changes, and the answer is
+    // the list of changed loggers.
+    let r = api_a.put(
+        "/admin/loggers/sluice_connectors?scope=galaxy",
+        &json!({"level": "ERROR"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body, json!(["sluice_connectors"]));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(level_of(&api_a, "sluice_connectors"), "ERROR");
+    assert_eq!(level_of(&api_b, "sluice_connectors"), "INFO");
+
+    // A bad level is refused before anything is written.
+    let r = api_a.put(
+        &format!("/admin/loggers/{}?scope=cluster", rest),
+        &json!({"level": "LOUD"}),
+    );
+    assert_eq!(r.status, 404, "{}", r.text);
+    for w in [&mut a, &mut b, &mut c] {
+        w.terminate();
+    }
+}
+
+#[test]
+fn cluster_scope_on_a_standalone_worker_changes_that_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, api) = worker(dir.path());
+    let r = api.put(
+        "/admin/loggers/org.apache.kafka.connect.runtime.rest?scope=cluster",
+        &json!({"level": "DEBUG"}),
+    );
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(
+        level_of(&api, "org.apache.kafka.connect.runtime.rest"),
+        "DEBUG"
+    );
+    assert_eq!(api.get("/connectors/probe-standalone").status, 404);
+    wait_for("the request logged", Duration::from_secs(10), || {
+        w.log_text().contains("/connectors/probe-standalone 404")
+    });
+    w.terminate();
+}

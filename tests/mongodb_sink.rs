@@ -750,3 +750,494 @@ fn a_bad_config_is_rejected_with_every_problem() {
         assert!(text.contains(key), "{} not reported: {}", key, text);
     }
 }
+
+/// Every document of `db.coll`, sorted by `_id`.
+fn docs_in(db: &str, coll: &str) -> Vec<Document> {
+    block_on(async {
+        use futures::TryStreamExt;
+        let c = mongodb::Client::with_uri_str(mongo_uri()).await.unwrap();
+        let cur = c
+            .database(db)
+            .collection::<Document>(coll)
+            .find(doc! {})
+            .sort(doc! {"_id": 1})
+            .await
+            .unwrap();
+        cur.try_collect().await.unwrap()
+    })
+}
+
+/// Waits until `db.coll` holds `n` documents and returns them.
+fn wait_docs_in(db: &str, coll: &str, n: usize) -> Vec<Document> {
+    let mut last = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while Instant::now() < deadline {
+        last = docs_in(db, coll);
+        if last.len() == n {
+            return last;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("{}.{}: expected {} documents, have {:?}", db, coll, n, last);
+}
+
+#[test]
+fn field_path_namespace_mapper_routes_records_and_reports_invalid_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let (db1, db2) = (unique("nsdb1"), unique("nsdb2"));
+    // Per connector: its topic, and records routed by value field route.db and key
+    // field coll; the third record has neither.
+    let recs = |tag: &str| -> Vec<(Option<String>, Option<String>)> {
+        vec![
+            (
+                Some(format!(r#"{{"coll":"{}-a"}}"#, tag)),
+                Some(format!(r#"{{"_id":1,"route":{{"db":"{}"}}}}"#, db1)),
+            ),
+            (
+                Some(format!(r#"{{"coll":"{}-b"}}"#, tag)),
+                Some(format!(r#"{{"_id":2,"route":{{"db":"{}"}}}}"#, db2)),
+            ),
+            (Some("{}".to_string()), Some(r#"{"_id":3}"#.to_string())),
+            (
+                Some(format!(r#"{{"coll":"{}-a"}}"#, tag)),
+                Some(format!(r#"{{"_id":4,"route":{{"db":"{}"}}}}"#, db1)),
+            ),
+        ]
+    };
+    let mapper = [
+        "namespace.mapper: com.mongodb.kafka.connect.sink.namespace.mapping.FieldPathNamespaceMapper",
+        "namespace.mapper.value.database.field: route.db",
+        "namespace.mapper.key.collection.field: coll",
+        "key.converter: org.apache.kafka.connect.json.JsonConverter",
+        "key.converter.schemas.enable: false",
+        "document.id.strategy: ProvidedInValueStrategy",
+    ];
+    let mut files = Vec::new();
+    let mut cases = Vec::new();
+    for case in ["lenient", "strict-none", "strict-dlq"] {
+        let topic = unique(&format!("mongo-ns-{}", case));
+        create_topic(&topic, 1);
+        let tag = unique(case);
+        produce_json(&topic, &recs(&tag));
+        let name = unique(&format!("mns-{}", case));
+        let dlq = unique("mongo-ns-dlq");
+        let mut extra: Vec<String> = mapper.iter().map(|s| s.to_string()).collect();
+        match case {
+            "lenient" => {}
+            "strict-none" => extra.push("namespace.mapper.error.if.invalid: true".into()),
+            _ => extra.extend([
+                "namespace.mapper.error.if.invalid: true".to_string(),
+                "errors.tolerance: all".to_string(),
+                format!("errors.deadletterqueue.topic.name: {}", dlq),
+                "errors.deadletterqueue.topic.replication.factor: 1".to_string(),
+                "errors.deadletterqueue.context.headers.enable: true".to_string(),
+            ]),
+        }
+        let refs: Vec<&str> = extra.iter().map(String::as_str).collect();
+        // The default namespace: database sluice_test, collection <tag>-default.
+        files.push(sink(d, &name, &topic, &format!("{}-default", tag), &refs));
+        cases.push((case, topic, tag, name, dlq));
+    }
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &paths);
+    let api = Api::new(port);
+    api.wait_ready();
+    for (case, topic, tag, name, dlq) in &cases {
+        let a = format!("{}-a", tag);
+        let b = format!("{}-b", tag);
+        match *case {
+            "lenient" => {
+                // The record without the fields goes to the default namespace.
+                let ids = |v: Vec<Document>| -> Vec<i64> {
+                    v.iter().map(|d| d.get_i64("_id").unwrap()).collect()
+                };
+                assert_eq!(ids(wait_docs_in(&db1, &a, 2)), vec![1, 4]);
+                assert_eq!(ids(wait_docs_in(&db2, &b, 1)), vec![2]);
+                assert_eq!(
+                    ids(wait_docs_in(DB, &format!("{}-default", tag), 1)),
+                    vec![3]
+                );
+            }
+            "strict-none" => {
+                let mut status = serde_json::Value::Null;
+                wait_for("the task to fail", Duration::from_secs(90), || {
+                    status = task_status(&api, name);
+                    status["state"] == "FAILED"
+                });
+                let trace = status["trace"].as_str().unwrap_or_default();
+                assert!(
+                    trace.contains(&format!("topic={} partition=0 offset=2", topic))
+                        && trace.contains("missing value document path 'route.db'"),
+                    "{}",
+                    trace
+                );
+                assert_eq!(count(&format!("{}-default", tag)), Some(0));
+            }
+            _ => {
+                wait_docs_in(&db1, &a, 2);
+                wait_docs_in(&db2, &b, 1);
+                wait_for("the DLQ record", Duration::from_secs(60), || {
+                    end_offset(dlq) >= 1
+                });
+                let dead = read_all(dlq);
+                assert_eq!(dead.len(), 1);
+                assert_eq!(dead[0].value_str(), r#"{"_id":3}"#);
+                assert!(dead[0]
+                    .header("__connect.errors.exception.message")
+                    .unwrap_or_default()
+                    .contains("missing value document path 'route.db'"));
+                assert_eq!(count(&format!("{}-default", tag)), Some(0));
+            }
+        }
+    }
+    assert!(w.terminate().success());
+}
+
+#[test]
+fn delete_and_update_write_models_uuid_ids_and_null_field_removal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut files = Vec::new();
+    let json_keys = [
+        "key.converter: org.apache.kafka.connect.json.JsonConverter",
+        "key.converter.schemas.enable: false",
+    ];
+    // 1. Business keys: ReplaceOneBusinessKey on {a, b} (PartialKeyStrategy), and
+    //    tombstones deleting by that business key (DeleteOneTombstoneBusinessKey).
+    let t_bk = unique("mongo-bk");
+    create_topic(&t_bk, 1);
+    let mut recs: Vec<(Option<String>, Option<String>)> = (0..10)
+        .map(|i| {
+            (
+                Some(format!(r#"{{"a":{},"b":"x","noise":{}}}"#, i, i * 7)),
+                Some(format!(r#"{{"a":{},"b":"x","n":{}}}"#, i, i)),
+            )
+        })
+        .collect();
+    for i in [2, 5, 7] {
+        recs.push((Some(format!(r#"{{"a":{},"b":"x","noise":0}}"#, i)), None));
+    }
+    produce_json(&t_bk, &recs);
+    let c_bk = unique("bk");
+    let mut e: Vec<&str> = json_keys.to_vec();
+    e.extend([
+        "document.id.strategy: PartialKeyStrategy",
+        "key.projection.type: AllowList",
+        "key.projection.list: a,b",
+        "writemodel.strategy: ReplaceOneBusinessKeyStrategy",
+        "delete.on.null.values: true",
+        "delete.writemodel.strategy: com.mongodb.kafka.connect.sink.writemodel.strategy.DeleteOneTombstoneBusinessKeyStrategy",
+    ]);
+    files.push(sink(d, &unique("m-bk"), &t_bk, &c_bk, &e));
+    // 2. DeleteOneBusinessKeyStrategy as the write model: each record deletes the
+    //    document matching its value's business key {a}; {a: 99} stays.
+    let c_del = unique("delbk");
+    for a in [0i64, 1, 2, 99] {
+        insert(&c_del, doc! {"a": a, "pre": true});
+    }
+    files.push(sink(
+        d,
+        &unique("m-delbk"),
+        &t_bk,
+        &c_del,
+        &[
+            "document.id.strategy: PartialValueStrategy",
+            "value.projection.type: AllowList",
+            "value.projection.list: a",
+            "writemodel.strategy: DeleteOneBusinessKeyStrategy",
+        ],
+    ));
+    // 3. UpdateOneDefaultStrategy: $set the fields, keep the others; a missing
+    //    document is inserted.
+    let t_up = unique("mongo-upd");
+    create_topic(&t_up, 1);
+    produce_json(
+        &t_up,
+        &[
+            (None, Some(r#"{"_id":1,"n":5}"#.to_string())),
+            (None, Some(r#"{"_id":2,"n":6}"#.to_string())),
+        ],
+    );
+    let c_up = unique("upd");
+    insert(&c_up, doc! {"_id": 1i64, "keep": "yes", "n": -1i64});
+    files.push(sink(
+        d,
+        &unique("m-upd"),
+        &t_up,
+        &c_up,
+        &[
+            "document.id.strategy: ProvidedInValueStrategy",
+            "writemodel.strategy: com.mongodb.kafka.connect.sink.writemodel.strategy.UpdateOneDefaultStrategy",
+        ],
+    ));
+    // 4. UUIDs provided in the value (with dashes) and in the key (without), as
+    //    binary subtype 4 ids; NullFieldValueRemover drops the null fields.
+    let uuids: Vec<String> = (0..3)
+        .map(|i| format!("123e4567-e89b-12d3-a456-42661417400{}", i))
+        .collect();
+    let t_uuid = unique("mongo-uuid");
+    create_topic(&t_uuid, 1);
+    let mut urecs: Vec<(Option<String>, Option<String>)> = uuids
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            (
+                Some(format!(r#"{{"_id":"{}"}}"#, u.replace('-', ""))),
+                Some(format!(
+                    r#"{{"_id":"{}","n":{},"gone":null,"sub":{{"x":null,"y":1}},"arr":[null,{{"z":null}}]}}"#,
+                    u, i
+                )),
+            )
+        })
+        .collect();
+    urecs.push((
+        Some(r#"{"_id":"not-a-uuid"}"#.to_string()),
+        Some(r#"{"_id":"not-a-uuid","n":9}"#.to_string()),
+    ));
+    produce_json(&t_uuid, &urecs);
+    let (c_uv, c_uk) = (unique("uuidv"), unique("uuidk"));
+    let uuid_dlq = unique("mongo-uuid-dlq");
+    let dlq_line = format!("errors.deadletterqueue.topic.name: {}", uuid_dlq);
+    let mut ev: Vec<&str> = vec![
+        "document.id.strategy: com.mongodb.kafka.connect.sink.processor.id.strategy.UuidProvidedInValueStrategy",
+        // Without it the value's _id (a string) is kept, as in the MongoDB connector.
+        "document.id.strategy.overwrite.existing: true",
+        "post.processor.chain: com.mongodb.kafka.connect.sink.processor.DocumentIdAdder,com.mongodb.kafka.connect.sink.processor.NullFieldValueRemover",
+        "errors.tolerance: all",
+        "errors.deadletterqueue.topic.replication.factor: 1",
+        "errors.deadletterqueue.context.headers.enable: true",
+    ];
+    ev.push(&dlq_line);
+    files.push(sink(d, &unique("m-uuidv"), &t_uuid, &c_uv, &ev));
+    let mut ek = json_keys.to_vec();
+    ek.extend([
+        "document.id.strategy: UuidProvidedInKeyStrategy",
+        "document.id.strategy.overwrite.existing: true",
+        "errors.tolerance: all",
+    ]);
+    files.push(sink(d, &unique("m-uuidk"), &t_uuid, &c_uk, &ek));
+
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, free_port(), ""), &paths);
+    wait_count(&c_bk, 7, Duration::from_secs(90));
+    wait_count(&c_del, 1, Duration::from_secs(90));
+    wait_count(&c_up, 2, Duration::from_secs(90));
+    wait_count(&c_uv, 3, Duration::from_secs(90));
+    wait_count(&c_uk, 3, Duration::from_secs(90));
+    wait_for("the UUID DLQ record", Duration::from_secs(60), || {
+        end_offset(&uuid_dlq) >= 1
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(w.terminate().success());
+
+    let mut bk: Vec<i64> = docs(&c_bk)
+        .iter()
+        .map(|d| d.get_i64("a").unwrap())
+        .collect();
+    bk.sort();
+    assert_eq!(bk, vec![0, 1, 3, 4, 6, 8, 9], "tombstones deleted a=2,5,7");
+    assert!(docs(&c_bk)
+        .iter()
+        .all(|d| matches!(d.get("_id"), Some(Bson::ObjectId(_))) && !d.contains_key("noise")));
+    assert_eq!(
+        docs(&c_del)
+            .iter()
+            .map(|d| d.get_i64("a").unwrap())
+            .collect::<Vec<_>>(),
+        vec![99]
+    );
+    assert_eq!(
+        docs(&c_up),
+        vec![
+            doc! {"_id": 1i64, "keep": "yes", "n": 5i64},
+            doc! {"_id": 2i64, "n": 6i64}
+        ]
+    );
+    for coll in [&c_uv, &c_uk] {
+        let all = docs(coll);
+        assert_eq!(all.len(), 3, "{}", coll);
+        for doc in &all {
+            let n = doc.get_i64("n").unwrap() as usize;
+            let want = mongodb::bson::Binary::from_uuid(
+                mongodb::bson::Uuid::parse_str(&uuids[n]).unwrap(),
+            );
+            assert_eq!(doc.get("_id"), Some(&Bson::Binary(want)), "{}", doc);
+            match doc.get("_id") {
+                Some(Bson::Binary(b)) => {
+                    assert_eq!(b.subtype, mongodb::bson::spec::BinarySubtype::Uuid)
+                }
+                other => panic!("{:?}", other),
+            }
+        }
+    }
+    // NullFieldValueRemover (value strategy connector only): nulls gone at every level,
+    // null array elements kept.
+    for doc in docs(&c_uv) {
+        assert!(!doc.contains_key("gone"), "{}", doc);
+        assert_eq!(doc.get_document("sub").unwrap(), &doc! {"y": 1i64});
+        assert_eq!(
+            doc.get_array("arr").unwrap(),
+            &vec![Bson::Null, Bson::Document(doc! {})]
+        );
+    }
+    assert!(docs(&c_uk)
+        .iter()
+        .all(|d| d.get("gone") == Some(&Bson::Null)));
+    let dead = read_all(&uuid_dlq);
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0]
+        .header("__connect.errors.exception.message")
+        .unwrap_or_default()
+        .contains("UUID cannot be constructed from provided value: `not-a-uuid`"));
+}
+
+/// (type, options) of `db.coll` as listCollections reports them.
+fn collection_info(db: &str, coll: &str) -> Option<(String, Document)> {
+    block_on(async {
+        let c = mongodb::Client::with_uri_str(mongo_uri()).await.unwrap();
+        let reply = c
+            .database(db)
+            .run_command(doc! {"listCollections": 1, "filter": {"name": coll}})
+            .await
+            .unwrap();
+        let batch = reply
+            .get_document("cursor")
+            .unwrap()
+            .get_array("firstBatch")
+            .unwrap()
+            .clone();
+        batch.first().and_then(|b| b.as_document()).map(|spec| {
+            (
+                spec.get_str("type").unwrap_or("collection").to_string(),
+                spec.get_document("options").cloned().unwrap_or_default(),
+            )
+        })
+    })
+}
+
+#[test]
+fn timeseries_collections_are_created_and_written_and_a_plain_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let topic = unique("mongo-ts");
+    create_topic(&topic, 1);
+    produce_json(
+        &topic,
+        &[
+            (
+                None,
+                Some(r#"{"ts":"2021-04-01T10:00:00Z","sensor":"a","v":1}"#.to_string()),
+            ),
+            (
+                None,
+                Some(r#"{"ts":1617271260000,"sensor":"a","v":2}"#.to_string()),
+            ),
+            (
+                None,
+                Some(r#"{"ts":"2021-04-01 12:02:00.500+02:00","sensor":"b","v":3}"#.to_string()),
+            ),
+        ],
+    );
+    let ts_coll = unique("ts");
+    let plain = unique("ts-plain");
+    insert(&plain, doc! {"_id": 1, "x": 1});
+    let ts_keys = [
+        "timeseries.timefield: ts",
+        "timeseries.metafield: sensor",
+        "timeseries.granularity: minutes",
+        "timeseries.expire.after.seconds: 3600",
+        "timeseries.timefield.auto.convert: true",
+    ];
+    let ok_name = unique("m-ts");
+    let bad_name = unique("m-ts-plain");
+    let f1 = sink(d, &ok_name, &topic, &ts_coll, &ts_keys);
+    let f2 = sink(d, &bad_name, &topic, &plain, &ts_keys);
+    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&f1, &f2]);
+    let api = Api::new(port);
+    api.wait_ready();
+    wait_count(&ts_coll, 3, Duration::from_secs(90));
+    let mut status = serde_json::Value::Null;
+    wait_for(
+        "the plain collection's task to fail",
+        Duration::from_secs(60),
+        || {
+            status = task_status(&api, &bad_name);
+            status["state"] == "FAILED"
+        },
+    );
+    assert!(status["trace"]
+        .as_str()
+        .unwrap_or_default()
+        .contains(&format!(
+            "A collection already exists for: `{}.{}` that is not a timeseries collection.",
+            DB, plain
+        )));
+    assert!(w.terminate().success());
+    let (kind, options) = collection_info(DB, &ts_coll).expect("created");
+    // MongoDB reports type "timeseries"; SecantusDB "collection" with the options.
+    assert!(kind == "timeseries" || kind == "collection", "{}", kind);
+    assert_eq!(
+        options.get_document("timeseries").unwrap(),
+        &doc! {"timeField": "ts", "metaField": "sensor", "granularity": "minutes"}
+    );
+    assert_eq!(
+        options
+            .get("expireAfterSeconds")
+            .and_then(Bson::as_i64)
+            .or_else(|| options.get_i32("expireAfterSeconds").ok().map(i64::from)),
+        Some(3600)
+    );
+    let mut all = docs(&ts_coll);
+    all.sort_by_key(|d| d.get_i64("v").unwrap());
+    let t = |ms: i64| Bson::DateTime(mongodb::bson::DateTime::from_millis(ms));
+    assert_eq!(all[0].get("ts"), Some(&t(1_617_271_200_000)));
+    assert_eq!(all[1].get("ts"), Some(&t(1_617_271_260_000)));
+    assert_eq!(all[2].get("ts"), Some(&t(1_617_271_320_500)));
+    // DefaultWriteModelStrategy inserts (new ObjectIds) into time series collections.
+    assert!(all
+        .iter()
+        .all(|d| matches!(d.get("_id"), Some(Bson::ObjectId(_)))));
+    assert_eq!(docs(&plain), vec![doc! {"_id": 1, "x": 1}]);
+}
+
+#[test]
+fn new_keys_are_validated_with_every_problem_at_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad3.yaml");
+    std::fs::write(
+        &p,
+        "name: bad3\nconfig:\n  connector.class: mongodb-sink\n  topics: t\n  database: d\n  namespace.mapper: FieldPathNamespaceMapper\n  namespace.mapper.key.collection.field: a\n  namespace.mapper.value.collection.field: b\n  timeseries.metafield: m\n  timeseries.granularity: weeks\n  timeseries.expire.after.seconds: 10\n  change.data.capture.handler: ChangeStreamHandler\n  document.id.strategy: UuidProvidedInKeyStrategy\n  delete.on.null.values: true\n  topic.override.t.delete.writemodel.strategy: DeleteOneTombstoneBusinessKeyStrategy\n",
+    )
+    .unwrap();
+    let q = dir.path().join("bad4.yaml");
+    std::fs::write(
+        &q,
+        "name: bad4\nconfig:\n  connector.class: mongodb-sink\n  topics: t\n  database: d\n  namespace.mapper: FieldPathNamespaceMapper\n  timeseries.timefield: ts\n  timeseries.timefield.auto.convert.date.format: MMM d yyyy\n",
+    )
+    .unwrap();
+    let (code, out, err) = run_cli(&["validate", p.to_str().unwrap(), q.to_str().unwrap()]);
+    let text = format!("{}{}", out, err);
+    assert_ne!(code, 0, "{}", text);
+    for key in [
+        "bad3.yaml: namespace.mapper.key.collection.field",
+        "bad3.yaml: timeseries.metafield",
+        "bad3.yaml: timeseries.granularity",
+        "bad3.yaml: timeseries.expire.after.seconds",
+        "bad3.yaml: change.data.capture.handler",
+        "bad3.yaml: delete.on.null.values",
+        "bad3.yaml: topic.override.t.delete.writemodel.strategy",
+        "bad4.yaml: namespace.mapper",
+        "bad4.yaml: timeseries.timefield.auto.convert.date.format",
+    ] {
+        assert!(text.contains(key), "{} not reported: {}", key, text);
+    }
+    assert!(
+        text.contains("Missing timeseries configuration: `timeseries.timefield`"),
+        "{}",
+        text
+    );
+    assert!(!text.contains("does not implement"), "{}", text);
+}

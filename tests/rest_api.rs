@@ -25,7 +25,12 @@ fn root_health_and_unknown_routes() {
     let (mut w, api) = worker(dir.path(), "");
     let r = api.get("/");
     assert_eq!(r.status, 200);
-    assert_eq!(r.body["version"], env!("CARGO_PKG_VERSION"));
+    // The Connect REST API level first, as clients parse `major.minor` from it.
+    assert_eq!(
+        r.body["version"],
+        format!("4.3.1-sluice-{}", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(r.body["sluice_version"], env!("CARGO_PKG_VERSION"));
     assert!(r.body["commit"].is_string());
     assert!(
         r.body["kafka_cluster_id"]
@@ -945,5 +950,166 @@ fn basic_and_bearer_auth_and_tls() {
     assert_eq!(curl(None, "/connectors"), "401");
     assert_eq!(curl(Some("Bearer nope"), "/connectors"), "401");
     assert_eq!(curl(Some("Bearer t0ken"), "/connectors"), "200");
+    assert!(w.terminate().success());
+}
+
+#[test]
+fn topic_tracking_can_be_switched_off_as_in_connect() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, api) = worker(dir.path(), "topic.tracking.enable: false\n");
+    let topic = unique("untracked");
+    let r = api.put(
+        "/connectors/tt/config",
+        &json!({"connector.class": "FileStreamSource", "topic": topic, "file": format!("{}/in.txt", dir.path().display())}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    for (method, path) in [
+        ("GET", "/connectors/tt/topics"),
+        ("PUT", "/connectors/tt/topics/reset"),
+        // Checked before the connector is looked up, as Connect does.
+        ("GET", "/connectors/nope/topics"),
+    ] {
+        let r = api.send(method, path, None);
+        assert_eq!(r.status, 403, "{method} {path}: {}", r.text);
+        assert_eq!(
+            r.body,
+            json!({"error_code": 403, "message": "Topic tracking is disabled."})
+        );
+    }
+    assert!(w.terminate().success());
+
+    // Tracking on, reset off: the list is there, the reset is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, api) = worker(dir.path(), "topic.tracking.allow.reset: false\n");
+    write_lines(&dir.path().join("in.txt"), 0, 3);
+    let r = api.put(
+        "/connectors/tr/config",
+        &json!({"connector.class": "FileStreamSource", "topic": topic, "file": format!("{}/in.txt", dir.path().display())}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    wait_for("the topic tracked", Duration::from_secs(30), || {
+        api.get("/connectors/tr/topics").body["tr"]["topics"] == json!([topic])
+    });
+    let r = api.put_empty("/connectors/tr/topics/reset");
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(
+        r.body,
+        json!({"error_code": 403, "message": "Topic tracking reset is disabled."})
+    );
+    assert_eq!(
+        api.get("/connectors/tr/topics").body["tr"]["topics"],
+        json!([topic])
+    );
+    assert!(w.terminate().success());
+}
+
+#[test]
+fn a_cluster_without_topic_tracking_writes_no_topic_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = unique("untracked-cluster");
+    let port = free_port();
+    let yaml = format!(
+        "bootstrap.servers: {}\ngroup.id: {g}\nconfig.storage.topic: {g}-configs\n\
+         offset.storage.topic: {g}-offsets\nstatus.storage.topic: {g}-status\n\
+         offset.storage.partitions: 2\nstatus.storage.partitions: 1\n\
+         config.storage.replication.factor: 1\noffset.storage.replication.factor: 1\n\
+         status.storage.replication.factor: 1\nlisteners: http://127.0.0.1:{port}\n\
+         topic.tracking.enable: false\noffset.flush.interval.ms: 500\n",
+        bootstrap()
+    );
+    let mut w = Sluice::distributed(dir.path(), &yaml);
+    let api = Api::new(port);
+    api.wait_ready();
+    let topic = unique("untracked-out");
+    write_lines(&dir.path().join("in.txt"), 0, 5);
+    let r = api.put(
+        "/connectors/ut/config",
+        &json!({"connector.class": "FileStreamSource", "topic": topic, "file": format!("{}/in.txt", dir.path().display())}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    wait_for("the lines in Kafka", Duration::from_secs(60), || {
+        end_offset(&topic) == 5
+    });
+    // Statuses are written; topic records are not (Connect's `topic-` keys).
+    wait_for("the task status", Duration::from_secs(30), || {
+        read_all(&format!("{}-status", g))
+            .iter()
+            .any(|m| m.key_str() == Some("status-task-ut-0"))
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let keys: Vec<String> = read_all(&format!("{}-status", g))
+        .iter()
+        .filter_map(|m| m.key_str().map(String::from))
+        .collect();
+    assert!(
+        !keys.iter().any(|k| k.starts_with("topic-")),
+        "topic records written: {keys:?}"
+    );
+    let r = api.get("/connectors/ut/topics");
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert!(w.terminate().success());
+}
+
+/// Every metric name a PromQL expression of the Grafana dashboard queries.
+fn dashboard_metrics() -> std::collections::BTreeSet<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/grafana/sluice.json");
+    let d: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap())
+        .expect("the dashboard is JSON");
+    let names = regex::Regex::new(r"\b((?:kafka_connect|sluice)_[a-z_]+)").unwrap();
+    let mut out = std::collections::BTreeSet::new();
+    for p in d["panels"].as_array().expect("panels") {
+        for t in p["targets"].as_array().expect("targets") {
+            let expr = t["expr"].as_str().expect("expr");
+            out.extend(names.captures_iter(expr).map(|c| c[1].to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_grafana_dashboard_queries_what_the_worker_serves_and_sink_lag_is_measured() {
+    let wanted = dashboard_metrics();
+    assert!(wanted.len() >= 15, "{wanted:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (mut w, api) = worker(d, "");
+    let topic = unique("lagging");
+    create_topic(&topic, 1);
+    let values: Vec<String> = (0..2000).map(|i| format!("v{i}")).collect();
+    produce_to(&topic, 0, &values);
+    write_lines(&d.join("in.txt"), 0, 5);
+    let src = json!({"connector.class": "FileStreamSource", "file": format!("{}/in.txt", d.display()), "topic": unique("dash-src")});
+    assert_eq!(api.put("/connectors/dash-src/config", &src).status, 201);
+    // A sink that cannot write (/dev/full: every write fails with ENOSPC, retried
+    // forever) and takes 10 records per put: it stops reading, and the rest of the
+    // topic is its lag.
+    let sink = json!({"connector.class": "FileStreamSink", "file": "/dev/full", "topics": topic,
+        "errors.retry.timeout": "-1", "consumer.override.max.poll.records": "10"});
+    assert_eq!(api.put("/connectors/dash-sink/config", &sink).status, 201);
+    let lag = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name}{{")) && l.contains("connector=\"dash-sink\""))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1.0)
+    };
+    let mut text = String::new();
+    wait_for("the sink's lag", Duration::from_secs(60), || {
+        text = api.get("/metrics").text;
+        lag(&text, "sluice_sink_task_records_lag") > 1500.0
+    });
+    let (sum, max) = (
+        lag(&text, "sluice_sink_task_records_lag"),
+        lag(&text, "sluice_sink_task_records_lag_max"),
+    );
+    assert!(sum <= 2000.0, "{sum}");
+    assert_eq!(sum, max, "one partition: its lag is the sum");
+    for name in &wanted {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{name}{{"))),
+            "the dashboard queries {name}, which /metrics does not serve:\n{text}"
+        );
+    }
+    assert_eq!(api.delete("/connectors/dash-sink").status, 204);
     assert!(w.terminate().success());
 }

@@ -66,7 +66,7 @@ fn unknown_keys_are_reported_everywhere_but_accepted() {
         "mode": "bulk",
         "query": "SELECT 1 AS one",
         "topic.prefix": "p",
-        "numeric.mapping": "best_fit",
+        "catalog.pattern": "test",
     });
     let v = api.put(
         "/connector-plugins/JdbcSourceConnector/config/validate",
@@ -74,7 +74,7 @@ fn unknown_keys_are_reported_everywhere_but_accepted() {
     );
     assert_eq!(v.status, 200, "{}", v.text);
     let w0 = &v.body["warnings"][0];
-    assert_eq!(w0["key"], "numeric.mapping", "{}", v.text);
+    assert_eq!(w0["key"], "catalog.pattern", "{}", v.text);
     assert!(
         w0["message"]
             .as_str()

@@ -22,6 +22,7 @@ pub mod plugins;
 pub mod rest;
 pub mod standalone;
 pub mod status;
+pub mod tap;
 pub mod task;
 pub mod transforms;
 pub mod worker;

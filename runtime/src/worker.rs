@@ -11,7 +11,7 @@ use rdkafka::ClientConfig;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::secrets::scrub_issues;
+use crate::config::secrets::{scrub_issues, secret_values};
 use crate::config::worker::WorkerConfig;
 use crate::config::RawConfig;
 use crate::connector::{ConnectorRequest, TaskFactory};
@@ -20,6 +20,7 @@ use crate::lifecycle::{ConnectorSpec, ExactlyOnce, KindSpec, SourceSpec, SpecErr
 use crate::offsets::OffsetStore;
 use crate::plugins::Plugins;
 use crate::status::{SharedStatus, State};
+use crate::tap::TaskTap;
 use crate::task::sink::{run_sink_task, SinkTaskSettings};
 use crate::task::source::{run_source_task, SourceTaskSettings, Transactional};
 use crate::task::topic_creation::TopicCreator;
@@ -36,6 +37,8 @@ pub struct Worker {
     pub worker_id: String,
     /// Requests from connectors (task reconfiguration, failures) go here.
     pub requests: mpsc::Sender<(String, ConnectorRequest)>,
+    /// The live taps of this worker's connectors.
+    pub taps: Arc<crate::tap::TapHub>,
 }
 
 /// What it takes to start a task.
@@ -218,13 +221,18 @@ impl Worker {
                 let issues = scrub_issues(issues, config, &resolved, &secret_keys);
                 format!("invalid task config: {}", SpecError::Invalid(issues))
             })?;
-        let pipeline = RecordPipeline::new(
+        let mut pipeline = RecordPipeline::new(
             id.clone(),
             &spec.pipeline,
             spec.errors.clone(),
             metrics.clone(),
         )
         .map_err(|e| format!("invalid connector config: {}", e))?;
+        if let Some(tap) = self.taps.connector(&id.connector) {
+            let def = (spec.plugin.config_def)();
+            tap.set_secrets(secret_values(&def, &resolved, &secret_keys));
+            pipeline.set_tap(TaskTap::new(tap, &id.connector, id.task));
+        }
         let detail = status.detail_handle();
         status.set_state(State::Running);
         let admin_config = self.admin_config(&spec.clients.admin);

@@ -3,11 +3,12 @@
 //! sink.
 
 use futures::StreamExt;
-use lapin::options::{BasicConsumeOptions, BasicQosOptions};
+use lapin::options::{BasicConsumeOptions, BasicQosOptions, QueueDeclareOptions};
 use lapin::tcp::OwnedTLSConfig;
 use lapin::types::FieldTable;
 use lapin::uri::AMQPUri;
 use lapin::{Channel, Connection, ConnectionProperties, Consumer, DefaultConnectionBuilder};
+use sluice_runtime::connector::BacklogGauge;
 
 use super::config::AmqpSourceConfig;
 
@@ -18,6 +19,37 @@ pub struct Session {
     pub consumer: Consumer,
     /// Which connection this is; tokens carry it (see `acknowledger`).
     pub generation: u64,
+    /// Reports the queue's backlog while the session lives.
+    backlog: tokio::task::JoinHandle<()>,
+}
+
+/// How often the queue's backlog is read.
+const BACKLOG_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads the queue's message count (a passive queue.declare on a channel of its own,
+/// so a failure cannot close the consuming channel) every [`BACKLOG_EVERY`] until the
+/// channel or connection goes away.
+async fn watch_backlog(channel: Channel, queue: String, gauge: BacklogGauge) {
+    loop {
+        let declared = channel
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await;
+        match declared {
+            Ok(q) => gauge.set(u64::from(q.message_count())),
+            Err(e) => {
+                tracing::debug!(queue = %queue, "stopped reading the queue's backlog: {}", e);
+                return;
+            }
+        }
+        tokio::time::sleep(BACKLOG_EVERY).await;
+    }
 }
 
 impl Session {
@@ -27,6 +59,7 @@ impl Session {
         cfg: &AmqpSourceConfig,
         consumer_tag: &str,
         generation: u64,
+        backlog: &BacklogGauge,
     ) -> Result<Session, String> {
         let connection = connect(&cfg.uri_text, &cfg.uri, &cfg.tls, consumer_tag).await?;
         let channel = connection
@@ -47,11 +80,17 @@ impl Session {
             )
             .await
             .map_err(|e| format!("cannot consume from queue {}: {}", cfg.queue, e))?;
+        let watcher = connection
+            .create_channel()
+            .await
+            .map_err(|e| format!("cannot open a channel: {}", e))?;
+        let backlog = tokio::spawn(watch_backlog(watcher, cfg.queue.clone(), backlog.clone()));
         Ok(Session {
             connection,
             channel,
             consumer,
             generation,
+            backlog,
         })
     }
 
@@ -62,6 +101,7 @@ impl Session {
 
     /// Closes the connection; RabbitMQ requeues whatever was not acknowledged.
     pub async fn close(self) {
+        self.backlog.abort();
         let _ = self.channel.close(200, "sluice task stopping".into()).await;
         let _ = self
             .connection

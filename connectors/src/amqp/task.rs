@@ -9,7 +9,7 @@ use lapin::message::Delivery;
 use sluice_record_builders::RecordBuilder;
 use sluice_runtime::config::ParsedConfig;
 use sluice_runtime::connector::{
-    Acknowledger, ConnectError, FailedSourceRecord, Polled, SourceBatch, SourceTask,
+    Acknowledger, BacklogGauge, ConnectError, FailedSourceRecord, Polled, SourceBatch, SourceTask,
     SourceTaskContext, StartSourceTask, StatusDetail,
 };
 use sluice_runtime::data::{SourcePartition, SourceRecord};
@@ -42,6 +42,8 @@ pub struct AmqpSourceTask {
     committed: Option<CommittedIds>,
     /// Redelivered messages skipped in the current poll.
     skipped: usize,
+    /// Where the queue's backlog is reported.
+    backlog: BacklogGauge,
     /// Ids of the current poll's messages; they join `committed` when the poll
     /// returns its batch (a batch dropped on a lost connection must not add them).
     batch_ids: Vec<String>,
@@ -71,6 +73,7 @@ impl StartSourceTask for AmqpSourceTask {
             next_attempt: None,
             attempts: 0,
             status: ctx.status.clone(),
+            backlog: ctx.backlog.clone(),
             committed,
             skipped: 0,
             batch_ids: Vec::new(),
@@ -109,7 +112,12 @@ impl AmqpSourceTask {
         self.generation += 1;
         let attempt = tokio::time::timeout(
             self.cfg.connection_timeout,
-            Session::open(&self.cfg, &self.consumer_tag, self.generation),
+            Session::open(
+                &self.cfg,
+                &self.consumer_tag,
+                self.generation,
+                &self.backlog,
+            ),
         )
         .await
         .unwrap_or_else(|_| Err(format!("timed out after {:?}", self.cfg.connection_timeout)));

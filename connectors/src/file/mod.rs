@@ -3,6 +3,7 @@
 
 mod config;
 mod line_reader;
+mod progress;
 mod sink;
 mod source;
 

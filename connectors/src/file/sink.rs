@@ -2,9 +2,12 @@
 //! the runtime commits Kafka offsets only for lines that are on disk.
 //!
 //! Only whole lines reach the file, each once:
-//! - `put` first writes out what earlier puts accepted, then only buffers its own
-//!   records: a failed `put` has taken none of its batch, so its retry (same batch)
-//!   adds each line once.
+//! - `put` first finishes the I/O earlier puts left (a write that failed is redone
+//!   here, and its error returned), then buffers its own records and writes them to the
+//!   file (not fsynced) so they are visible at once, as Connect's sink makes them: a
+//!   failed `put` has taken none of its batch, so its retry (same batch) adds each line
+//!   once; a write that fails after the batch was taken is redone by the next `put` or
+//!   `flush`, which report it.
 //! - Every byte written since the last successful fsync stays in memory (at most
 //!   [`SYNC_AT`] plus one batch: the task fsyncs by itself when more piles up). After any
 //!   failed write or fsync the file is cut back to its length at the last successful
@@ -74,12 +77,13 @@ impl LineWriter {
         self.pending.push(b'\n');
     }
 
-    /// Writes or syncs what earlier lines need before more are buffered: keeps the
-    /// unwritten part under [`CHUNK`] and the unsynced part under [`SYNC_AT`].
+    /// Writes or syncs what earlier lines need before more are buffered: redoes a
+    /// failed write, keeps the unwritten part under [`CHUNK`] and the unsynced part
+    /// under [`SYNC_AT`].
     fn make_room(&mut self) -> std::io::Result<()> {
         if self.pending.len() >= SYNC_AT {
             self.sync()
-        } else if self.pending.len() - self.written >= CHUNK {
+        } else if self.dirty || self.pending.len() - self.written >= CHUNK {
             self.write_pending()
         } else {
             Ok(())
@@ -181,6 +185,16 @@ pub struct FileSinkTask {
     out: Out,
 }
 
+/// A value as JSON, as it is: a null field stays null (Connect prints the struct
+/// itself, defaults are not filled in); decimals as numbers.
+fn json_of(value: &Value) -> Result<serde_json::Value, sluice_runtime::convert::ConvertError> {
+    let schema = match value {
+        Value::Struct(s) => Some(&**s.schema()),
+        _ => None,
+    };
+    value_to_json(schema, value, DecimalFormat::Numeric, false)
+}
+
 /// The text written for a value: strings as they are; other values as JSON; null as
 /// `null` (as Connect prints it).
 fn line_of(value: &Value) -> std::borrow::Cow<'_, str> {
@@ -188,7 +202,7 @@ fn line_of(value: &Value) -> std::borrow::Cow<'_, str> {
         Value::String(s) => std::borrow::Cow::Borrowed(s),
         Value::Null => std::borrow::Cow::Borrowed("null"),
         Value::Bytes(b) => String::from_utf8_lossy(b),
-        other => match value_to_json(None, other, DecimalFormat::Numeric, true) {
+        other => match json_of(other) {
             Ok(j) => std::borrow::Cow::Owned(j.to_string()),
             Err(_) => std::borrow::Cow::Owned(format!("{:?}", other)),
         },
@@ -236,6 +250,12 @@ impl SinkTask for FileSinkTask {
                 for r in records {
                     w.push(line_of(&r.record.value.value).as_bytes());
                 }
+                // Visible at once (durable at the next flush). A failure leaves the
+                // writer dirty: the next put or flush writes these lines again, whole,
+                // and reports the error there.
+                if let Err(e) = w.write_pending() {
+                    tracing::debug!(file = %path.display(), "write failed, retried at the next put or flush: {}", e);
+                }
             }
             Out::Stdout(w) => {
                 for r in records {
@@ -246,6 +266,9 @@ impl SinkTask for FileSinkTask {
                             ConnectError::retriable(format!("cannot write to stdout: {}", e))
                         })?;
                 }
+                w.flush().map_err(|e| {
+                    ConnectError::retriable(format!("cannot write to stdout: {}", e))
+                })?;
             }
         }
         Ok(())

@@ -30,6 +30,7 @@ use sluice_runtime::data::{
 use tokio::io::AsyncBufReadExt;
 
 use super::line_reader::{Item, Line, LineReader, Splitter, TooLong};
+use super::progress::FirstRead;
 
 /// The task class named in the dead letter queue's headers.
 const TASK_CLASS: &str = "org.apache.kafka.connect.file.FileStreamSourceTask";
@@ -47,6 +48,8 @@ pub struct FileSourceTask {
     detail: StatusDetail,
     missing_logged: bool,
     schema: sluice_runtime::data::SchemaRef,
+    /// A large backlog found when the file was opened, followed until read.
+    first_read: Option<FirstRead>,
 }
 
 fn now_ms() -> i64 {
@@ -170,6 +173,7 @@ impl StartSourceTask for FileSourceTask {
             stdin: None,
             detail: ctx.status.clone(),
             missing_logged: false,
+            first_read: None,
             schema: primitive(SchemaType::String, false),
         })
     }
@@ -190,6 +194,9 @@ impl SourceTask for FileSourceTask {
                     self.reader = Some(r);
                     self.missing_logged = false;
                     self.detail.clear();
+                    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                    let from = if reset { 0 } else { self.position };
+                    self.first_read = FirstRead::new(from, size);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     if !self.missing_logged {
@@ -240,6 +247,11 @@ impl SourceTask for FileSourceTask {
         }
         self.position = reader.position();
         self.reader = Some(reader);
+        if let Some(f) = self.first_read.as_mut() {
+            if f.update(self.position, &path, &self.detail) {
+                self.first_read = None;
+            }
+        }
         if lines.is_empty() {
             tokio::time::sleep(Duration::from_millis(100)).await;
             return Ok(SourceBatch::new());

@@ -8,6 +8,9 @@ use sluice_runtime::config::{
     Validator,
 };
 
+use super::granularity::{self, Granularity};
+use super::numeric::NumericMapping;
+use super::quote::QuoteMethod;
 use super::url::{DbUrl, SslMode};
 
 const DB: &str = "Database";
@@ -18,16 +21,16 @@ const CONNECTOR: &str = "Connector";
 pub const APPLICATION_NAME: &str = "sluice-jdbc-source";
 
 /// Keys of Confluent's JDBC source that Sluice does not implement (yet).
-const UNSUPPORTED_CONFLUENT_KEYS: &[&str] = &[
-    "numeric.mapping",
-    "numeric.precision.mapping",
-    "query.suffix",
-    "quote.sql.identifiers",
-    "timestamp.granularity",
-    "transaction.isolation.mode",
-    "query.retry.attempts",
-    "table.monitoring.startup.polling.limit.ms",
-    "catalog.pattern",
+const UNSUPPORTED_CONFLUENT_KEYS: &[&str] = &["catalog.pattern"];
+
+/// `transaction.isolation.mode` values; SQL_SERVER_SNAPSHOT is refused.
+const ISOLATION_MODES: &[&str] = &[
+    "DEFAULT",
+    "READ_UNCOMMITTED",
+    "READ_COMMITTED",
+    "REPEATABLE_READ",
+    "SERIALIZABLE",
+    "SQL_SERVER_SNAPSHOT",
 ];
 
 /// Every key of the JDBC source (the runtime adds the common ones).
@@ -89,6 +92,24 @@ pub fn config_def() -> ConfigDef {
             .doc("Prefix of the topic names: the topic of a table is prefix + table name; with `query` the topic is the prefix itself."))
         .define(ConfigKey::boolean("validate.non.null").default("true").importance(Importance::Low).group(MODE)
             .doc("Reject configs whose incrementing or timestamp columns are nullable (NULL rows would never be read)."))
+        .define(ConfigKey::string("numeric.mapping").optional().validator(Validator::OneOf(vec!["none", "precision_only", "best_fit", "best_fit_eager_double"])).importance(Importance::Low).group(MODE)
+            .doc("How numeric columns reach Connect, as Confluent's: none (the default): a Decimal (with the connect.decimal.precision parameter); precision_only: numeric(p,0) with p <= 18 as INT8/16/32/64 by precision; best_fit: p <= 18 as an integer when the scale is <= 0, as FLOAT64 when it is > 0; best_fit_eager_double: as best_fit, and every scale > 0 as FLOAT64 whatever the precision. Unbounded numeric is a Decimal with scale 127 under every mapping."))
+        .define(ConfigKey::boolean("numeric.precision.mapping").default("false").importance(Importance::Low).group(MODE)
+            .doc("Deprecated (Confluent's): true means numeric.mapping=precision_only when numeric.mapping is not set."))
+        .define(ConfigKey::string("timestamp.granularity").default("connect_logical").validator(Validator::OneOf(granularity::VALUES.to_vec())).importance(Importance::Low).group(MODE)
+            .doc("How timestamp and timestamptz column values are written, as Confluent's: connect_logical (Connect's Timestamp, milliseconds), micros_long / nanos_long (epoch microseconds / nanoseconds as int64), micros_string / nanos_string (the same as a string), micros_iso_datetime_string / nanos_iso_datetime_string (yyyy-MM-dd'T'HH:mm:ss.SSSSSS[SSS] in db.timezone). Offsets keep microseconds whatever the choice."))
+        .define(ConfigKey::string("query.suffix").default("").importance(Importance::Low).group(MODE)
+            .doc("Text appended (after a space) to the SELECT each pass runs, after its ORDER BY, as Confluent's; e.g. LIMIT 10000. The passes run in read-only transactions, so locking clauses (FOR UPDATE) are refused by PostgreSQL."))
+        .define(ConfigKey::string("quote.sql.identifiers").default("always").validator(Validator::OneOf(vec!["always", "never"])).importance(Importance::Low).group(MODE)
+            .doc("always: table and column names are quoted in the SELECT (taken exactly as stored); never: written bare, so PostgreSQL folds them to lower case, as Confluent's never (names that are not plain identifiers stay quoted)."))
+        .define(ConfigKey::string("transaction.isolation.mode").default("DEFAULT").validator(Validator::OneOf(ISOLATION_MODES.to_vec())).importance(Importance::Low).group(MODE)
+            .doc("The isolation level of the read-only transaction each pass reads in: DEFAULT (the session's, READ COMMITTED unless the database sets another), READ_UNCOMMITTED (the same as READ COMMITTED in PostgreSQL), READ_COMMITTED, REPEATABLE_READ, SERIALIZABLE. SQL_SERVER_SNAPSHOT is SQL Server's and refused."))
+        .define(ConfigKey::int("query.retry.attempts").default("-1").at_least(-1.0).importance(Importance::Low).group(CONNECTOR)
+            .doc("How many times a failing query of a table (or of the query) is retried, poll.interval.ms apart, before the task fails with the last error, as Confluent's. -1 (the default): no count; Sluice's own handling applies (transient errors are retried, errors a retry cannot fix fail the task at once; Confluent retries every SQL error forever). A lost connection is never counted: outages are retried as without this key."))
+        .define(ConfigKey::long("table.monitoring.startup.polling.limit.ms").default("10000").at_least(0.0).importance(Importance::Low).group(CONNECTOR)
+            .doc("How long the connector waits at start for the first listing of the tables. If it takes longer, the connector starts with no tasks and configures them when the listing arrives."))
+        .define(ConfigKey::string("record.key").optional().validator(Validator::OneOf(vec!["none", "primary.key"])).importance(Importance::Medium).group(CONNECTOR)
+            .doc("Sluice only. The record key: none (a null key, as Confluent's JDBC source writes) or primary.key (a struct of the table's primary key columns, schema name TABLE.Key; null for tables without one and in query mode). Default: none with the class io.confluent.connect.jdbc.JdbcSourceConnector (a topic moved from Confluent keeps its partitioning), primary.key with connector.class jdbc-source."))
         .define(ConfigKey::boolean("postgres.safe.mode").default("true").importance(Importance::Medium).group(MODE)
             .doc("Sluice only. In incrementing and timestamp modes, publish a row only once no transaction that could still commit a smaller id or earlier timestamp is running, so rows committed late by long transactions are never skipped. A long-running transaction in the database delays publication until it ends. Needs the pg_read_all_stats role (or superuser) to see other sessions' transactions. See docs/jdbc-source.md."))
         // Keys of Confluent's JDBC source that Sluice does not implement (yet).
@@ -121,6 +142,19 @@ impl Mode {
     }
 }
 
+/// `record.key`: what the record key holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKey {
+    /// A null key (Confluent's JDBC source).
+    None,
+    /// A struct of the primary key columns.
+    PrimaryKey,
+}
+
+/// Sluice's own class name for the JDBC source: the only one whose default key is the
+/// primary key (every other name is Confluent's, or Connect's short forms of it).
+const SLUICE_CLASS: &str = "jdbc-source";
+
 /// Parsed settings of the connector and of one task.
 #[derive(Clone)]
 pub struct JdbcSourceConfig {
@@ -147,6 +181,18 @@ pub struct JdbcSourceConfig {
     pub topic_prefix: String,
     pub validate_non_null: bool,
     pub safe_mode: bool,
+    pub numeric_mapping: NumericMapping,
+    pub record_key: RecordKey,
+    pub granularity: Granularity,
+    /// Appended to each pass's SELECT (empty: nothing).
+    pub query_suffix: String,
+    pub quote: QuoteMethod,
+    /// The `ISOLATION LEVEL` of the passes' transactions (`None`: the session's).
+    pub isolation: Option<&'static str>,
+    /// -1: no limit (Sluice's own handling); N: a source failing N+1 times in a row
+    /// fails the task.
+    pub query_retry_attempts: i32,
+    pub startup_listing_limit: Duration,
     /// How TLS is used, and its client config (files read at parse time); `None`: no TLS.
     pub tls: Option<PgTls>,
 }
@@ -340,10 +386,53 @@ impl JdbcSourceConfig {
         if timezone.contains('\0') {
             issues.push(ConfigIssue::new("db.timezone", "invalid time zone name"));
         }
+        let numeric_mapping = match p.string("numeric.mapping") {
+            Some(m) => NumericMapping::parse(&m).unwrap_or_default(),
+            None if p.boolean("numeric.precision.mapping") => NumericMapping::PrecisionOnly,
+            None => NumericMapping::None,
+        };
+        let record_key = match p.string("record.key").map(|k| k.to_ascii_lowercase()) {
+            Some(k) if k == "primary.key" => RecordKey::PrimaryKey,
+            Some(_) => RecordKey::None,
+            None => match p.raw().get("connector.class") {
+                Some(c) if c.trim() == SLUICE_CLASS => RecordKey::PrimaryKey,
+                _ => RecordKey::None,
+            },
+        };
+        let isolation = match p
+            .str("transaction.isolation.mode")
+            .to_ascii_uppercase()
+            .as_str()
+        {
+            "READ_UNCOMMITTED" => Some("READ UNCOMMITTED"),
+            "READ_COMMITTED" => Some("READ COMMITTED"),
+            "REPEATABLE_READ" => Some("REPEATABLE READ"),
+            "SERIALIZABLE" => Some("SERIALIZABLE"),
+            "SQL_SERVER_SNAPSHOT" => {
+                issues.push(ConfigIssue::new(
+                    "transaction.isolation.mode",
+                    "SQL_SERVER_SNAPSHOT is SQL Server's isolation level; PostgreSQL's are READ_UNCOMMITTED, READ_COMMITTED, REPEATABLE_READ and SERIALIZABLE (or DEFAULT)",
+                ));
+                None
+            }
+            _ => None,
+        };
         if !issues.is_empty() {
             return Err(ConfigErrors(issues));
         }
         Ok(JdbcSourceConfig {
+            numeric_mapping,
+            record_key,
+            granularity: Granularity::parse(&p.str("timestamp.granularity")).unwrap_or_default(),
+            query_suffix: p.str("query.suffix").trim().to_string(),
+            quote: if p.str("quote.sql.identifiers").eq_ignore_ascii_case("never") {
+                QuoteMethod::Never
+            } else {
+                QuoteMethod::Always
+            },
+            isolation,
+            query_retry_attempts: p.int("query.retry.attempts"),
+            startup_listing_limit: millis(p.long("table.monitoring.startup.polling.limit.ms")),
             url: url.expect("checked"),
             user: p.string("connection.user").filter(|s| !s.is_empty()),
             password: p.string("connection.password").filter(|s| !s.is_empty()),
@@ -413,6 +502,59 @@ mod tests {
         assert!(c.safe_mode);
         assert!(c.validate_non_null);
         assert_eq!(c.timezone, "UTC");
+        assert_eq!(c.numeric_mapping, NumericMapping::None);
+        // no connector.class in the map: Confluent's behaviour
+        assert_eq!(c.record_key, RecordKey::None);
+    }
+
+    #[test]
+    fn the_key_default_follows_the_class() {
+        let base = [
+            ("connection.url", "jdbc:postgresql://h/db"),
+            ("mode", "bulk"),
+            ("topic.prefix", "pg-"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut v = base.to_vec();
+            v.extend_from_slice(extra);
+            parse(&v).unwrap()
+        };
+        let confluent = (
+            "connector.class",
+            "io.confluent.connect.jdbc.JdbcSourceConnector",
+        );
+        let sluice = ("connector.class", "jdbc-source");
+        assert_eq!(with(&[confluent]).record_key, RecordKey::None);
+        assert_eq!(
+            with(&[("connector.class", "JdbcSource")]).record_key,
+            RecordKey::None
+        );
+        assert_eq!(with(&[sluice]).record_key, RecordKey::PrimaryKey);
+        assert_eq!(
+            with(&[confluent, ("record.key", "primary.key")]).record_key,
+            RecordKey::PrimaryKey
+        );
+        assert_eq!(
+            with(&[sluice, ("record.key", "none")]).record_key,
+            RecordKey::None
+        );
+        assert_eq!(
+            with(&[("numeric.precision.mapping", "true")]).numeric_mapping,
+            NumericMapping::PrecisionOnly
+        );
+        assert_eq!(
+            with(&[
+                ("numeric.precision.mapping", "true"),
+                ("numeric.mapping", "BEST_FIT")
+            ])
+            .numeric_mapping,
+            NumericMapping::BestFit
+        );
+        assert!(
+            parse(&[base[0], base[1], base[2], ("numeric.mapping", "fit")])
+                .unwrap_err()
+                .contains("numeric.mapping")
+        );
     }
 
     #[test]
@@ -424,9 +566,11 @@ mod tests {
             ("query", "SELECT 1"),
             ("table.whitelist", "a"),
             ("table.blacklist", "b"),
+            ("transaction.isolation.mode", "SQL_SERVER_SNAPSHOT"),
         ])
         .unwrap_err();
         for key in [
+            "transaction.isolation.mode",
             "incrementing.column.name",
             "timestamp.column.name",
             "topic.prefix",

@@ -228,7 +228,10 @@ pub async fn describe_source(client: &Client, from: &From) -> Result<Described, 
         }
         From::Query(_) => {
             let stmt = client
-                .prepare(&format!("SELECT * FROM {}", from.sql()))
+                .prepare(&format!(
+                    "SELECT * FROM {}",
+                    from.sql(super::quote::QuoteMethod::Always)
+                ))
                 .await
                 .map_err(|e| to_connect(e, "the query is not valid"))?;
             Ok(Described {

@@ -28,6 +28,8 @@
 
 mod config;
 mod db;
+mod granularity;
+mod numeric;
 mod offsets;
 mod plan;
 mod query;
@@ -147,30 +149,31 @@ impl Connector for JdbcSourceConnector {
         let cfg = JdbcSourceConfig::from_parsed(&config)?;
         self.raw = Some(config.raw().clone());
         if cfg.query.is_none() {
-            // A database that is down at start does not fail the connector: it starts
-            // with no tables and the monitor below retries every few seconds.
-            let mut ok = match db::connect(&cfg, cfg.attempts, None).await {
-                Ok(client) => match db::list_tables(&client, &cfg).await {
-                    Ok(tables) => {
-                        tracing::info!(connector = %ctx.name, tables = tables.len(), "discovered tables");
-                        *self.tables.lock().unwrap() = tables;
-                        true
-                    }
-                    Err(e) if e.is_retriable() => {
-                        tracing::warn!(connector = %ctx.name, "cannot list tables yet: {}", e);
-                        false
-                    }
-                    Err(e) => return Err(e),
-                },
-                Err(e) if e.is_retriable() => {
-                    tracing::warn!(connector = %ctx.name, "cannot list tables yet: {}", e);
-                    false
-                }
-                Err(e) => return Err(e),
-            };
+            // The monitor lists the tables now and then every table.poll.interval.ms.
+            // start() waits for the first listing up to
+            // table.monitoring.startup.polling.limit.ms; a database that is down or slow
+            // does not fail the connector: it starts with no tables and the monitor
+            // retries every few seconds, reconfiguring the tasks when tables appear.
+            let (first_tx, first_rx) = tokio::sync::oneshot::channel();
             let shared = self.tables.clone();
             let c2 = cfg.clone();
+            let ctx2 = ctx.clone();
             self.monitor = Some(tokio::spawn(async move {
+                let first = match db::connect(&c2, c2.attempts, None).await {
+                    Ok(client) => db::list_tables(&client, &c2).await,
+                    Err(e) => Err(e),
+                };
+                let mut ok = first.is_ok();
+                let first = first.map(|t| {
+                    let n = t.len();
+                    *shared.lock().unwrap() = t;
+                    n
+                });
+                let found = *first.as_ref().unwrap_or(&0);
+                if first_tx.send(first.map(|_| ())).is_err() && found > 0 {
+                    tracing::info!(connector = %ctx2.name, tables = found, "the first table listing arrived after table.monitoring.startup.polling.limit.ms; reconfiguring tasks");
+                    ctx2.request_task_reconfiguration();
+                }
                 loop {
                     let wait = if ok {
                         c2.table_poll_interval
@@ -188,18 +191,39 @@ impl Connector for JdbcSourceConnector {
                             ok = true;
                             let changed = *shared.lock().unwrap() != t;
                             if changed {
-                                tracing::info!(connector = %ctx.name, tables = t.len(), "the set of tables changed; reconfiguring tasks");
+                                tracing::info!(connector = %ctx2.name, tables = t.len(), "the set of tables changed; reconfiguring tasks");
                                 *shared.lock().unwrap() = t;
-                                ctx.request_task_reconfiguration();
+                                ctx2.request_task_reconfiguration();
                             }
                         }
                         Err(e) => {
                             ok = false;
-                            tracing::warn!(connector = %ctx.name, "cannot re-list tables: {}", e)
+                            tracing::warn!(connector = %ctx2.name, "cannot re-list tables: {}", e)
                         }
                     }
                 }
             }));
+            match tokio::time::timeout(cfg.startup_listing_limit, first_rx).await {
+                Ok(Ok(Ok(()))) => {
+                    let n = self.tables.lock().unwrap().len();
+                    tracing::info!(connector = %ctx.name, tables = n, "discovered tables");
+                }
+                Ok(Ok(Err(e))) if e.is_retriable() => {
+                    tracing::warn!(connector = %ctx.name, "cannot list tables yet: {}", e);
+                }
+                Ok(Ok(Err(e))) => {
+                    if let Some(m) = self.monitor.take() {
+                        m.abort();
+                    }
+                    return Err(e);
+                }
+                Ok(Err(_)) => {}
+                Err(_) => tracing::warn!(
+                    connector = %ctx.name,
+                    "the tables were not listed within table.monitoring.startup.polling.limit.ms={} ms; starting with no tasks, they are configured when the listing arrives",
+                    cfg.startup_listing_limit.as_millis()
+                ),
+            }
         }
         self.cfg = Some(cfg);
         Ok(())

@@ -2,6 +2,12 @@
 //! `{"table": "<schema.table>", "protocol": "1"}` (query mode `{"query": "query"}`),
 //! offset `{"incrementing": N, "timestamp": <epoch ms>, "timestamp_nanos": <ns within
 //! the second>}`. PostgreSQL keeps microseconds, so the nanos are whole microseconds.
+//!
+//! Confluent's connector names a table by its fully qualified name, which with recent
+//! pgJDBC drivers includes the database (`db.schema.table`), and its protocol 0 by the
+//! bare table name. A task looks for stored offsets under each form
+//! ([`table_partitions`]) and keeps writing under the one it found, so a connector can
+//! move from Confluent to Sluice and back.
 
 use serde_json::{json, Value as Json};
 use sluice_runtime::data::{SourceOffset, SourcePartition};
@@ -44,14 +50,38 @@ impl Offset {
     }
 }
 
-/// The source partition of a table or of the query.
+/// The partitions a table's offsets may be stored under, in the order they are
+/// looked up: Confluent's three-part `db.schema.table` (when the database is known),
+/// Sluice's `schema.table` (Confluent's with older drivers), Confluent's protocol 0
+/// `{"table": "<table>"}`. The query has one.
+pub fn table_partitions(from: &From, database: Option<&str>) -> Vec<SourcePartition> {
+    match from {
+        From::Table(t) => {
+            let mut v = Vec::with_capacity(3);
+            if let Some(db) = database.filter(|d| !d.is_empty()) {
+                v.push(protocol1(format!("{}.{}", db, t.display())));
+            }
+            v.push(partition(from));
+            v.push(legacy_partition(t));
+            v
+        }
+        From::Query(_) => vec![partition(from)],
+    }
+}
+
+fn protocol1(name: String) -> SourcePartition {
+    let mut p = SourcePartition::new();
+    p.insert("table".into(), Json::String(name));
+    p.insert("protocol".into(), Json::String("1".into()));
+    p
+}
+
+/// The source partition a new offset of a table (or of the query) is written under
+/// when none was stored.
 pub fn partition(from: &From) -> SourcePartition {
     let mut p = SourcePartition::new();
     match from {
-        From::Table(t) => {
-            p.insert("table".into(), Json::String(t.display()));
-            p.insert("protocol".into(), Json::String("1".into()));
-        }
+        From::Table(t) => return protocol1(t.display()),
         From::Query(_) => {
             p.insert("query".into(), Json::String("query".into()));
         }
@@ -70,6 +100,26 @@ pub fn legacy_partition(t: &TableId) -> SourcePartition {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partitions_are_looked_up_three_part_first() {
+        let from = From::Table(TableId::parse("sales.orders"));
+        let names: Vec<Json> = table_partitions(&from, Some("shop"))
+            .iter()
+            .map(|p| json!(p))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                json!({"table": "shop.sales.orders", "protocol": "1"}),
+                json!({"table": "sales.orders", "protocol": "1"}),
+                json!({"table": "orders"}),
+            ]
+        );
+        assert_eq!(table_partitions(&from, None).len(), 2);
+        let q = From::Query("SELECT 1".into());
+        assert_eq!(table_partitions(&q, Some("shop")), vec![partition(&q)]);
+    }
 
     #[test]
     fn round_trip_keeps_microseconds() {

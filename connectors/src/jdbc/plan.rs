@@ -7,9 +7,10 @@ use sluice_runtime::config::ConfigIssue;
 use sluice_runtime::data::{SchemaBuilder, SchemaRef};
 use tokio_postgres::types::Type;
 
-use super::config::JdbcSourceConfig;
+use super::config::{JdbcSourceConfig, RecordKey};
 use super::db::Described;
-use super::query::{quote_ident, TsType};
+use super::query::TsType;
+use super::quote::ident;
 use super::source::From;
 use super::types::{plan_column, ColumnPlan};
 
@@ -17,7 +18,8 @@ use super::types::{plan_column, ColumnPlan};
 pub struct Plan {
     pub columns: Vec<ColumnPlan>,
     pub value_schema: SchemaRef,
-    /// The key struct schema and the indexes of its columns (tables with a primary key).
+    /// The key struct schema and the indexes of its columns (tables with a primary key,
+    /// with `record.key=primary.key`).
     pub key: Option<(SchemaRef, Vec<usize>)>,
     pub inc: Option<String>,
     pub ts: Option<(String, TsType)>,
@@ -67,7 +69,7 @@ pub fn build(
                     format!("column {:?} of {} is nullable (set validate.non.null=false to allow it; rows with NULL are never read)", name, what),
                 ))
             }
-            Some(_) => inc = Some(quote_ident(name)),
+            Some(_) => inc = Some(ident(name, cfg.quote)),
         }
     }
     let mut ts = None;
@@ -117,7 +119,7 @@ pub fn build(
             let quoted: Vec<String> = cfg
                 .timestamp_columns
                 .iter()
-                .map(|c| quote_ident(c))
+                .map(|c| ident(c, cfg.quote))
                 .collect();
             let expr = if quoted.len() == 1 {
                 quoted[0].clone()
@@ -133,7 +135,7 @@ pub fn build(
     let columns: Vec<ColumnPlan> = d
         .columns
         .iter()
-        .map(|c| plan_column(c, &quote_ident(&c.name), &cfg.timezone))
+        .map(|c| plan_column(c, &ident(&c.name, cfg.quote), cfg))
         .collect();
     let mut vb = SchemaBuilder::struct_();
     if let From::Table(t) = from {
@@ -142,7 +144,7 @@ pub fn build(
     for c in &columns {
         vb = vb.field(c.name.clone(), c.schema.clone());
     }
-    let key = if d.primary_key.is_empty() {
+    let key = if d.primary_key.is_empty() || cfg.record_key == RecordKey::None {
         None
     } else {
         let mut kb = SchemaBuilder::struct_();

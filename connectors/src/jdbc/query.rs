@@ -1,10 +1,11 @@
 //! SQL text: identifier and literal quoting, and the SELECT each pass declares its
-//! cursor for. Table and column names only ever reach SQL through [`quote_ident`];
+//! cursor for. Table and column names only ever reach SQL through `quote::ident`
+//! (quoted, or bare when `quote.sql.identifiers=never` and the name is plain);
 //! offsets and bounds are integers formatted by Rust, never user text.
 
 use super::config::Mode;
 use super::offsets::Offset;
-pub use super::quote::{quote_ident, quote_literal};
+pub use super::quote::{quote_literal, QuoteMethod};
 use super::source::From;
 #[cfg(test)]
 use super::source::TableId;
@@ -50,6 +51,10 @@ pub struct SelectSpec<'a> {
     pub inc_upper: Option<i64>,
     /// Only timestamps strictly before this (micros since the epoch).
     pub ts_upper: Option<i64>,
+    /// `quote.sql.identifiers` for the table name.
+    pub quote: QuoteMethod,
+    /// `query.suffix`, appended after a space (empty: nothing).
+    pub suffix: &'a str,
 }
 
 impl SelectSpec<'_> {
@@ -114,7 +119,7 @@ impl SelectSpec<'_> {
                 conds.push(format!("{} < {}", ts, lit(u)));
             }
         }
-        let mut sql = format!("SELECT {} FROM {}", sel, self.from.sql());
+        let mut sql = format!("SELECT {} FROM {}", sel, self.from.sql(self.quote));
         if !conds.is_empty() {
             sql.push_str(" WHERE ");
             sql.push_str(&conds.join(" AND "));
@@ -129,6 +134,10 @@ impl SelectSpec<'_> {
                 self.inc.unwrap()
             )),
         }
+        if !self.suffix.is_empty() {
+            sql.push(' ');
+            sql.push_str(self.suffix);
+        }
         sql
     }
 }
@@ -136,6 +145,7 @@ impl SelectSpec<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jdbc::quote::quote_ident;
 
     #[test]
     fn names_are_quoted() {
@@ -164,6 +174,8 @@ mod tests {
             offset: &off,
             inc_upper: None,
             ts_upper: Some(2_000_000),
+            quote: QuoteMethod::Always,
+            suffix: "LIMIT 5",
         }
         .sql();
         assert!(s.contains("(COALESCE(\"u\", \"c\"), \"id\") > ((TIMESTAMPTZ 'epoch' + (1000000)::int8 * INTERVAL '1 microsecond'), 7)"), "{}", s);
@@ -173,7 +185,7 @@ mod tests {
             s
         );
         assert!(
-            s.ends_with("ORDER BY COALESCE(\"u\", \"c\") ASC, \"id\" ASC"),
+            s.ends_with("ORDER BY COALESCE(\"u\", \"c\") ASC, \"id\" ASC LIMIT 5"),
             "{}",
             s
         );

@@ -1,6 +1,6 @@
 //! What a JDBC source task reads: a table, or a custom query.
 
-use super::quote::quote_ident;
+use super::quote::{ident, quote_ident, QuoteMethod};
 
 /// A table, by schema and name as stored in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -13,6 +13,10 @@ impl TableId {
     /// `"schema"."name"`.
     pub fn quoted(&self) -> String {
         format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+    /// `schema.name` for SQL text under `quote.sql.identifiers`.
+    pub fn sql(&self, q: QuoteMethod) -> String {
+        format!("{}.{}", ident(&self.schema, q), ident(&self.name, q))
     }
     /// `schema.name`, as shown to users and stored in offsets.
     pub fn display(&self) -> String {
@@ -46,10 +50,17 @@ pub enum From {
 }
 
 impl From {
-    /// The FROM item.
-    pub fn sql(&self) -> String {
+    /// For messages: `table schema.name` or `the query`.
+    pub fn describe(&self) -> String {
         match self {
-            From::Table(t) => t.quoted(),
+            From::Table(t) => format!("table {}", t.display()),
+            From::Query(_) => "the query".to_string(),
+        }
+    }
+    /// The FROM item.
+    pub fn sql(&self, q: QuoteMethod) -> String {
+        match self {
+            From::Table(t) => t.sql(q),
             From::Query(q) => format!("({}) AS sluice_q", q),
         }
     }

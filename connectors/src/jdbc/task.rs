@@ -35,6 +35,8 @@ struct SourceState {
     offset: Offset,
     safe: SafeState,
     next_due: Instant,
+    /// Passes that failed in a row with a query error (`query.retry.attempts`).
+    failures: u32,
 }
 
 /// A pass in progress: an open cursor over one source.
@@ -139,6 +141,43 @@ impl JdbcSourceTask {
         e
     }
 
+    /// A pass over source `idx` failed. With `query.retry.attempts` = N >= 0, a query
+    /// error (the session is still open: a lost connection closes it and is never
+    /// counted) is retried after `poll.interval.ms` on a new session, and the N+1-th
+    /// failure in a row fails the task with it; otherwise see [`Self::on_error`].
+    fn failed(&mut self, idx: usize, e: ConnectError) -> Result<SourceBatch, ConnectError> {
+        let limit = self.cfg.query_retry_attempts;
+        let query_error = self.client.as_ref().is_some_and(|c| !c.is_closed());
+        if limit < 0 || !query_error {
+            return Err(self.on_error(e));
+        }
+        let poll_interval = self.cfg.poll_interval;
+        let src = &mut self.sources[idx];
+        src.failures += 1;
+        let what = src.from.describe();
+        if src.failures > limit as u32 {
+            return Err(ConnectError::fatal(format!(
+                "the query of {} failed {} times in a row (query.retry.attempts={}): {}",
+                what, src.failures, limit, e
+            )));
+        }
+        // The transaction may be aborted: the next attempt starts on a new session.
+        self.pass = None;
+        self.client = None;
+        src.next_due = Instant::now() + poll_interval;
+        let msg = format!(
+            "the query of {} failed (attempt {} of {}), retrying in {:?}: {}",
+            what,
+            src.failures,
+            limit + 1,
+            poll_interval,
+            e
+        );
+        tracing::warn!("{}", msg);
+        self.detail.set(msg);
+        Ok(SourceBatch::new())
+    }
+
     /// Starts a pass over source `idx`: watermark (safe mode), cursor. Returns false if
     /// there is nothing that may be read yet.
     async fn start_pass(&mut self, idx: usize) -> Result<bool, ConnectError> {
@@ -161,7 +200,7 @@ impl JdbcSourceTask {
         if cfg.mode != Mode::Bulk {
             let max_sql = match &plan.inc {
                 Some(inc) if cfg.mode == Mode::Incrementing => {
-                    format!("(SELECT max({})::int8 FROM {})", inc, from.sql())
+                    format!("(SELECT max({})::int8 FROM {})", inc, from.sql(cfg.quote))
                 }
                 _ => "NULL::int8".to_string(),
             };
@@ -218,13 +257,19 @@ impl JdbcSourceTask {
             offset: &offset,
             inc_upper,
             ts_upper,
+            quote: cfg.quote,
+            suffix: &cfg.query_suffix,
         }
         .sql();
         tracing::debug!(%sql, "declaring cursor");
         client
             .batch_execute(&format!(
-                "BEGIN READ ONLY; DECLARE {} NO SCROLL CURSOR FOR {}",
-                CURSOR, sql
+                "BEGIN{} READ ONLY; DECLARE {} NO SCROLL CURSOR FOR {}",
+                cfg.isolation
+                    .map(|l| format!(" ISOLATION LEVEL {}", l))
+                    .unwrap_or_default(),
+                CURSOR,
+                sql
             ))
             .await
             .map_err(|e| to_connect(e, "cannot open the cursor"))?;
@@ -393,19 +438,31 @@ impl StartSourceTask for JdbcSourceTask {
             Some(ms) => Some(ms * 1000),
             None => None,
         };
+        // The database as Confluent's three-part partition names it (libpq and pgJDBC
+        // default it to the user name).
+        let database = cfg
+            .url
+            .dbname
+            .clone()
+            .or_else(|| cfg.user.clone())
+            .or_else(|| cfg.url.user.clone());
         let mut sources = Vec::new();
         for from in froms {
-            let partition = offsets::partition(&from);
-            let mut stored = ctx.offsets.offset(&partition).await?;
-            if stored.is_none() {
-                if let From::Table(t) = &from {
-                    stored = ctx.offsets.offset(&offsets::legacy_partition(t)).await?;
+            // Offsets are written under the partition they were found under (Confluent's
+            // three-part name stays three-part), Sluice's two-part one when none was.
+            let mut partition = offsets::partition(&from);
+            let mut stored = None;
+            for p in offsets::table_partitions(&from, database.as_deref()) {
+                if let Some(o) = ctx.offsets.offset(&p).await? {
+                    stored = Some(o);
+                    partition = p;
+                    break;
                 }
             }
             let offset = match stored {
                 Some(o) => {
                     let o = Offset::from_json(&o);
-                    tracing::info!(source = ?from, ?o, "resuming from the stored offset");
+                    tracing::info!(source = ?from, ?o, partition = %serde_json::Value::Object(partition.clone()), "resuming from the stored offset");
                     o
                 }
                 None => Offset {
@@ -428,6 +485,7 @@ impl StartSourceTask for JdbcSourceTask {
                 offset,
                 safe: SafeState::default(),
                 next_due: Instant::now(),
+                failures: 0,
             });
         }
         Ok(JdbcSourceTask {
@@ -467,12 +525,16 @@ impl SourceTask for JdbcSourceTask {
                     self.sources[idx].next_due = Instant::now() + self.cfg().poll_interval;
                     return Ok(SourceBatch::new());
                 }
-                Err(e) => return Err(self.on_error(e)),
+                Err(e) => return self.failed(idx, e),
             }
         }
+        let idx = self.pass.as_ref().map_or(0, |p| p.idx);
         match self.fetch().await {
-            Ok(b) => Ok(b),
-            Err(e) => Err(self.on_error(e)),
+            Ok(b) => {
+                self.sources[idx].failures = 0;
+                Ok(b)
+            }
+            Err(e) => self.failed(idx, e),
         }
     }
 

@@ -3,12 +3,13 @@
 //! every column reaches Kafka.
 
 use bytes::Bytes;
-use sluice_runtime::data::logical::{
-    date_builder, decimal_builder, decimal_to_bytes, time_builder, timestamp_builder,
-};
+use sluice_runtime::data::logical::{date_builder, time_builder};
 use sluice_runtime::data::{primitive, SchemaBuilder, SchemaRef, SchemaType, Value};
 use tokio_postgres::types::{FromSql, Type};
 
+use super::config::JdbcSourceConfig;
+use super::granularity::Granularity;
+use super::numeric::{self, NumericForm};
 use super::quote::{quote_ident, quote_literal};
 
 /// Microseconds between 1970-01-01 and PostgreSQL's epoch 2000-01-01.
@@ -26,8 +27,10 @@ pub enum Kind {
     Oid,
     Float32,
     Float64,
-    /// numeric(p, s): Connect Decimal with scale s.
+    /// numeric as a Connect Decimal with this scale (any size).
     Decimal(i32),
+    /// numeric read as `int8`, as an integer of this many bits (`numeric.mapping`).
+    NumericInt(u8),
     /// Text-like (text, varchar, char, name, and anything cast to text).
     Text,
     Bytes,
@@ -35,6 +38,8 @@ pub enum Kind {
     Time,
     /// timestamptz, and timestamp read `AT TIME ZONE db.timezone`.
     Timestamp,
+    /// A timestamp written as `timestamp.granularity` says (epoch micros or nanos).
+    TimestampAs(Granularity),
     Uuid,
     Json,
     Jsonb,
@@ -72,16 +77,10 @@ pub struct ColumnPlan {
     pub schema: SchemaRef,
 }
 
-fn numeric_scale(typmod: i32) -> Option<i32> {
-    if typmod < 4 {
-        None
-    } else {
-        Some((typmod - 4) & 0xffff)
-    }
-}
-
-/// Plans how to read `col` (quoted as `qualified` in SQL).
-pub fn plan_column(col: &SourceColumn, qualified: &str, timezone: &str) -> ColumnPlan {
+/// Plans how to read `col` (quoted as `qualified` in SQL) under the config's
+/// `numeric.mapping`, `timestamp.granularity` and `db.timezone`.
+pub fn plan_column(col: &SourceColumn, qualified: &str, cfg: &JdbcSourceConfig) -> ColumnPlan {
+    let timezone = cfg.timezone.as_str();
     let opt = col.nullable;
     let mut expr = qualified.to_string();
     let (kind, schema) = match col.ty {
@@ -92,34 +91,54 @@ pub fn plan_column(col: &SourceColumn, qualified: &str, timezone: &str) -> Colum
         Type::OID => (Kind::Oid, primitive(SchemaType::Int64, opt)),
         Type::FLOAT4 => (Kind::Float32, primitive(SchemaType::Float32, opt)),
         Type::FLOAT8 => (Kind::Float64, primitive(SchemaType::Float64, opt)),
-        Type::NUMERIC => match numeric_scale(col.typmod) {
-            Some(s) => (
-                Kind::Decimal(s),
-                decimal_builder(s).set_optional(opt).build(),
-            ),
-            None => {
-                // Unconstrained numeric has no fixed scale; a Connect Decimal needs one.
-                // The exact decimal text keeps every digit.
-                expr = format!("{}::text", qualified);
-                (Kind::Text, primitive(SchemaType::String, opt))
-            }
-        },
+        Type::NUMERIC => {
+            let form = numeric::form(cfg.numeric_mapping, col.typmod);
+            let kind = match form {
+                NumericForm::Integer(bits) => {
+                    // Exact: the mapping picks integers for scales <= 0 only.
+                    expr = format!("({})::int8", qualified);
+                    Kind::NumericInt(bits)
+                }
+                NumericForm::Double => {
+                    expr = format!("({})::float8", qualified);
+                    Kind::Float64
+                }
+                NumericForm::Decimal(s) => Kind::Decimal(s),
+            };
+            (kind, numeric::schema(form, col.typmod, opt))
+        }
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
             (Kind::Text, primitive(SchemaType::String, opt))
         }
         Type::BYTEA => (Kind::Bytes, primitive(SchemaType::Bytes, opt)),
         Type::DATE => (Kind::Date, date_builder().set_optional(opt).build()),
         Type::TIME => (Kind::Time, time_builder().set_optional(opt).build()),
-        Type::TIMESTAMPTZ => (
-            Kind::Timestamp,
-            timestamp_builder().set_optional(opt).build(),
-        ),
-        Type::TIMESTAMP => {
-            expr = format!("({} AT TIME ZONE {})", qualified, quote_literal(timezone));
-            (
-                Kind::Timestamp,
-                timestamp_builder().set_optional(opt).build(),
-            )
+        Type::TIMESTAMPTZ | Type::TIMESTAMP => {
+            let tz = quote_literal(timezone);
+            let g = cfg.granularity;
+            match g {
+                Granularity::Iso { nanos } => {
+                    // The local date-time in db.timezone, as Confluent formats it.
+                    let local = if col.ty == Type::TIMESTAMP {
+                        qualified.to_string()
+                    } else {
+                        format!("({} AT TIME ZONE {})", qualified, tz)
+                    };
+                    expr = Granularity::iso_sql(nanos, &local);
+                    (Kind::Text, g.schema(opt))
+                }
+                _ => {
+                    if col.ty == Type::TIMESTAMP {
+                        expr = format!("({} AT TIME ZONE {})", qualified, tz);
+                    }
+                    let kind = if g == Granularity::ConnectLogical {
+                        Kind::Timestamp
+                    } else {
+                        Kind::TimestampAs(g)
+                    };
+                    (kind, g.schema(opt))
+                }
+            }
         }
         Type::UUID => (Kind::Uuid, primitive(SchemaType::String, opt)),
         Type::JSON => (Kind::Json, primitive(SchemaType::String, opt)),
@@ -219,9 +238,8 @@ pub fn decode(kind: Kind, b: &[u8]) -> Result<Value, String> {
         Kind::Oid => Value::Int64(u32::from_be_bytes(be::<4>(b)?) as i64),
         Kind::Float32 => Value::Float32(f32::from_be_bytes(be::<4>(b)?)),
         Kind::Float64 => Value::Float64(f64::from_be_bytes(be::<8>(b)?)),
-        Kind::Decimal(scale) => {
-            Value::Bytes(Bytes::from(decimal_to_bytes(numeric_unscaled(b, scale)?)))
-        }
+        Kind::Decimal(scale) => numeric::decimal_value(b, scale)?,
+        Kind::NumericInt(bits) => numeric::integer_value(bits, i64::from_be_bytes(be::<8>(b)?))?,
         Kind::Text | Kind::Json => Value::String(text(b)?),
         Kind::Jsonb => match b.split_first() {
             Some((1, rest)) => Value::String(text(rest)?),
@@ -237,6 +255,7 @@ pub fn decode(kind: Kind, b: &[u8]) -> Result<Value, String> {
         }
         Kind::Time => Value::Int32((i64::from_be_bytes(be::<8>(b)?) / 1000) as i32),
         Kind::Timestamp => Value::Int64(timestamp_micros(b)?.div_euclid(1000)),
+        Kind::TimestampAs(g) => g.value(timestamp_micros(b)?)?,
         Kind::Uuid => {
             let u = be::<16>(b)?;
             let h: String = u.iter().map(|x| format!("{:02x}", x)).collect();
@@ -251,49 +270,6 @@ pub fn decode(kind: Kind, b: &[u8]) -> Result<Value, String> {
         }
         Kind::Array(e) => decode_array(e, b)?,
     })
-}
-
-/// Binary numeric (base-10000 digits) to an unscaled value at `scale`.
-fn numeric_unscaled(b: &[u8], scale: i32) -> Result<i128, String> {
-    if b.len() < 8 {
-        return Err("short numeric".into());
-    }
-    let ndigits = i16::from_be_bytes([b[0], b[1]]) as usize;
-    let weight = i16::from_be_bytes([b[2], b[3]]) as i32;
-    let sign = u16::from_be_bytes([b[4], b[5]]);
-    match sign {
-        0x0000 | 0x4000 => {}
-        0xC000 => return Err("NaN cannot be represented as a Connect Decimal".into()),
-        _ => return Err("infinite numeric cannot be represented as a Connect Decimal".into()),
-    }
-    if b.len() < 8 + 2 * ndigits {
-        return Err("short numeric".into());
-    }
-    let mut v: i128 = 0;
-    // Digit i has value d * 10000^(weight - i); we want value * 10^scale.
-    // Accumulate all digits as an integer with exponent 10000^(weight - ndigits + 1).
-    for i in 0..ndigits {
-        let d = u16::from_be_bytes([b[8 + 2 * i], b[9 + 2 * i]]) as i128;
-        v = v
-            .checked_mul(10_000)
-            .and_then(|x| x.checked_add(d))
-            .ok_or("numeric overflows 128 bits")?;
-    }
-    // value = v * 10^(4 * (weight - ndigits + 1)); unscaled = value * 10^scale
-    let exp10 = 4 * (weight - ndigits as i32 + 1) + scale;
-    if exp10 >= 0 {
-        for _ in 0..exp10 {
-            v = v.checked_mul(10).ok_or("numeric overflows 128 bits")?;
-        }
-    } else {
-        for _ in 0..(-exp10) {
-            if v % 10 != 0 {
-                return Err("numeric has more fractional digits than its scale".into());
-            }
-            v /= 10;
-        }
-    }
-    Ok(if sign == 0x4000 { -v } else { v })
 }
 
 fn decode_array(e: Elem, b: &[u8]) -> Result<Value, String> {
@@ -339,36 +315,6 @@ fn decode_array(e: Elem, b: &[u8]) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn numeric(ndigits: i16, weight: i16, sign: u16, dscale: u16, digits: &[u16]) -> Vec<u8> {
-        let mut b = Vec::new();
-        b.extend(ndigits.to_be_bytes());
-        b.extend(weight.to_be_bytes());
-        b.extend(sign.to_be_bytes());
-        b.extend(dscale.to_be_bytes());
-        for d in digits {
-            b.extend(d.to_be_bytes());
-        }
-        b
-    }
-
-    #[test]
-    fn numeric_to_unscaled() {
-        // 12345.678 = [1, 2345, 6780] weight 1
-        let b = numeric(3, 1, 0, 3, &[1, 2345, 6780]);
-        assert_eq!(numeric_unscaled(&b, 3).unwrap(), 12_345_678);
-        assert_eq!(numeric_unscaled(&b, 5).unwrap(), 1_234_567_800);
-        // -0.05 = [500] weight -1
-        let b = numeric(1, -1, 0x4000, 2, &[500]);
-        assert_eq!(numeric_unscaled(&b, 2).unwrap(), -5);
-        // 0
-        let b = numeric(0, 0, 0, 2, &[]);
-        assert_eq!(numeric_unscaled(&b, 2).unwrap(), 0);
-        // 20000 = [2] weight 1
-        let b = numeric(1, 1, 0, 0, &[2]);
-        assert_eq!(numeric_unscaled(&b, 0).unwrap(), 20000);
-        assert!(numeric_unscaled(&numeric(0, 0, 0xC000, 0, &[]), 0).is_err());
-    }
 
     #[test]
     fn uuid_and_dates() {

@@ -5,10 +5,15 @@ use sluice_runtime::config::{
     ConfigDef, ConfigIssue, ConfigKey, Importance, ParsedConfig, RawConfig, TypedValue, Validator,
 };
 
+use std::sync::Arc;
+
+use super::cdc::CdcHandler;
 use super::id_strategy::IdStrategy;
+use super::namespace::{FieldSource, NamespaceMapper};
 use super::post_processors::{PostProcessor, Renamer};
 use super::projection::{Projection, ProjectionType};
-use super::write_model::WriteModel;
+use super::timeseries::{DateFormat, TimeFieldConverter, TimeseriesOptions};
+use super::write_model::{DeleteStrategy, WriteModel};
 
 pub const CONNECTION_URI: &str = "connection.uri";
 pub const DATABASE: &str = "database";
@@ -33,6 +38,21 @@ pub const RENAMER_MAPPING: &str = "field.renamer.mapping";
 pub const RENAMER_REGEXP: &str = "field.renamer.regexp";
 pub const MONGO_ERRORS_TOLERANCE: &str = "mongo.errors.tolerance";
 pub const CDC_HANDLER: &str = "change.data.capture.handler";
+pub const CDC_REMOVE_NULLS: &str = "change.data.capture.handler.remove.null.values";
+pub const NAMESPACE_MAPPER: &str = "namespace.mapper";
+pub const NS_KEY_DATABASE: &str = "namespace.mapper.key.database.field";
+pub const NS_KEY_COLLECTION: &str = "namespace.mapper.key.collection.field";
+pub const NS_VALUE_DATABASE: &str = "namespace.mapper.value.database.field";
+pub const NS_VALUE_COLLECTION: &str = "namespace.mapper.value.collection.field";
+pub const NS_ERROR_IF_INVALID: &str = "namespace.mapper.error.if.invalid";
+pub const DELETE_WRITE_MODEL: &str = "delete.writemodel.strategy";
+pub const TS_TIMEFIELD: &str = "timeseries.timefield";
+pub const TS_METAFIELD: &str = "timeseries.metafield";
+pub const TS_EXPIRE: &str = "timeseries.expire.after.seconds";
+pub const TS_GRANULARITY: &str = "timeseries.granularity";
+pub const TS_AUTO_CONVERT: &str = "timeseries.timefield.auto.convert";
+pub const TS_DATE_FORMAT: &str = "timeseries.timefield.auto.convert.date.format";
+pub const TS_LOCALE: &str = "timeseries.timefield.auto.convert.locale.language.tag";
 pub const TOPIC_OVERRIDE_PREFIX: &str = "topic.override.";
 
 const PROJECTION_TYPES: &[&str] = &["none", "blocklist", "allowlist", "blacklist", "whitelist"];
@@ -61,23 +81,25 @@ const OVERRIDABLE: &[&str] = &[
     RENAMER_MAPPING,
     RENAMER_REGEXP,
     CDC_HANDLER,
+    CDC_REMOVE_NULLS,
+    NAMESPACE_MAPPER,
+    NS_KEY_DATABASE,
+    NS_KEY_COLLECTION,
+    NS_VALUE_DATABASE,
+    NS_VALUE_COLLECTION,
+    NS_ERROR_IF_INVALID,
+    DELETE_WRITE_MODEL,
+    TS_TIMEFIELD,
+    TS_METAFIELD,
+    TS_EXPIRE,
+    TS_GRANULARITY,
+    TS_AUTO_CONVERT,
+    TS_DATE_FORMAT,
+    TS_LOCALE,
 ];
 
 /// Keys of the official MongoDB sink that Sluice does not implement (yet).
 const UNSUPPORTED_MONGODB_KEYS: &[&str] = &[
-    "namespace.mapper",
-    "namespace.mapper.key.database.field",
-    "namespace.mapper.key.collection.field",
-    "namespace.mapper.value.database.field",
-    "namespace.mapper.value.collection.field",
-    "namespace.mapper.error.if.invalid",
-    "delete.writemodel.strategy",
-    "timeseries.timefield",
-    "timeseries.metafield",
-    "timeseries.timefield.auto.convert",
-    "timeseries.timefield.auto.convert.date.format",
-    "timeseries.expire.after.seconds",
-    "timeseries.granularity",
     "mongo.errors.log.enable",
     "rate.limiting.every.n",
     "rate.limiting.timeout",
@@ -100,9 +122,9 @@ pub fn sink_config_def() -> ConfigDef {
         .define(ConfigKey::boolean(BULK_WRITE_ORDERED).default("true").importance(Importance::Medium).group(g)
             .doc("Ordered bulk writes: the server stops at the first failed write, and Sluice sends the writes after it again. Unordered: the server attempts every write of the bulk."))
         .define(ConfigKey::boolean(DELETE_ON_NULL_VALUES).default("false").importance(Importance::Medium).group(g)
-            .doc("A tombstone (null value) deletes the document whose _id the id strategy derives from the record key. Needs a key-based id strategy (FullKey, PartialKey, ProvidedInKey). Unset: tombstones are skipped."))
+            .doc("A tombstone (null value) becomes the write of delete.writemodel.strategy: by default a delete of the document whose _id the id strategy derives from the record key, which needs a key-based id strategy (FullKey, PartialKey, ProvidedInKey). false: tombstones are skipped."))
         .define(ConfigKey::string(ID_STRATEGY).default("com.mongodb.kafka.connect.sink.processor.id.strategy.BsonOidStrategy").validator(Validator::Custom(check_id_strategy)).importance(Importance::Medium).group(g)
-            .doc("How the _id of a document is made: BsonOidStrategy, FullKeyStrategy, KafkaMetaDataStrategy, PartialKeyStrategy, PartialValueStrategy, ProvidedInKeyStrategy, ProvidedInValueStrategy, UuidStrategy (short names or the MongoDB connector's full class names)."))
+            .doc("How the _id of a document is made: BsonOidStrategy, FullKeyStrategy, KafkaMetaDataStrategy, PartialKeyStrategy, PartialValueStrategy, ProvidedInKeyStrategy, ProvidedInValueStrategy, UuidStrategy, UuidProvidedInKeyStrategy, UuidProvidedInValueStrategy (short names or the MongoDB connector's full class names)."))
         .define(ConfigKey::boolean(ID_OVERWRITE).default("false").importance(Importance::Low).group(g)
             .doc("Replace an _id the value already has with the one the id strategy makes."))
         .define(ConfigKey::string(ID_UUID_FORMAT).default("string").one_of(&["string", "binary"]).importance(Importance::Low).group(g)
@@ -116,9 +138,9 @@ pub fn sink_config_def() -> ConfigDef {
         .define(ConfigKey::string(ID_PARTIAL_VALUE_LIST).default("").importance(Importance::Low).group(g)
             .doc("PartialValueStrategy: comma-separated value field paths. Empty: value.projection.list."))
         .define(ConfigKey::string(WRITE_MODEL).default("com.mongodb.kafka.connect.sink.writemodel.strategy.DefaultWriteModelStrategy").validator(Validator::Custom(check_write_model)).importance(Importance::Medium).group(g)
-            .doc("How a record becomes a write: DefaultWriteModelStrategy / ReplaceOneDefaultStrategy (replace by _id, upsert), ReplaceOneBusinessKeyStrategy, UpdateOneTimestampsStrategy, UpdateOneBusinessKeyTimestampStrategy, InsertOneDefaultStrategy (short names or full class names)."))
+            .doc("How a record becomes a write: DefaultWriteModelStrategy (ReplaceOneDefaultStrategy; InsertOneDefaultStrategy for time series), ReplaceOneDefaultStrategy (replace by _id, upsert), ReplaceOneBusinessKeyStrategy, UpdateOneDefaultStrategy, UpdateOneTimestampsStrategy, UpdateOneBusinessKeyTimestampStrategy, InsertOneDefaultStrategy, DeleteOneDefaultStrategy, DeleteOneBusinessKeyStrategy, DeleteOneTombstoneBusinessKeyStrategy (short names or full class names)."))
         .define(ConfigKey::list(POST_PROCESSORS).default("com.mongodb.kafka.connect.sink.processor.DocumentIdAdder").validator(Validator::Custom(check_post_processors)).importance(Importance::Low).group(g)
-            .doc("Post processors applied in order to each document: DocumentIdAdder (always first, added if missing), KafkaMetaAdder, BlockListKeyProjector, AllowListKeyProjector, BlockListValueProjector, AllowListValueProjector, RenameByMapping, RenameByRegExp (short names or full class names)."))
+            .doc("Post processors applied in order to each document: DocumentIdAdder (always first, added if missing), KafkaMetaAdder, BlockListKeyProjector, AllowListKeyProjector, BlockListValueProjector, AllowListValueProjector, RenameByMapping, RenameByRegExp, NullFieldValueRemover (short names or full class names)."))
         .define(ConfigKey::string(KEY_PROJECTION_TYPE).default("none").one_of(PROJECTION_TYPES).importance(Importance::Low).group(g)
             .doc("Projection of the key document for the key projectors and PartialKeyStrategy."))
         .define(ConfigKey::string(KEY_PROJECTION_LIST).default("").importance(Importance::Low).group(g)
@@ -133,8 +155,38 @@ pub fn sink_config_def() -> ConfigDef {
             .doc("RenameByRegExp: JSON array of {\"regexp\": \"^value\\\\..*x.*$\", \"pattern\": \"x\", \"replace\": \"y\"}: in fields whose path matches regexp, replace pattern in the name."))
         .define(ConfigKey::string(MONGO_ERRORS_TOLERANCE).optional().one_of(&["none", "all"]).importance(Importance::Medium).group(g)
             .doc("What a write MongoDB rejects (duplicate key, invalid document) or a record that cannot become a document leads to: none fails the task; all reports it as errant (dead letter queue with errors.tolerance=all) and writes the rest. Unset: errors.tolerance."))
-        .define(ConfigKey::string(CDC_HANDLER).default("").importance(Importance::Low).group(g)
-            .doc("Change data capture handlers are not supported by Sluice; must be empty."))
+        .define(ConfigKey::string(NAMESPACE_MAPPER).default("com.mongodb.kafka.connect.sink.namespace.mapping.DefaultNamespaceMapper").validator(Validator::Custom(check_namespace_mapper)).importance(Importance::Low).group(g)
+            .doc("Where a record is written: DefaultNamespaceMapper (database and collection, or the topic) or FieldPathNamespaceMapper (database and/or collection from a key or value field, read before the post processors; short names or full class names)."))
+        .define(ConfigKey::string(NS_KEY_DATABASE).default("").importance(Importance::Low).group(g)
+            .doc("FieldPathNamespaceMapper: the key field (dotted path) holding the database name. Not with namespace.mapper.value.database.field."))
+        .define(ConfigKey::string(NS_KEY_COLLECTION).default("").importance(Importance::Low).group(g)
+            .doc("FieldPathNamespaceMapper: the key field (dotted path) holding the collection name. Not with namespace.mapper.value.collection.field."))
+        .define(ConfigKey::string(NS_VALUE_DATABASE).default("").importance(Importance::Low).group(g)
+            .doc("FieldPathNamespaceMapper: the value field (dotted path) holding the database name."))
+        .define(ConfigKey::string(NS_VALUE_COLLECTION).default("").importance(Importance::Low).group(g)
+            .doc("FieldPathNamespaceMapper: the value field (dotted path) holding the collection name."))
+        .define(ConfigKey::boolean(NS_ERROR_IF_INVALID).default("false").importance(Importance::Low).group(g)
+            .doc("FieldPathNamespaceMapper: a missing field or one that is not a string is an errant record (task failure or dead letter queue, per mongo.errors.tolerance). false: the database / collection keys (or the topic) are used instead."))
+        .define(ConfigKey::string(DELETE_WRITE_MODEL).default("com.mongodb.kafka.connect.sink.writemodel.strategy.DeleteOneDefaultStrategy").validator(Validator::Custom(check_write_model)).importance(Importance::Low).group(g)
+            .doc("With delete.on.null.values, the write a tombstone becomes: DeleteOneDefaultStrategy (delete the _id the key-based id strategy makes) or DeleteOneTombstoneBusinessKeyStrategy (delete the document matching the PartialKeyStrategy business key); any write model strategy name is accepted."))
+        .define(ConfigKey::string(CDC_HANDLER).default("").validator(Validator::Custom(check_cdc_handler)).importance(Importance::Low).group(g)
+            .doc("Replays change events instead of writing documents: com.mongodb.kafka.connect.sink.cdc.debezium.mongodb.MongoDbHandler or .ChangeStreamHandler (Debezium MongoDB), ...cdc.debezium.rdbms.RdbmsHandler / .postgres.PostgresHandler / .mysql.MysqlHandler (Debezium relational), ...cdc.mongodb.ChangeStreamHandler (MongoDB change stream events). Empty: no handler."))
+        .define(ConfigKey::boolean(CDC_REMOVE_NULLS).default("false").importance(Importance::Low).group(g)
+            .doc("With a CDC handler: remove null fields from replacement documents and from an update's $set ($unset is kept); a write left empty is skipped."))
+        .define(ConfigKey::string(TS_TIMEFIELD).default("").importance(Importance::Low).group(g)
+            .doc("Writes to time series collections: the top-level field holding the time (a BSON date). Each namespace's collection is created as a time series collection before the first write if missing; an existing collection that is not one fails the task. DefaultWriteModelStrategy then inserts."))
+        .define(ConfigKey::string(TS_METAFIELD).default("").importance(Importance::Low).group(g)
+            .doc("Time series: the top-level field holding the metadata that labels a series (not the time field, not _id). Needs timeseries.timefield."))
+        .define(ConfigKey::long(TS_EXPIRE).default("0").at_least(0.0).importance(Importance::Low).group(g)
+            .doc("Time series: seconds after which MongoDB deletes the data (expireAfterSeconds); 0: never. Needs timeseries.timefield."))
+        .define(ConfigKey::string(TS_GRANULARITY).default("").validator(Validator::Custom(check_granularity)).importance(Importance::Low).group(g)
+            .doc("Time series: the expected interval between measurements: seconds, minutes or hours. Empty: the server's default. Needs timeseries.timefield."))
+        .define(ConfigKey::boolean(TS_AUTO_CONVERT).default("false").importance(Importance::Low).group(g)
+            .doc("Time series: convert the time field to a BSON date after the post processors: a number as epoch milliseconds (fractions dropped), a string with timeseries.timefield.auto.convert.date.format; a value that cannot be converted is left as it is."))
+        .define(ConfigKey::string(TS_DATE_FORMAT).default(super::timeseries::DEFAULT_DATE_FORMAT).validator(Validator::Custom(check_date_format)).importance(Importance::Low).group(g)
+            .doc("Time series: the Java DateTimeFormatter pattern of time strings (yyyy, MM, dd, HH, mm, ss, S..., X, 'literals', [optional] sections; no month or day names, no zone ids). Without an offset the time is UTC; a date alone is the start of the day."))
+        .define(ConfigKey::string(TS_LOCALE).default("").importance(Importance::Low).group(g)
+            .doc("Time series: the locale of the date format; accepted for compatibility, without effect (the supported pattern letters are numeric)."))
         // Keys of the official MongoDB sink that Sluice does not implement (yet).
         .accept_prefix(TOPIC_OVERRIDE_PREFIX)
         .not_supported_keys(UNSUPPORTED_MONGODB_KEYS, "a key of the official MongoDB sink connector that Sluice's mongodb-sink does not implement; records are written as if it were unset")
@@ -179,6 +231,44 @@ fn check_write_model(v: &TypedValue) -> Result<(), String> {
     }
 }
 
+fn check_namespace_mapper(v: &TypedValue) -> Result<(), String> {
+    match v {
+        TypedValue::String(s) => NamespaceMapper::is_field_path(s).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+fn check_cdc_handler(v: &TypedValue) -> Result<(), String> {
+    match v {
+        TypedValue::String(s) => CdcHandler::parse(s).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+fn check_granularity(v: &TypedValue) -> Result<(), String> {
+    match v {
+        TypedValue::String(s)
+            if !s.trim().is_empty()
+                && !["seconds", "minutes", "hours"]
+                    .iter()
+                    .any(|g| g.eq_ignore_ascii_case(s.trim())) =>
+        {
+            Err(format!(
+                "unsupported granularity {:?}: must be seconds, minutes or hours (or empty)",
+                s
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_date_format(v: &TypedValue) -> Result<(), String> {
+    match v {
+        TypedValue::String(s) => DateFormat::parse(s).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
 fn check_post_processors(v: &TypedValue) -> Result<(), String> {
     match v {
         TypedValue::List(items) => {
@@ -216,10 +306,18 @@ pub struct TopicSettings {
     pub max_batch_size: usize,
     pub ordered: bool,
     pub delete_on_null: bool,
+    /// What a tombstone becomes with `delete_on_null`.
+    pub delete_strategy: DeleteStrategy,
     pub id_strategy: IdStrategy,
     pub overwrite_existing_id: bool,
     pub write_model: WriteModel,
     pub post_processors: Vec<PostProcessor>,
+    pub namespace_mapper: NamespaceMapper,
+    /// With a handler, records are change events replayed by it.
+    pub cdc_handler: Option<CdcHandler>,
+    pub cdc_remove_nulls: bool,
+    /// Collections are time series collections, created with these options.
+    pub timeseries: Option<Arc<TimeseriesOptions>>,
 }
 
 impl SinkSettings {
@@ -325,12 +423,9 @@ fn topic_settings(raw: &RawConfig, topic: Option<&str>) -> Result<TopicSettings,
     let raw = effective_raw(raw, topic);
     let (p, mut issues) = sink_config_def().parse_lenient(&raw);
     let mut issue = |k: &str, m: String| issues.push(ConfigIssue::new(k, m));
-    if !p.str(CDC_HANDLER).trim().is_empty() {
-        issue(
-            CDC_HANDLER,
-            "change data capture handlers are not supported by Sluice".into(),
-        );
-    }
+    let cdc_handler = CdcHandler::parse(&p.str(CDC_HANDLER)).ok().flatten();
+    let namespace_mapper = namespace_mapper(&p, &mut issue);
+    let timeseries = timeseries(&p, &mut issue);
     let key_projection = projection(&p, KEY_PROJECTION_TYPE, KEY_PROJECTION_LIST);
     let value_projection = projection(&p, VALUE_PROJECTION_TYPE, VALUE_PROJECTION_LIST);
     let partial = |t: &str, l: &str, fallback: &Option<Projection>| -> Option<Projection> {
@@ -385,7 +480,7 @@ fn topic_settings(raw: &RawConfig, topic: Option<&str>) -> Result<TopicSettings,
             Default::default()
         }
     };
-    let post_processors = match PostProcessor::chain(
+    let mut post_processors = match PostProcessor::chain(
         &p.list(POST_PROCESSORS),
         key_projection.clone(),
         value_projection.clone(),
@@ -397,16 +492,61 @@ fn topic_settings(raw: &RawConfig, topic: Option<&str>) -> Result<TopicSettings,
             Vec::new()
         }
     };
+    if let Some(ts) = &timeseries {
+        if p.boolean(TS_AUTO_CONVERT) {
+            if let Ok(f) = DateFormat::parse(&p.str(TS_DATE_FORMAT)) {
+                post_processors.push(PostProcessor::TimeFieldAutoConversion(Arc::new(
+                    TimeFieldConverter::new(&ts.time_field, f),
+                )));
+            }
+        }
+    }
+    // DefaultWriteModelStrategy inserts into time series collections.
+    let write_model = match write_model {
+        Some(WriteModel::ReplaceOneDefault)
+            if timeseries.is_some() && WriteModel::is_default_name(&p.str(WRITE_MODEL)) =>
+        {
+            Some(WriteModel::InsertOne)
+        }
+        other => other,
+    };
     let delete_on_null = p.boolean(DELETE_ON_NULL_VALUES);
+    let delete_strategy = match WriteModel::parse(&p.str(DELETE_WRITE_MODEL)) {
+        Ok(WriteModel::DeleteOneDefault) | Err(_) => DeleteStrategy::ById,
+        Ok(m) => DeleteStrategy::Model(m),
+    };
     if let (Some(id), Some(wm)) = (&id_strategy, &write_model) {
-        if delete_on_null && !id.is_key_based() {
+        if delete_on_null && delete_strategy == DeleteStrategy::ById && !id.is_key_based() {
             issue(
                 DELETE_ON_NULL_VALUES,
                 format!(
-                    "deleting on null values needs an id strategy based on the key (FullKey, PartialKey, ProvidedInKey), not {}",
+                    "DeleteOneDefaultStrategy (delete.writemodel.strategy) can only be applied when the id strategy is based on the key (FullKeyStrategy, PartialKeyStrategy, ProvidedInKeyStrategy), not {}",
                     id.name()
                 ),
             );
+        }
+        let tombstone_bk = |m: &WriteModel| *m == WriteModel::DeleteOneTombstoneBusinessKey;
+        if !matches!(id, IdStrategy::PartialKey(_)) {
+            if tombstone_bk(wm) {
+                issue(
+                    WRITE_MODEL,
+                    format!(
+                        "DeleteOneTombstoneBusinessKeyStrategy expects PartialKeyStrategy, not {}",
+                        id.name()
+                    ),
+                );
+            }
+            if delete_on_null
+                && matches!(delete_strategy, DeleteStrategy::Model(m) if tombstone_bk(&m))
+            {
+                issue(
+                    DELETE_WRITE_MODEL,
+                    format!(
+                        "DeleteOneTombstoneBusinessKeyStrategy expects PartialKeyStrategy, not {}",
+                        id.name()
+                    ),
+                );
+            }
         }
         if wm.needs_business_key() && !id.is_partial() {
             issue(
@@ -438,7 +578,92 @@ fn topic_settings(raw: &RawConfig, topic: Option<&str>) -> Result<TopicSettings,
         overwrite_existing_id: p.boolean(ID_OVERWRITE),
         write_model: write_model.expect("checked"),
         post_processors,
+        delete_strategy,
+        namespace_mapper,
+        cdc_handler,
+        cdc_remove_nulls: p.boolean(CDC_REMOVE_NULLS),
+        timeseries,
     })
+}
+
+/// The namespace mapper, with FieldPathNamespaceMapper's rules: at least one field,
+/// not both the key's and the value's for the database or the collection.
+fn namespace_mapper(p: &ParsedConfig, issue: &mut impl FnMut(&str, String)) -> NamespaceMapper {
+    if !NamespaceMapper::is_field_path(&p.str(NAMESPACE_MAPPER)).unwrap_or(false) {
+        return NamespaceMapper::Default;
+    }
+    let field = |k: &str| Some(p.str(k).trim().to_string()).filter(|f| !f.is_empty());
+    let (kd, kc) = (field(NS_KEY_DATABASE), field(NS_KEY_COLLECTION));
+    let (vd, vc) = (field(NS_VALUE_DATABASE), field(NS_VALUE_COLLECTION));
+    if kd.is_none() && kc.is_none() && vd.is_none() && vc.is_none() {
+        issue(
+            NAMESPACE_MAPPER,
+            format!("FieldPathNamespaceMapper needs the database and / or collection field path: set {}, {}, {} or {}", NS_KEY_DATABASE, NS_VALUE_DATABASE, NS_KEY_COLLECTION, NS_VALUE_COLLECTION),
+        );
+    }
+    if kd.is_some() && vd.is_some() {
+        issue(
+            NS_KEY_DATABASE,
+            format!(
+                "Cannot set both: '{}' and '{}'",
+                NS_KEY_DATABASE, NS_VALUE_DATABASE
+            ),
+        );
+    }
+    if kc.is_some() && vc.is_some() {
+        issue(
+            NS_KEY_COLLECTION,
+            format!(
+                "Cannot set both: '{}' and '{}'",
+                NS_KEY_COLLECTION, NS_VALUE_COLLECTION
+            ),
+        );
+    }
+    let pick = |k: Option<String>, v: Option<String>| {
+        k.map(FieldSource::Key).or(v.map(FieldSource::Value))
+    };
+    NamespaceMapper::FieldPath {
+        database: pick(kd, vd),
+        collection: pick(kc, vc),
+        error_if_invalid: p.boolean(NS_ERROR_IF_INVALID),
+    }
+}
+
+/// The time series options; the other `timeseries.*` keys need the time field.
+fn timeseries(
+    p: &ParsedConfig,
+    issue: &mut impl FnMut(&str, String),
+) -> Option<Arc<TimeseriesOptions>> {
+    let time_field = p.str(TS_TIMEFIELD).trim().to_string();
+    let meta_field = Some(p.str(TS_METAFIELD).trim().to_string()).filter(|m| !m.is_empty());
+    let granularity =
+        Some(p.str(TS_GRANULARITY).trim().to_ascii_lowercase()).filter(|g| !g.is_empty());
+    let expire = p.long(TS_EXPIRE);
+    if time_field.is_empty() {
+        let missing = || format!("Missing timeseries configuration: `{}`", TS_TIMEFIELD);
+        if meta_field.is_some() {
+            issue(TS_METAFIELD, missing());
+        }
+        if expire != 0 {
+            issue(TS_EXPIRE, missing());
+        }
+        if granularity.is_some() {
+            issue(TS_GRANULARITY, missing());
+        }
+        return None;
+    }
+    if meta_field.as_deref() == Some(time_field.as_str()) || meta_field.as_deref() == Some("_id") {
+        issue(
+            TS_METAFIELD,
+            "the meta field may not be the time field or _id".into(),
+        );
+    }
+    Some(Arc::new(TimeseriesOptions {
+        time_field,
+        meta_field,
+        granularity,
+        expire_after_seconds: expire.max(0),
+    }))
 }
 
 fn projection(p: &ParsedConfig, type_key: &str, list_key: &str) -> Option<Projection> {

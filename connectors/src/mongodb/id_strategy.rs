@@ -58,6 +58,8 @@ pub(crate) enum Kind {
     ProvidedInKey,
     ProvidedInValue,
     Uuid,
+    UuidProvidedInKey,
+    UuidProvidedInValue,
 }
 
 /// One id strategy, ready to use.
@@ -70,7 +72,14 @@ pub enum IdStrategy {
     PartialValue(Projection),
     ProvidedInKey,
     ProvidedInValue,
-    Uuid { binary: bool },
+    Uuid {
+        binary: bool,
+    },
+    /// The key's `_id` as a UUID: BSON binary subtype 4 (from a UUID string or a UUID
+    /// binary).
+    UuidProvidedInKey,
+    /// The value's `_id` as a UUID, as [`IdStrategy::UuidProvidedInKey`].
+    UuidProvidedInValue,
 }
 
 impl IdStrategy {
@@ -84,9 +93,11 @@ impl IdStrategy {
             "providedinkey" => Kind::ProvidedInKey,
             "providedinvalue" => Kind::ProvidedInValue,
             "uuid" => Kind::Uuid,
+            "uuidprovidedinkey" => Kind::UuidProvidedInKey,
+            "uuidprovidedinvalue" => Kind::UuidProvidedInValue,
             _ => {
                 return Err(format!(
-                    "unknown id strategy {}; known: BsonOidStrategy, FullKeyStrategy, KafkaMetaDataStrategy, PartialKeyStrategy, PartialValueStrategy, ProvidedInKeyStrategy, ProvidedInValueStrategy, UuidStrategy",
+                    "unknown id strategy {}; known: BsonOidStrategy, FullKeyStrategy, KafkaMetaDataStrategy, PartialKeyStrategy, PartialValueStrategy, ProvidedInKeyStrategy, ProvidedInValueStrategy, UuidStrategy, UuidProvidedInKeyStrategy, UuidProvidedInValueStrategy",
                     name
                 ))
             }
@@ -123,6 +134,8 @@ impl IdStrategy {
             Kind::Uuid => IdStrategy::Uuid {
                 binary: uuid_format.trim().eq_ignore_ascii_case("binary"),
             },
+            Kind::UuidProvidedInKey => IdStrategy::UuidProvidedInKey,
+            Kind::UuidProvidedInValue => IdStrategy::UuidProvidedInValue,
         })
     }
 
@@ -137,10 +150,13 @@ impl IdStrategy {
             IdStrategy::ProvidedInKey => "ProvidedInKeyStrategy",
             IdStrategy::ProvidedInValue => "ProvidedInValueStrategy",
             IdStrategy::Uuid { .. } => "UuidStrategy",
+            IdStrategy::UuidProvidedInKey => "UuidProvidedInKeyStrategy",
+            IdStrategy::UuidProvidedInValue => "UuidProvidedInValueStrategy",
         }
     }
 
     /// Is the id derived from the key alone (so a tombstone can name the document)?
+    /// As in the MongoDB connector, UuidProvidedInKeyStrategy is not one of them.
     pub fn is_key_based(&self) -> bool {
         matches!(
             self,
@@ -196,6 +212,10 @@ impl IdStrategy {
                     "ProvidedInValueStrategy: the value has no _id field".to_string()
                 })?
             }
+            IdStrategy::UuidProvidedInKey => uuid_id(provided(doc.key_doc(name)?, name, "key")?)?,
+            IdStrategy::UuidProvidedInValue => {
+                uuid_id(provided(doc.value_doc(name)?, name, "value")?)?
+            }
             IdStrategy::Uuid { binary } => {
                 let u = mongodb::bson::Uuid::new();
                 if *binary {
@@ -205,6 +225,43 @@ impl IdStrategy {
                 }
             }
         })
+    }
+}
+
+/// The `_id` field of a key or value document, which must be there and not null.
+fn provided(d: &Document, strategy: &str, which: &str) -> Result<Bson, String> {
+    match d.get("_id") {
+        None => Err(format!("{}: the {} has no _id field", strategy, which)),
+        Some(Bson::Null) => Err(format!("{}: the {}'s _id is null", strategy, which)),
+        Some(id) => Ok(id.clone()),
+    }
+}
+
+/// A provided id as a UUID (BSON binary subtype 4): a UUID binary (subtype 3 or 4) is
+/// kept, a string of 36 characters (with dashes) or 32 hex digits is converted.
+fn uuid_id(id: Bson) -> Result<Bson, String> {
+    use mongodb::bson::spec::BinarySubtype;
+    let invalid = |shown: String| {
+        format!(
+            "UUID cannot be constructed from provided value: `{}`",
+            shown
+        )
+    };
+    match id {
+        Bson::Binary(b) if matches!(b.subtype, BinarySubtype::Uuid | BinarySubtype::UuidOld) => {
+            Ok(Bson::Binary(b))
+        }
+        Bson::String(s) => {
+            let parsed = if s.len() == 36 || s.len() == 32 {
+                mongodb::bson::Uuid::parse_str(&s).ok()
+            } else {
+                None
+            };
+            parsed
+                .map(|u| Bson::Binary(Binary::from_uuid(u)))
+                .ok_or_else(|| invalid(s))
+        }
+        other => Err(invalid(other.to_string())),
     }
 }
 
@@ -246,6 +303,25 @@ mod tests {
             gen(IdStrategy::Uuid { binary: true }),
             Bson::Binary(_)
         ));
+        let uuid = "123e4567-e89b-12d3-a456-426614174000";
+        let want = Bson::Binary(Binary::from_uuid(
+            mongodb::bson::Uuid::parse_str(uuid).unwrap(),
+        ));
+        let in_key = SinkDocument::for_test(Some(doc! {"_id": uuid}), Some(doc! {}));
+        assert_eq!(
+            IdStrategy::UuidProvidedInKey.generate(&in_key).unwrap(),
+            want
+        );
+        let in_value = SinkDocument::for_test(None, Some(doc! {"_id": uuid.replace('-', "")}));
+        assert_eq!(
+            IdStrategy::UuidProvidedInValue.generate(&in_value).unwrap(),
+            want
+        );
+        let bad = SinkDocument::for_test(None, Some(doc! {"_id": "not-a-uuid"}));
+        assert_eq!(
+            IdStrategy::UuidProvidedInValue.generate(&bad).unwrap_err(),
+            "UUID cannot be constructed from provided value: `not-a-uuid`"
+        );
         let nokey = SinkDocument::for_test(None, Some(doc! {}));
         assert!(IdStrategy::FullKey.generate(&nokey).is_err());
         assert!(IdStrategy::ProvidedInValue.generate(&nokey).is_err());

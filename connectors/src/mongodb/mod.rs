@@ -28,15 +28,21 @@
 //!    runtime's errant record reporter (the dead letter queue with context headers)
 //!    and the rest of the batch is written; in ordered mode the writes after the
 //!    rejected one, which the server did not attempt, are sent again.
-//! 5. After a crash, records after the last committed offset are written again;
+//! 5. Time series collections (`timeseries.timefield`) are checked or created before
+//!    the first write to each namespace; a collection that exists and is not a time
+//!    series collection fails the task.
+//! 6. After a crash, records after the last committed offset are written again;
 //!    upserts by `_id` make that idempotent (the default write model).
 
 mod bson_mapping;
+mod cdc;
 mod config;
 mod id_strategy;
+mod namespace;
 mod post_processors;
 mod projection;
 mod task;
+mod timeseries;
 mod write_model;
 mod writer;
 

@@ -143,6 +143,12 @@ pub enum PostProcessor {
     ValueProjector(Projection),
     RenameByMapping(Renamer),
     RenameByRegExp(Renamer),
+    /// Removes the value's fields whose value is null, in nested documents and in
+    /// documents inside arrays too.
+    NullFieldValueRemover,
+    /// Turns the time series time field into a BSON date (added after the chain when
+    /// `timeseries.timefield.auto.convert` is on).
+    TimeFieldAutoConversion(std::sync::Arc<super::timeseries::TimeFieldConverter>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +159,7 @@ enum Kind {
     ValueProjector(ProjectionType),
     RenameByMapping,
     RenameByRegExp,
+    NullRemover,
 }
 
 impl PostProcessor {
@@ -171,6 +178,7 @@ impl PostProcessor {
             }
             "renamebymapping" => Kind::RenameByMapping,
             "renamebyregexp" => Kind::RenameByRegExp,
+            "nullfieldvalueremover" => Kind::NullRemover,
             _ => return None,
         })
     }
@@ -179,7 +187,7 @@ impl PostProcessor {
     pub fn kind_of(name: &str) -> Result<(), String> {
         Self::kind_of_inner(name).map(|_| ()).ok_or_else(|| {
             format!(
-                "unknown post processor {}; known: DocumentIdAdder, KafkaMetaAdder, BlockListKeyProjector, AllowListKeyProjector, BlockListValueProjector, AllowListValueProjector, RenameByMapping, RenameByRegExp",
+                "unknown post processor {}; known: DocumentIdAdder, KafkaMetaAdder, BlockListKeyProjector, AllowListKeyProjector, BlockListValueProjector, AllowListValueProjector, RenameByMapping, RenameByRegExp, NullFieldValueRemover",
                 name
             )
         })
@@ -224,6 +232,7 @@ impl PostProcessor {
                 },
                 Kind::RenameByMapping => PostProcessor::RenameByMapping(renamer.clone()),
                 Kind::RenameByRegExp => PostProcessor::RenameByRegExp(renamer.clone()),
+                Kind::NullRemover => PostProcessor::NullFieldValueRemover,
             });
         }
         Ok(out)
@@ -271,8 +280,39 @@ impl PostProcessor {
             }
             PostProcessor::RenameByMapping(r) => r.by_mapping(doc),
             PostProcessor::RenameByRegExp(r) => r.by_regexp(doc),
+            PostProcessor::NullFieldValueRemover => {
+                if let Some(v) = doc.value.as_mut() {
+                    remove_null_values(v);
+                }
+            }
+            PostProcessor::TimeFieldAutoConversion(c) => {
+                if let Some(v) = doc.value.as_mut() {
+                    c.convert(v);
+                }
+            }
         }
         Ok(())
+    }
+}
+
+/// Removes fields whose value is null, recursively through documents and the documents
+/// inside arrays (null array elements stay), as the MongoDB connector's
+/// `BsonDocumentNullValueRemover` does.
+pub fn remove_null_values(doc: &mut Document) {
+    for (name, mut value) in std::mem::take(doc) {
+        match &mut value {
+            Bson::Null => continue,
+            Bson::Document(d) => remove_null_values(d),
+            Bson::Array(items) => {
+                for item in items.iter_mut() {
+                    if let Bson::Document(d) = item {
+                        remove_null_values(d);
+                    }
+                }
+            }
+            _ => {}
+        }
+        doc.insert(name, value);
     }
 }
 
@@ -297,5 +337,15 @@ mod tests {
         assert_eq!(sd.key, Some(doc! {"kk": 1}));
         assert_eq!(sd.value, Some(doc! {"b": {"cc": 1}, "Field": 2}));
         assert!(Renamer::parse("{", "[]").unwrap_err().0);
+    }
+
+    #[test]
+    fn null_fields_are_removed_at_every_level() {
+        let mut d = doc! {"a": null, "b": 1, "c": {"x": null, "y": 2}, "arr": [null, {"z": null, "w": 3}], "e": {"only": null}};
+        remove_null_values(&mut d);
+        assert_eq!(
+            d,
+            doc! {"b": 1, "c": {"y": 2}, "arr": [null, {"w": 3}], "e": {}}
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! as bulk write commands; `put` returns only once MongoDB acknowledged every write of
 //! the batch (see the module doc of `mongodb` for the delivery rules).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -14,9 +14,11 @@ use sluice_runtime::connector::{ConnectError, SinkTask, SinkTaskContext, StartSi
 use sluice_runtime::data::{SinkRecord, TimestampType};
 
 use super::bson_mapping::to_document;
+use super::cdc;
 use super::config::{SinkSettings, Tolerance, TopicSettings};
 use super::id_strategy::SinkDocument;
-use super::write_model::{delete_by_id, WriteOp};
+use super::timeseries::TimeseriesOptions;
+use super::write_model::{delete_by_id, DeleteStrategy, WriteOp};
 use super::writer::{run_end, write_size, Writer};
 
 /// One write of a batch.
@@ -39,6 +41,8 @@ struct NamespaceWork {
     ops: Vec<PlannedWrite>,
     /// Writes before this one are acknowledged (or reported as errant).
     next: usize,
+    /// Set: the collection must be a time series collection (created if missing).
+    timeseries: Option<Arc<TimeseriesOptions>>,
 }
 
 /// A batch being written; kept across a retriable failure so that a retried `put` of
@@ -68,6 +72,8 @@ pub struct MongoSinkTask {
     writer: Writer,
     ctx: SinkTaskContext,
     pending: Option<Pending>,
+    /// Namespaces known to be time series collections.
+    timeseries_checked: HashSet<(String, String)>,
 }
 
 fn where_(r: &SinkRecord) -> String {
@@ -121,8 +127,8 @@ impl MongoSinkTask {
         for (i, r) in records.iter().enumerate() {
             let topic = r.record.topic.to_string();
             let s = self.topic_settings(&topic)?;
-            let op = match build_write(r, &s, now) {
-                Ok(Some(op)) => op,
+            let (key, op) = match build_write(r, &s, now) {
+                Ok(Some(w)) => w,
                 Ok(None) => continue,
                 Err(e) => {
                     self.errant(r, &e).await?;
@@ -136,8 +142,6 @@ impl MongoSinkTask {
                     .await?;
                 continue;
             }
-            let coll = s.collection.clone().unwrap_or_else(|| topic.clone());
-            let key = (s.database.clone(), coll);
             let slot = *index.entry(key.clone()).or_insert_with(|| {
                 work.push(NamespaceWork {
                     db: key.0.clone(),
@@ -150,6 +154,7 @@ impl MongoSinkTask {
                     },
                     ops: Vec::new(),
                     next: 0,
+                    timeseries: s.timeseries.clone(),
                 });
                 work.len() - 1
             });
@@ -169,6 +174,16 @@ impl MongoSinkTask {
         let budget = writer.limits().entries_budget();
         let mut pending = self.pending.take().expect("pending batch");
         for ns in pending.work.iter_mut() {
+            if let Some(ts) = &ns.timeseries {
+                let key = (ns.db.clone(), ns.coll.clone());
+                if ns.next < ns.ops.len() && !self.timeseries_checked.contains(&key) {
+                    if let Err(e) = ts.ensure(writer.client(), &ns.db, &ns.coll).await {
+                        self.pending = Some(pending);
+                        return Err(e);
+                    }
+                    self.timeseries_checked.insert(key);
+                }
+            }
             let shape: Vec<(&'static str, usize)> =
                 ns.ops.iter().map(|w| (w.op.command(), w.size)).collect();
             while ns.next < ns.ops.len() {
@@ -220,13 +235,16 @@ fn write_concern(options: &ClientOptions) -> Result<Option<bson::Document>, Conn
     }
 }
 
-/// The write for one record, `None` for a record that writes nothing (a tombstone
-/// without `delete.on.null.values`).
+/// (database, collection).
+type Namespace = (String, String);
+
+/// The namespace and write for one record, `None` for a record that writes nothing
+/// (a tombstone without `delete.on.null.values`, a change event a CDC handler skips).
 fn build_write(
     r: &SinkRecord,
     s: &TopicSettings,
     now: DateTime,
-) -> Result<Option<WriteOp>, String> {
+) -> Result<Option<(Namespace, WriteOp)>, String> {
     let (key, key_error) = match to_document(&r.record.key) {
         Ok(k) => (k, None),
         Err(e) => (None, Some(e)),
@@ -246,6 +264,20 @@ fn build_write(
         offset: r.origin.offset,
         timestamp,
     };
+    // The namespace comes from the documents as converted, before the post processors.
+    let default_coll = s.collection.as_deref().unwrap_or(&doc.topic).to_string();
+    let ns = s
+        .namespace_mapper
+        .namespace(&doc, &s.database, &default_coll)?;
+    if let Some(cdc) = &s.cdc_handler {
+        let op = cdc.handle(&doc)?;
+        let op = if s.cdc_remove_nulls {
+            op.and_then(cdc::remove_nulls)
+        } else {
+            op
+        };
+        return Ok(op.map(|op| (ns, op)));
+    }
     if doc.value.is_none() {
         if !s.delete_on_null {
             return Ok(None);
@@ -257,14 +289,17 @@ fn build_write(
         for p in &s.post_processors {
             p.apply(&mut doc, &s.id_strategy, s.overwrite_existing_id)?;
         }
-        let id = s.id_strategy.generate(&doc)?;
-        return Ok(Some(delete_by_id(id)));
+        let op = match s.delete_strategy {
+            DeleteStrategy::ById => delete_by_id(s.id_strategy.generate(&doc)?),
+            DeleteStrategy::Model(m) => m.write(&mut doc, &s.id_strategy, now)?,
+        };
+        return Ok(Some((ns, op)));
     }
     for p in &s.post_processors {
         p.apply(&mut doc, &s.id_strategy, s.overwrite_existing_id)?;
     }
-    let value = doc.value.take().expect("checked above");
-    s.write_model.write(value, now).map(Some)
+    let op = s.write_model.write(&mut doc, &s.id_strategy, now)?;
+    Ok(Some((ns, op)))
 }
 
 impl StartSinkTask for MongoSinkTask {
@@ -296,6 +331,7 @@ impl StartSinkTask for MongoSinkTask {
             writer,
             ctx,
             pending: None,
+            timeseries_checked: HashSet::new(),
         })
     }
 }

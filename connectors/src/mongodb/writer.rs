@@ -250,6 +250,11 @@ impl Writer {
         }
     }
 
+    /// The client the commands go through.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The server's limits (MongoDB's defaults until [`hello`](Self::hello) read them).
     pub fn limits(&self) -> ServerLimits {
         self.limits

@@ -4,7 +4,8 @@
 //!
 //! A secret is a key declared `PASSWORD` by the plugin (or the common keys), or a key
 //! named like one (`*.password`, `*sasl.jaas.config`, `*.secret`, `*.token`,
-//! `*basic.auth.user.info`): Kafka client overrides and converter sub-keys carry those.
+//! `*basic.auth.user.info`, `*schema.registry.url`): Kafka client overrides and converter
+//! sub-keys carry those.
 //! Its value is shown as `[hidden]`, except that a URL keeps everything but its
 //! password (`amqp://user:[hidden]@host/vhost`) and a provider placeholder
 //! (`${file:...}`) is shown as it is: it is a reference, not the secret.
@@ -21,6 +22,8 @@ const SECRET_SUFFIXES: &[&str] = &[
     ".secret",
     ".token",
     "basic.auth.user.info",
+    // a URL: shown with only its password masked (`http://user:[hidden]@host`)
+    "schema.registry.url",
     "ssl.keystore.key",
     "credentials",
 ];
@@ -32,6 +35,38 @@ pub fn is_secret_key(def: &ConfigDef, key: &str) -> bool {
     }
     let lower = key.to_ascii_lowercase();
     SECRET_SUFFIXES.iter().any(|s| lower.ends_with(s))
+}
+
+/// The secret values of a resolved config (its PASSWORD keys, keys named like secrets,
+/// and keys whose value came from a config provider), for hiding them wherever record
+/// contents are shown (the live tap). A URL contributes its password.
+pub fn secret_values(
+    def: &ConfigDef,
+    resolved: &RawConfig,
+    provider_keys: &[String],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in resolved.iter() {
+        if !(is_secret_key(def, k) || provider_keys.contains(k)) || v.len() < 3 {
+            continue;
+        }
+        if let Some(pass) = url_password(v) {
+            if pass.len() >= 3 {
+                out.push(pass.to_string());
+            }
+        }
+        out.push(v.clone());
+    }
+    out
+}
+
+/// The password of `scheme://user:pass@host...`, if there is one.
+fn url_password(value: &str) -> Option<&str> {
+    let (_, rest) = value.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, pass) = userinfo.split_once(':')?;
+    Some(pass)
 }
 
 /// A secret value as shown. Placeholders stay (they name where the secret is, not

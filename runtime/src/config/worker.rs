@@ -74,8 +74,14 @@ fn standalone_keys() -> ConfigDef {
             .doc("Names of config providers; each needs config.providers.<name>.class."))
         .define(ConfigKey::boolean("topic.creation.enable").default("true")
             .doc("Whether source connectors may create the topics they write to, with their topic.creation.* settings (Connect's KIP-158)."))
+        .define(ConfigKey::boolean("topic.tracking.enable").default("true")
+            .doc("Track the topics each connector uses (GET /connectors/{name}/topics; in a cluster, topic records in the status topic). false: those endpoints answer 403 and nothing is written, as in Connect."))
+        .define(ConfigKey::boolean("topic.tracking.allow.reset").default("true")
+            .doc("Allow PUT /connectors/{name}/topics/reset. false: it answers 403, as in Connect."))
         .define(ConfigKey::string("exactly.once.source.support").default("disabled").one_of(&["disabled", "preparing", "enabled"])
             .doc("enabled: source connectors that request it produce each polled batch in a Kafka transaction together with its offsets (needs offsets in a Kafka topic). Connect's key."))
+        .define(ConfigKey::boolean("tap.enable").default("true")
+            .doc("Whether GET /connectors/{c}/tap (and `sluice tap`) may stream samples of the records passing through connectors. Samples show record contents (never the values of PASSWORD keys); set false where records must not be seen through the REST API."))
         .define(ConfigKey::boolean("task.auto.restart.enable").default("true")
             .doc("Restart failed tasks automatically, with exponential backoff (Sluice extension; Connect leaves them FAILED)."))
         .define(ConfigKey::long("task.auto.restart.backoff.initial.ms").default("1000").at_least(0.0)
@@ -91,6 +97,10 @@ pub struct WorkerConfig {
     pub bootstrap_servers: String,
     /// `topic.creation.enable`.
     pub topic_creation: bool,
+    /// `topic.tracking.enable`.
+    pub topic_tracking: bool,
+    /// `topic.tracking.allow.reset`.
+    pub topic_tracking_reset: bool,
     /// `offset.storage.file.format`.
     pub offset_file_format: crate::offsets::FileFormat,
     pub offset_file: Option<PathBuf>,
@@ -108,6 +118,8 @@ pub struct WorkerConfig {
     pub connectors_dir_poll: Duration,
     pub providers: ConfigProviders,
     pub auto_restart: bool,
+    /// `tap.enable`: the live tap may be used.
+    pub tap_enable: bool,
     /// `exactly.once.source.support=enabled`.
     pub exactly_once_source: bool,
     pub restart_backoff_initial: Duration,
@@ -180,6 +192,8 @@ impl WorkerConfig {
             bootstrap_servers: p.list("bootstrap.servers").join(","),
             offset_file: p.string("offset.storage.file.filename").map(PathBuf::from),
             topic_creation: p.boolean("topic.creation.enable"),
+            topic_tracking: p.boolean("topic.tracking.enable"),
+            topic_tracking_reset: p.boolean("topic.tracking.allow.reset"),
             offset_file_format: crate::offsets::FileFormat::parse(
                 &p.str("offset.storage.file.format"),
             )
@@ -198,6 +212,7 @@ impl WorkerConfig {
             connectors_dir_poll: millis(p.long("connectors.dir.poll.interval.ms")),
             providers,
             auto_restart: p.boolean("task.auto.restart.enable"),
+            tap_enable: p.boolean("tap.enable"),
             exactly_once_source: p
                 .str("exactly.once.source.support")
                 .eq_ignore_ascii_case("enabled"),

@@ -112,6 +112,27 @@ impl OffsetReader {
     }
 }
 
+/// Where a queue source reports how many messages wait in its queue (ready, not yet
+/// delivered to it), exported as `sluice_source_task_queue_backlog`.
+#[derive(Clone, Default)]
+pub struct BacklogGauge(Option<Arc<crate::task::TaskMetrics>>);
+
+impl BacklogGauge {
+    pub fn new(metrics: Arc<crate::task::TaskMetrics>) -> Self {
+        BacklogGauge(Some(metrics))
+    }
+
+    /// The queue's current backlog.
+    pub fn set(&self, messages: u64) {
+        if let Some(m) = &self.0 {
+            m.queue_backlog
+                .store(messages, std::sync::atomic::Ordering::Relaxed);
+            m.queue_backlog_known
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
 /// Handed to a source task at start.
 #[derive(Clone)]
 pub struct SourceTaskContext {
@@ -123,6 +144,8 @@ pub struct SourceTaskContext {
     /// batch's source offsets (exactly-once delivery). A task that can tell a
     /// redelivered message from a new one uses this to skip what was already committed.
     pub exactly_once: bool,
+    /// For queue sources: report the queue's backlog here.
+    pub backlog: BacklogGauge,
 }
 
 /// Reports records a sink task could not write, honouring `errors.tolerance`.

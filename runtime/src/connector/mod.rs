@@ -16,8 +16,8 @@ use crate::config::{ConfigDef, ConfigIssue, ParsedConfig, RawConfig};
 use crate::data::{SinkRecord, SourceRecord};
 
 pub use context::{
-    ConnectorContext, ConnectorRequest, ErrantRecordHandler, ErrantRecordReporter, OffsetReader,
-    SinkTaskContext, SourceTaskContext, StatusDetail, TopicPartition,
+    BacklogGauge, ConnectorContext, ConnectorRequest, ErrantRecordHandler, ErrantRecordReporter,
+    OffsetReader, SinkTaskContext, SourceTaskContext, StatusDetail, TopicPartition,
 };
 pub use error::ConnectError;
 

@@ -1,5 +1,7 @@
 //! `JsonConverter`: JSON with or without Connect's `{"schema":..., "payload":...}`
-//! envelope (`schemas.enable`, default true).
+//! envelope (`schemas.enable`, default true). `schema.content` (Kafka 4.0, KIP-1054)
+//! gives the schema in the config: with `schemas.enable` the bytes read are then the
+//! bare payload, without an envelope (writing is unchanged).
 //!
 //! Hostile input stays bounded: serde_json refuses arrays and objects nested
 //! [`MAX_JSON_DEPTH`] levels deep or more before anything recurses on them (a record
@@ -12,7 +14,7 @@ use bytes::Bytes;
 use serde_json::Value as Json;
 
 use super::json_schema::{schema_from_json, schema_to_json};
-use super::json_value::{value_from_json, value_to_json, DecimalFormat};
+use super::json_value::{value_from_json, value_from_json_with, value_to_json, DecimalFormat};
 use super::{ConvertError, Converter, HeaderConverter};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, RawConfig};
 use crate::data::{Headers, SchemaAndValue, SchemaRef};
@@ -41,7 +43,12 @@ pub(super) fn config_def() -> ConfigDef {
         .define(
             ConfigKey::boolean("replace.null.with.default")
                 .default("true")
-                .doc("Write a null field that has a default value as that default."),
+                .doc("A null field that has a default value is written, and read, as that default; false keeps the null (the field must be optional)."),
+        )
+        .define(
+            ConfigKey::string("schema.content")
+                .optional()
+                .doc("When set, this is used as the schema for all messages, and the schemas within each of the message will be ignored. Otherwise, the schema will be included in the content of each message. This configuration applies only 'schemas.enable' is true, and it exclusively affects the sink connector."),
         )
         .define(
             ConfigKey::string("converter.type")
@@ -58,6 +65,8 @@ pub struct JsonConverterConfig {
     pub cache_size: usize,
     pub decimal_format: DecimalFormat,
     pub replace_null_with_default: bool,
+    /// `schema.content`: the schema of every payload read (which then has no envelope).
+    pub schema_content: Option<SchemaRef>,
 }
 
 impl JsonConverterConfig {
@@ -72,8 +81,25 @@ impl JsonConverterConfig {
                 DecimalFormat::Base64
             },
             replace_null_with_default: p.boolean("replace.null.with.default"),
+            schema_content: match p.string("schema.content") {
+                Some(text) if !text.trim().is_empty() => parse_schema_content(&text)?,
+                _ => None,
+            },
         })
     }
+}
+
+/// Parses `schema.content` (a Connect schema in the envelope's JSON form); a schema
+/// that is not valid JSON or not a Connect schema is a config error naming the key.
+fn parse_schema_content(text: &str) -> Result<Option<SchemaRef>, ConfigErrors> {
+    let issue = |why: String| {
+        ConfigErrors(vec![crate::config::ConfigIssue::new(
+            "schema.content",
+            format!("not a Connect JSON schema: {}", why),
+        )])
+    };
+    let json: Json = serde_json::from_str(text).map_err(|e| issue(e.to_string()))?;
+    schema_from_json(&json).map_err(|e| issue(e.0))
 }
 
 impl Default for JsonConverterConfig {
@@ -83,6 +109,7 @@ impl Default for JsonConverterConfig {
             cache_size: 1000,
             decimal_format: DecimalFormat::Base64,
             replace_null_with_default: true,
+            schema_content: None,
         }
     }
 }
@@ -202,13 +229,23 @@ impl JsonConverter {
             let json: Json = serde_json::from_slice(bytes).map_err(de_err)?;
             return Ok(SchemaAndValue::schemaless(value_from_json(None, &json)?));
         }
+        if let Some(schema) = &self.config.schema_content {
+            let json: Json = serde_json::from_slice(bytes).map_err(de_err)?;
+            let value =
+                value_from_json_with(Some(schema), &json, self.config.replace_null_with_default)?;
+            return Ok(SchemaAndValue::new(Some(schema.clone()), value));
+        }
         let env: Envelope = match serde_json::from_slice(bytes) {
             Ok(e) => e,
             Err(e) if e.is_data() => return Err(ConvertError::new(ENVELOPE_REQUIRED)),
             Err(e) => return Err(de_err(e)),
         };
         let schema = self.read_schema(env.schema.get())?;
-        let value = value_from_json(schema.as_ref(), &env.payload)?;
+        let value = value_from_json_with(
+            schema.as_ref(),
+            &env.payload,
+            self.config.replace_null_with_default,
+        )?;
         Ok(SchemaAndValue::new(schema, value))
     }
 

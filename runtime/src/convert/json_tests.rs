@@ -513,3 +513,80 @@ fn fuzz_regression_schemaless_floats_round_trip_exactly() {
     let back = c.deserialize(Some(&written)).unwrap();
     assert_eq!(back.value, v.value);
 }
+
+fn with_schema_content(content: &str) -> Result<JsonConverter, crate::config::ConfigErrors> {
+    let raw: crate::config::RawConfig = [("schema.content".to_string(), content.to_string())]
+        .into_iter()
+        .collect();
+    Ok(JsonConverter::new(JsonConverterConfig::parse(&raw)?))
+}
+
+#[test]
+fn schema_content_reads_bare_payloads_with_the_configured_schema() {
+    let content = r#"{"type":"struct","name":"p.Person","optional":false,"fields":[
+        {"field":"name","type":"string","optional":false},
+        {"field":"age","type":"int32","optional":true,"default":18}]}"#;
+    let mut c = with_schema_content(content).unwrap();
+    let sv = dec(&mut c, json!({"name": "Ada", "age": null}));
+    let schema = sv.schema.clone().expect("the configured schema");
+    assert_eq!(schema.name.as_deref(), Some("p.Person"));
+    let Value::Struct(s) = &sv.value else {
+        panic!("a struct: {:?}", sv.value)
+    };
+    assert_eq!(s.get("name"), Some(&Value::String("Ada".into())));
+    // an envelope in the bytes is not unwrapped: it is the payload, and does not fit
+    let e = c
+        .deserialize(Some(br#"{"schema":null,"payload":{"name":"x"}}"#))
+        .unwrap_err();
+    assert!(e.0.contains("name"), "{}", e.0);
+    // a tombstone stays null
+    assert!(c.deserialize(None).unwrap().value.is_null());
+    // writing still uses the envelope
+    let out = enc(&mut c, &sv);
+    assert_eq!(out["schema"]["name"], "p.Person");
+    assert_eq!(out["payload"]["name"], "Ada");
+}
+
+#[test]
+fn schema_content_that_is_not_a_schema_is_a_config_error() {
+    for bad in [
+        r#"{"type":"struct","fields":"#,
+        r#"{"type":"no-such-type"}"#,
+    ] {
+        let e = with_schema_content(bad).err().expect("refused");
+        let text = e.to_string();
+        assert!(text.contains("schema.content"), "{}", text);
+    }
+}
+
+#[test]
+fn replace_null_with_default_applies_when_reading() {
+    let envelope = json!({
+        "schema": {"type":"struct","optional":false,"fields":[
+            {"field":"name","type":"string","optional":true,"default":"anon"},
+            {"field":"tags","type":"array","optional":true,
+             "items":{"type":"int32","optional":true,"default":7}}]},
+        "payload": {"name": null, "tags": [1, null]}
+    });
+    let mut replacing = JsonConverter::with_schemas(true);
+    let Value::Struct(s) = dec(&mut replacing, envelope.clone()).value else {
+        panic!("not a struct");
+    };
+    assert_eq!(s.get("name"), Some(&Value::String("anon".into())));
+    assert_eq!(
+        s.get("tags"),
+        Some(&Value::Array(vec![Value::Int32(1), Value::Int32(7)]))
+    );
+    let mut keeping = JsonConverter::new(JsonConverterConfig {
+        replace_null_with_default: false,
+        ..Default::default()
+    });
+    let Value::Struct(s) = dec(&mut keeping, envelope).value else {
+        panic!("not a struct");
+    };
+    assert_eq!(s.get("name"), Some(&Value::Null));
+    assert_eq!(
+        s.get("tags"),
+        Some(&Value::Array(vec![Value::Int32(1), Value::Null]))
+    );
+}

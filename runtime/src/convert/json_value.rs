@@ -146,9 +146,7 @@ fn logical_to_json(
         (Logical::Decimal { scale }, Value::Bytes(b)) => match decimal {
             DecimalFormat::Base64 => Ok(Json::String(BASE64.encode(b))),
             DecimalFormat::Numeric => {
-                let unscaled = logical::decimal_from_bytes(b)
-                    .ok_or_else(|| err("Decimal value does not fit in 128 bits"))?;
-                let text = logical::decimal_to_string(unscaled, scale);
+                let text = logical::decimal_bytes_to_string(b, scale);
                 // Keep the exact digits: serde_json numbers parse from text.
                 serde_json::from_str::<Json>(&text)
                     .map_err(|e| err(format!("cannot write decimal {}: {}", text, e)))
@@ -243,13 +241,24 @@ fn ranged<T: TryFrom<i64>>(schema: &Schema, v: i64) -> Result<T, ConvertError> {
 
 /// Converts JSON into a Connect value. With a schema, the JSON must match it (a stricter
 /// check than Connect's, which silently turns e.g. a string in an int32 field into 0);
-/// without one, numbers become int64 or float64, objects maps and arrays lists.
+/// without one, numbers become int64 or float64, objects maps and arrays lists. A null
+/// where the schema has a default reads as the default.
 pub fn value_from_json(schema: Option<&SchemaRef>, j: &Json) -> Result<Value, ConvertError> {
+    value_from_json_with(schema, j, true)
+}
+
+/// [`value_from_json`] with Connect's `replace.null.with.default`: when false, a null
+/// stays null where the schema has a default (it must then be optional).
+pub fn value_from_json_with(
+    schema: Option<&SchemaRef>,
+    j: &Json,
+    replace_null_with_default: bool,
+) -> Result<Value, ConvertError> {
     let Some(schema) = schema else {
         return Ok(schemaless_from_json(j));
     };
     if j.is_null() {
-        if let Some(d) = &schema.default {
+        if let (Some(d), true) = (&schema.default, replace_null_with_default) {
             return Ok(d.clone());
         }
         if schema.optional {
@@ -298,7 +307,7 @@ pub fn value_from_json(schema: Option<&SchemaRef>, j: &Json) -> Result<Value, Co
             Value::Array(
                 items
                     .iter()
-                    .map(|i| value_from_json(is, i))
+                    .map(|i| value_from_json_with(is, i, replace_null_with_default))
                     .collect::<Result<_, _>>()?,
             )
         }
@@ -314,7 +323,10 @@ pub fn value_from_json(schema: Option<&SchemaRef>, j: &Json) -> Result<Value, Co
                 })?;
                 let mut out = Vec::with_capacity(o.len());
                 for (k, v) in o {
-                    out.push((Value::String(k.clone()), value_from_json(vs, v)?));
+                    out.push((
+                        Value::String(k.clone()),
+                        value_from_json_with(vs, v, replace_null_with_default)?,
+                    ));
                 }
                 Value::Map(out)
             } else {
@@ -339,8 +351,8 @@ pub fn value_from_json(schema: Option<&SchemaRef>, j: &Json) -> Result<Value, Co
                         )));
                     }
                     out.push((
-                        value_from_json(ks, &pair[0])?,
-                        value_from_json(vs, &pair[1])?,
+                        value_from_json_with(ks, &pair[0], replace_null_with_default)?,
+                        value_from_json_with(vs, &pair[1], replace_null_with_default)?,
                     ));
                 }
                 Value::Map(out)
@@ -356,7 +368,8 @@ pub fn value_from_json(schema: Option<&SchemaRef>, j: &Json) -> Result<Value, Co
             let schema_ref = std::sync::Arc::clone(schema);
             let mut values = Vec::with_capacity(schema.fields.len());
             for f in &schema.fields {
-                let v = value_from_json(Some(&f.schema), o.get(&f.name).unwrap_or(&Json::Null))
+                let field = o.get(&f.name).unwrap_or(&Json::Null);
+                let v = value_from_json_with(Some(&f.schema), field, replace_null_with_default)
                     .map_err(|e| err(format!("field {}: {}", f.name, e)))?;
                 values.push(v);
             }

@@ -1,18 +1,25 @@
 //! Converters turn Connect values into the bytes stored in Kafka and back:
-//! `StringConverter`, `ByteArrayConverter`, `JsonConverter` and the header converter.
+//! `StringConverter`, `ByteArrayConverter`, `JsonConverter`, the number converters, the
+//! header converter, and Confluent's Schema Registry converters `AvroConverter`
+//! ([`avro`]), `JsonSchemaConverter` ([`json_schema_registry`]) and `ProtobufConverter`
+//! ([`protobuf`]) on a shared registry client ([`registry`]).
 //! Connect's class names work as aliases.
 //!
 //! A converter instance belongs to one task (like in Connect), so it may keep caches
 //! without locks.
 
+pub mod avro;
 mod bytearray;
 mod header;
 mod json;
 mod json_schema;
+pub mod json_schema_registry;
 #[cfg(test)]
 mod json_tests;
 mod json_value;
 mod number;
+pub mod protobuf;
+pub mod registry;
 mod string;
 
 use bytes::Bytes;
@@ -20,22 +27,39 @@ use bytes::Bytes;
 use crate::config::{ConfigDef, ConfigErrors, RawConfig};
 use crate::data::{Headers, SchemaAndValue};
 
+pub use avro::AvroConverter;
 pub use bytearray::ByteArrayConverter;
 pub use header::{parse_string as parse_header_string, SimpleHeaderConverter};
 pub use json::{JsonConverter, JsonConverterConfig};
 pub use json_schema::{schema_from_json, schema_to_json};
+pub use json_schema_registry::JsonSchemaConverter;
 pub use json_value::{value_from_json, value_to_json, DecimalFormat};
 pub use number::{NumberConverter, NumberKind};
+pub use protobuf::ProtobufConverter;
 pub use string::StringConverter;
 
-/// Why a conversion failed. The message names what was wrong.
+/// Why a conversion failed. The message names what was wrong. A retriable error (a
+/// Schema Registry that cannot be reached or answers 5xx/429) is about the moment, not
+/// the record: the task retries the record for `errors.retry.timeout` and then fails;
+/// it is never skipped or sent to the dead letter queue.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
-pub struct ConvertError(pub String);
+pub struct ConvertError(pub String, bool);
 
 impl ConvertError {
+    /// An error about the data: subject to `errors.tolerance`.
     pub fn new(msg: impl Into<String>) -> Self {
-        ConvertError(msg.into())
+        ConvertError(msg.into(), false)
+    }
+
+    /// An error that may go away by itself (a service the converter needs is down).
+    pub fn retriable(msg: impl Into<String>) -> Self {
+        ConvertError(msg.into(), true)
+    }
+
+    /// Whether retrying the same record may succeed.
+    pub fn is_retriable(&self) -> bool {
+        self.1
     }
 }
 
@@ -81,6 +105,13 @@ pub trait Converter: Send {
         headers: &Headers,
         bytes: Option<&Bytes>,
     ) -> Result<SchemaAndValue, ConvertError>;
+
+    /// Whether this converter can fail with a retriable error (it calls a remote
+    /// service, such as a Schema Registry). A sink task then keeps each record's bytes
+    /// until the record is converted, so that it can convert it again.
+    fn may_fail_retriably(&self) -> bool {
+        false
+    }
 }
 
 /// Converts header values between Connect values and bytes.
@@ -196,6 +227,30 @@ pub fn converter_plugins() -> &'static [ConverterPlugin] {
             config_def: ConfigDef::new,
             create: Some(number::create_double),
             create_header: Some(number::create_double_header),
+        },
+        ConverterPlugin {
+            class: "io.confluent.connect.avro.AvroConverter",
+            aliases: &["avro", "AvroConverter"],
+            doc: "Avro in Confluent's Schema Registry wire format (magic byte, schema id, Avro binary), with schemas registered in and read from a Schema Registry (schema.registry.url).",
+            config_def: avro::config_def,
+            create: Some(avro::create),
+            create_header: None,
+        },
+        ConverterPlugin {
+            class: "io.confluent.connect.json.JsonSchemaConverter",
+            aliases: &["json-schema", "jsonschema", "JsonSchemaConverter"],
+            doc: "JSON in Confluent's Schema Registry wire format (magic byte, schema id, JSON text), with JSON Schemas registered in and read from a Schema Registry (schema.registry.url).",
+            config_def: json_schema_registry::config_def,
+            create: Some(json_schema_registry::create),
+            create_header: None,
+        },
+        ConverterPlugin {
+            class: "io.confluent.connect.protobuf.ProtobufConverter",
+            aliases: &["protobuf", "ProtobufConverter"],
+            doc: "Protobuf in Confluent's Schema Registry wire format (magic byte, schema id, message indexes, Protobuf binary), with .proto schemas registered in and read from a Schema Registry (schema.registry.url).",
+            config_def: protobuf::config_def,
+            create: Some(protobuf::create),
+            create_header: None,
         },
         ConverterPlugin {
             class: "org.apache.kafka.connect.storage.SimpleHeaderConverter",

@@ -102,27 +102,48 @@ pub fn decimal_from_bytes(bytes: &[u8]) -> Option<i128> {
     Some(i128::from_be_bytes(buf))
 }
 
+/// Formats Connect Decimal bytes (big-endian two's complement, any length) with a
+/// scale as a plain decimal string; values beyond 128 bits (PostgreSQL's unbounded
+/// numeric is scale 127) go through a big integer.
+pub fn decimal_bytes_to_string(bytes: &[u8], scale: i32) -> String {
+    match decimal_from_bytes(bytes) {
+        Some(unscaled) => decimal_to_string(unscaled, scale),
+        None => {
+            let big = num_bigint::BigInt::from_signed_bytes_be(bytes);
+            let (neg, digits) = match big.sign() {
+                num_bigint::Sign::Minus => (true, (-big).to_string()),
+                _ => (false, big.to_string()),
+            };
+            scaled_digits(neg, &digits, scale)
+        }
+    }
+}
+
 /// Formats an unscaled value with a scale as a plain decimal string (`12.30`).
 pub fn decimal_to_string(unscaled: i128, scale: i32) -> String {
+    scaled_digits(unscaled < 0, &unscaled.unsigned_abs().to_string(), scale)
+}
+
+/// `digits` (an unsigned unscaled value) placed at `scale`.
+fn scaled_digits(neg: bool, digits: &str, scale: i32) -> String {
+    let sign = if neg { "-" } else { "" };
     if scale <= 0 {
-        let mut s = unscaled.to_string();
-        if unscaled != 0 {
+        let mut s = format!("{}{}", sign, digits);
+        if digits != "0" {
             for _ in 0..(-scale) {
                 s.push('0');
             }
         }
         return s;
     }
-    let neg = unscaled < 0;
-    let digits = unscaled.unsigned_abs().to_string();
     let scale = scale as usize;
     let padded = if digits.len() <= scale {
         format!("{}{}", "0".repeat(scale - digits.len() + 1), digits)
     } else {
-        digits
+        digits.to_string()
     };
     let (int, frac) = padded.split_at(padded.len() - scale);
-    format!("{}{}.{}", if neg { "-" } else { "" }, int, frac)
+    format!("{}{}.{}", sign, int, frac)
 }
 
 /// Parses a decimal string into an unscaled value at `scale`; `None` if it is not a
@@ -268,5 +289,22 @@ mod tests {
             format_timestamp_ms(1_700_000_000_123),
             "2023-11-14T22:13:20.123Z"
         );
+    }
+
+    #[test]
+    fn decimals_beyond_128_bits_are_formatted() {
+        // 12.12 at scale 127 (PostgreSQL unbounded numeric): 1212 followed by 125 zeros.
+        let big =
+            num_bigint::BigInt::parse_bytes(format!("1212{}", "0".repeat(125)).as_bytes(), 10)
+                .unwrap();
+        let text = decimal_bytes_to_string(&big.to_signed_bytes_be(), 127);
+        assert_eq!(text, format!("12.12{}", "0".repeat(125)));
+        let neg = decimal_bytes_to_string(&(-big).to_signed_bytes_be(), 127);
+        assert_eq!(neg, format!("-12.12{}", "0".repeat(125)));
+        assert_eq!(
+            decimal_bytes_to_string(&decimal_to_bytes(-1230), 2),
+            "-12.30"
+        );
+        assert_eq!(decimal_bytes_to_string(&decimal_to_bytes(5), -2), "500");
     }
 }

@@ -194,6 +194,20 @@ impl Struct {
     }
 }
 
+/// A struct schema's description for a mismatch: its name, whether it is
+/// optional, its version and field names (two schemas that print alike
+/// otherwise differ in something not shown).
+fn describe_struct(s: &Schema) -> String {
+    let names: Vec<&str> = s.fields.iter().map(|f| f.name.as_str()).collect();
+    format!(
+        "{}{}{} [{}]",
+        if s.optional { "optional " } else { "required " },
+        s.describe(),
+        s.version.map(|v| format!(" v{}", v)).unwrap_or_default(),
+        names.join(", ")
+    )
+}
+
 /// Checks that `value` fits `schema`, as Connect's `ConnectSchema.validateValue` does.
 #[allow(clippy::collapsible_match)]
 pub fn validate_value(schema: &Schema, value: &Value) -> Result<(), String> {
@@ -250,8 +264,8 @@ pub fn validate_value(schema: &Schema, value: &Value) -> Result<(), String> {
             if s.schema().as_ref() != schema {
                 return Err(format!(
                     "struct schema {} does not match {}",
-                    s.schema().describe(),
-                    schema.describe()
+                    describe_struct(s.schema()),
+                    describe_struct(schema)
                 ));
             }
         }

@@ -29,6 +29,7 @@ use crate::herder::{
 use crate::kafka::{client_config, ensure_internal_topic, InternalTopic};
 use crate::lifecycle::checks::{check_name, check_offsets_modifiable, RestartPlan};
 use crate::lifecycle::{ConnectorSpec, RunningConnector};
+use crate::logging::LogControl;
 use crate::offsets::KafkaOffsetStore;
 use crate::plugins::Plugins;
 use crate::status::{SharedStatus, State, Status};
@@ -65,6 +66,9 @@ struct Local {
     published_topics: BTreeSet<(String, String)>,
     /// Restart requests up to this sequence number are handled.
     restarts_done: u64,
+    /// Cluster-wide log levels up to this sequence number are applied (or were
+    /// written before this worker started, and are ignored, as Connect does).
+    logger_levels_done: u64,
 }
 
 /// A worker of a cluster.
@@ -84,6 +88,7 @@ pub struct DistributedHerder {
     caught_up: AtomicBool,
     stopping: AtomicBool,
     generation: AtomicU64,
+    log: Arc<LogControl>,
 }
 
 fn task_target(t: TargetState) -> TaskTarget {
@@ -109,6 +114,7 @@ impl DistributedHerder {
         settings: DistributedSettings,
         offsets: Arc<KafkaOffsetStore>,
         mut requests: mpsc::Receiver<(String, ConnectorRequest)>,
+        log: Arc<LogControl>,
     ) -> Result<Arc<Self>, String> {
         let admin = client_config(&[&worker.config.client_config("admin.")]);
         let consumer = client_config(&[&worker.config.client_config("consumer.")]);
@@ -160,6 +166,7 @@ impl DistributedHerder {
         config_log.read_to_end(Duration::from_secs(120)).await?;
         status_log.read_to_end(Duration::from_secs(120)).await?;
         let restarts_done = config.lock().unwrap().last_restart();
+        let logger_levels_done = config.lock().unwrap().last_logger_level();
         tracing::info!(topic = %settings.config_topic, connectors = config.lock().unwrap().connectors.len(), "read the config topic to its end");
         let membership = MembershipHandle::start(
             &consumer,
@@ -185,12 +192,14 @@ impl DistributedHerder {
             membership_state,
             local: tokio::sync::Mutex::new(Local {
                 restarts_done,
+                logger_levels_done,
                 ..Default::default()
             }),
             departed: Mutex::new(HashMap::new()),
             caught_up: AtomicBool::new(true),
             stopping: AtomicBool::new(false),
             generation: AtomicU64::new(0),
+            log,
         });
         // Connectors asking for new task configs.
         let weak = Arc::downgrade(&herder);
@@ -266,11 +275,31 @@ impl DistributedHerder {
     async fn tick(&self) {
         let m = self.membership();
         let cfg = self.config_snapshot();
+        self.apply_logger_levels(&cfg).await;
         if m.leader {
             self.lead(&m, &cfg).await;
         }
         self.reconcile(&m, &cfg).await;
         self.publish().await;
+    }
+
+    /// Applies the cluster-wide log levels written since this worker started.
+    async fn apply_logger_levels(&self, cfg: &ConfigState) {
+        let mut local = self.local.lock().await;
+        for (seq, namespace, level) in &cfg.logger_levels {
+            if *seq <= local.logger_levels_done {
+                continue;
+            }
+            local.logger_levels_done = *seq;
+            match self.log.set(namespace, level, now_ms()) {
+                Ok(_) => {
+                    tracing::info!(logger = %namespace, level = %level, "log level changed for the cluster")
+                }
+                Err(e) => {
+                    tracing::warn!(logger = %namespace.escape_debug(), "ignoring a cluster-wide log level: {}", e)
+                }
+            }
+        }
     }
 
     async fn lead(&self, m: &Membership, cfg: &ConfigState) {
@@ -638,7 +667,9 @@ impl DistributedHerder {
                 });
             }
             let mut topic_records = Vec::new();
-            for (c, set) in &local.topics {
+            // topic.tracking.enable=false: no topic records, as in Connect.
+            let tracking = self.worker.config.topic_tracking;
+            for (c, set) in local.topics.iter().filter(|_| tracking) {
                 for t in set.list() {
                     if !local.published_topics.contains(&(c.clone(), t.clone())) {
                         topic_records.push((c.clone(), t));
@@ -778,6 +809,10 @@ impl Herder for DistributedHerder {
 
     fn worker_config(&self) -> &WorkerConfig {
         &self.worker.config
+    }
+
+    fn taps(&self) -> Option<Arc<crate::tap::TapHub>> {
+        Some(self.worker.taps.clone())
     }
 
     fn is_ready(&self) -> bool {
@@ -1056,6 +1091,21 @@ impl Herder for DistributedHerder {
             }
         }
         Ok(OFFSETS_MESSAGE.replace("{op}", "reset"))
+    }
+
+    async fn set_cluster_logger_level(
+        &self,
+        namespace: &str,
+        level: &str,
+    ) -> Result<bool, HerderError> {
+        // Any worker writes it (Connect does not forward it to the leader); every
+        // worker, this one included, applies it when it reads the record.
+        self.write_config(ConfigRecord::LoggerLevel {
+            namespace: namespace.to_string(),
+            level: level.to_string(),
+        })
+        .await?;
+        Ok(true)
     }
 
     async fn active_topics(&self, name: &str) -> Result<Vec<String>, HerderError> {

@@ -44,6 +44,9 @@ pub enum ConfigRecord {
     },
     /// Sluice: `sluice-assignment` → which worker runs what.
     Assignment(AssignmentRecord),
+    /// `logger-cluster-<namespace>` → `{"level": "DEBUG"}`: a log level every worker
+    /// applies (`PUT /admin/loggers/{l}?scope=cluster`).
+    LoggerLevel { namespace: String, level: String },
     /// A key Sluice does not know (ignored, as Connect ignores unknown keys).
     Other(String),
 }
@@ -163,6 +166,19 @@ impl ConfigRecord {
                 None => other(),
             };
         }
+        if let Some(namespace) = key.strip_prefix("logger-cluster-") {
+            return match json
+                .as_ref()
+                .and_then(|j| j.get("level"))
+                .and_then(Json::as_str)
+            {
+                Some(level) => ConfigRecord::LoggerLevel {
+                    namespace: namespace.into(),
+                    level: level.into(),
+                },
+                None => other(),
+            };
+        }
         if key == ASSIGNMENT_KEY {
             return match json.as_ref().and_then(parse_assignment) {
                 Some(a) => ConfigRecord::Assignment(a),
@@ -216,6 +232,10 @@ impl ConfigRecord {
                 v(json!({ "requested": requested })),
             ),
             ConfigRecord::Assignment(a) => (ASSIGNMENT_KEY.to_string(), v(assignment_json(a))),
+            ConfigRecord::LoggerLevel { namespace, level } => (
+                format!("logger-cluster-{}", namespace),
+                v(json!({ "level": level })),
+            ),
             ConfigRecord::Other(k) => (k.clone(), None),
         }
     }
@@ -425,11 +445,27 @@ mod tests {
                 include_tasks: true,
                 only_failed: false,
             },
+            ConfigRecord::LoggerLevel {
+                namespace: "org.apache.kafka.connect".into(),
+                level: "DEBUG".into(),
+            },
         ];
         for c in cases {
             let (k, v) = c.encode();
             assert_eq!(ConfigRecord::parse(&k, v.as_deref()), c, "{}", k);
         }
+        // Exactly what Connect writes for PUT /admin/loggers/x.y?scope=cluster.
+        assert_eq!(
+            ConfigRecord::LoggerLevel {
+                namespace: "x.y".into(),
+                level: "WARN".into()
+            }
+            .encode(),
+            (
+                "logger-cluster-x.y".to_string(),
+                Some(br#"{"level":"WARN"}"#.to_vec())
+            )
+        );
         let (k, v) = ConfigRecord::Connector {
             name: "a".into(),
             config: Some(cfg),

@@ -20,6 +20,7 @@ use crate::worker::Worker;
 pub async fn start(
     config: WorkerConfig,
     plugins: Plugins,
+    log: Arc<crate::logging::LogControl>,
 ) -> Result<Arc<DistributedHerder>, String> {
     let settings = DistributedSettings::parse(&config.raw).map_err(|e| e.to_string())?;
     config.providers.warn_about_unlimited_paths();
@@ -38,6 +39,7 @@ pub async fn start(
     );
     let (tx, rx) = mpsc::channel(64);
     let worker = Arc::new(Worker {
+        taps: Arc::new(crate::tap::TapHub::new(config.tap_enable)),
         worker_id: config.worker_id(),
         config,
         plugins,
@@ -45,7 +47,7 @@ pub async fn start(
         requests: tx,
     });
     tracing::info!(worker = %worker.worker_id, group = %settings.group_id, "joining cluster");
-    let herder = DistributedHerder::start(worker.clone(), settings, store, rx).await?;
+    let herder = DistributedHerder::start(worker.clone(), settings, store, rx, log).await?;
     if let Some(dir) = worker.config.connectors_dir.clone() {
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("connectors.dir {} cannot be created: {}", dir.display(), e))?;

@@ -32,6 +32,9 @@ pub struct ConfigState {
     /// Restart requests in the order they were read, numbered.
     pub restarts: Vec<(u64, RestartRequest)>,
     next_restart: u64,
+    /// Cluster-wide log levels in the order they were read, numbered: (seq, namespace, level).
+    pub logger_levels: Vec<(u64, String, String)>,
+    next_logger_level: u64,
 }
 
 impl ConfigState {
@@ -99,11 +102,19 @@ impl ConfigState {
                     self.assignment = a;
                 }
             }
+            ConfigRecord::LoggerLevel { namespace, level } => {
+                self.next_logger_level += 1;
+                self.logger_levels
+                    .push((self.next_logger_level, namespace, level));
+            }
             ConfigRecord::Other(_) => {}
         }
-        // Keep the request list short: only the latest matter to live workers.
+        // Keep the request lists short: only the latest matter to live workers.
         if self.restarts.len() > 1000 {
             self.restarts.drain(..500);
+        }
+        if self.logger_levels.len() > 200 {
+            self.logger_levels.drain(..100);
         }
     }
 
@@ -113,6 +124,11 @@ impl ConfigState {
             .get(name)
             .copied()
             .unwrap_or(TargetState::Running)
+    }
+
+    /// The sequence number of the latest cluster-wide log level.
+    pub fn last_logger_level(&self) -> u64 {
+        self.next_logger_level
     }
 
     /// The sequence number of the latest restart request.

@@ -105,6 +105,11 @@ pub trait Herder: Send + Sync {
     fn worker_id(&self) -> String;
     fn plugins(&self) -> &Plugins;
     fn worker_config(&self) -> &WorkerConfig;
+
+    /// The live taps of the connectors this worker runs tasks of.
+    fn taps(&self) -> Option<Arc<crate::tap::TapHub>> {
+        None
+    }
     /// True once the worker has finished starting.
     fn is_ready(&self) -> bool;
     async fn connector_names(&self) -> Result<Vec<String>, HerderError>;
@@ -144,6 +149,16 @@ pub trait Herder: Send + Sync {
     async fn metrics(&self) -> MetricsSnapshot;
     /// The Kafka cluster id, if the brokers answer.
     async fn kafka_cluster_id(&self) -> Option<String>;
+    /// `PUT /admin/loggers/{l}?scope=cluster`: stores a log level every worker of the
+    /// cluster applies. `Ok(false)`: this worker is the whole cluster (standalone), and
+    /// the caller applies the level to it.
+    async fn set_cluster_logger_level(
+        &self,
+        _namespace: &str,
+        _level: &str,
+    ) -> Result<bool, HerderError> {
+        Ok(false)
+    }
     /// Where a connector's config came from, if this worker knows.
     async fn origin(&self, _name: &str) -> Option<ConfigOrigin> {
         None

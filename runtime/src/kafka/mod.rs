@@ -8,7 +8,7 @@ mod internal_topics;
 pub mod jaas;
 mod read_to_end;
 pub mod security;
-mod stores;
+pub(crate) mod stores;
 
 use rdkafka::ClientConfig;
 

@@ -331,12 +331,34 @@ async fn reset_offsets(State(st): S, Path(name): Path<String>) -> Result<Body<Js
     Ok(Body(json!({ "message": message })))
 }
 
+/// Connect's 403 when the worker has `topic.tracking.enable=false` (checked before the
+/// connector is looked up, as Connect does), or for a reset with
+/// `topic.tracking.allow.reset=false`.
+fn check_topic_tracking(st: &RestState, reset: bool) -> Result<()> {
+    let config = st.herder.worker_config();
+    if !config.topic_tracking {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Topic tracking is disabled.",
+        ));
+    }
+    if reset && !config.topic_tracking_reset {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Topic tracking reset is disabled.",
+        ));
+    }
+    Ok(())
+}
+
 async fn topics(State(st): S, Path(name): Path<String>) -> Result<Body<Json>> {
+    check_topic_tracking(&st, false)?;
     let topics = st.herder.active_topics(&name).await?;
     Ok(Body(json!({ name: {"topics": topics} })))
 }
 
 async fn reset_topics(State(st): S, Path(name): Path<String>) -> Result<StatusCode> {
+    check_topic_tracking(&st, true)?;
     st.herder.reset_active_topics(&name).await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -197,6 +197,11 @@ pub fn render(snap: &MetricsSnapshot, rates: &RateSampler) -> String {
                 let batches = g(&m.batches).max(1.0);
                 o.metric("kafka_connect_source_task_poll_batch_avg_time_ms", "gauge", "The average time in milliseconds taken by this task to poll for a batch of source records.", &labels, g(&m.batch_time_us) / batches / 1000.0);
                 o.metric("kafka_connect_source_task_poll_batch_max_time_ms", "gauge", "The maximum time in milliseconds taken by this task to poll for a batch of source records.", &labels, g(&m.batch_time_max_us) / 1000.0);
+                if m.queue_backlog_known
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    o.metric("sluice_source_task_queue_backlog", "gauge", "Messages waiting in the queue this task consumes (ready, not yet delivered to it; RabbitMQ's message count, updated every 5 s).", &labels, g(&m.queue_backlog));
+                }
             }
             ConnectorType::Sink => {
                 let read = TaskMetrics::get(&m.sink_record_read);
@@ -217,6 +222,20 @@ pub fn render(snap: &MetricsSnapshot, rates: &RateSampler) -> String {
                     "The number of topic partitions assigned to this task.",
                     &labels,
                     g(&m.partition_count),
+                );
+                o.metric(
+                    "sluice_sink_task_records_lag",
+                    "gauge",
+                    "Records in this task's partitions not yet delivered and committed (end offset - committed offset, summed over its partitions; updated every 5 s).",
+                    &labels,
+                    g(&m.records_lag),
+                );
+                o.metric(
+                    "sluice_sink_task_records_lag_max",
+                    "gauge",
+                    "The largest lag of one of this task's partitions (the consumer's records-lag-max).",
+                    &labels,
+                    g(&m.records_lag_max),
                 );
                 let batches = g(&m.batches).max(1.0);
                 o.metric(

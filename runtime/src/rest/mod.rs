@@ -2,6 +2,7 @@
 //! error shape `{"error_code", "message"}`, so scripts, UIs and CLIs written for
 //! Connect work. Plus `GET /metrics` in Prometheus format.
 
+mod access_log;
 mod auth;
 pub mod bodies;
 mod connectors;
@@ -9,6 +10,7 @@ mod error;
 mod metrics;
 mod plugins;
 mod root;
+mod tap;
 mod tls;
 
 use std::net::SocketAddr;
@@ -173,9 +175,11 @@ pub fn router(state: Arc<RestState>) -> Router {
         .merge(connectors::routes())
         .merge(plugins::routes())
         .merge(metrics::routes())
+        .merge(tap::routes())
         .fallback(fallback)
         .layer(middleware::from_fn(method_not_allowed))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn(access_log::access_log))
         .with_state(state)
 }
 

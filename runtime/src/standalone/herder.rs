@@ -614,6 +614,10 @@ impl Herder for StandaloneHerder {
         &self.worker.config
     }
 
+    fn taps(&self) -> Option<Arc<crate::tap::TapHub>> {
+        Some(self.worker.taps.clone())
+    }
+
     fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
     }

@@ -84,6 +84,7 @@ pub async fn start(
     let offsets = open_offset_store(&config).await?;
     let (tx, rx) = mpsc::channel(64);
     let worker = Arc::new(Worker {
+        taps: Arc::new(crate::tap::TapHub::new(config.tap_enable)),
         worker_id: config.worker_id(),
         config,
         plugins,

@@ -18,6 +18,11 @@ pub struct TaskMetrics {
     pub sink_record_send: AtomicU64,
     /// partition-count (set)
     pub partition_count: AtomicU64,
+    /// Records in the assigned partitions not yet committed: the sum over partitions of
+    /// end offset - committed offset, from the consumer's statistics (set every 5 s).
+    pub records_lag: AtomicU64,
+    /// The largest lag of one assigned partition (Connect's consumer `records-lag-max`).
+    pub records_lag_max: AtomicU64,
     pub batches: AtomicU64,
     pub batch_records: AtomicU64,
     pub batch_size_max: AtomicU64,
@@ -45,6 +50,10 @@ pub struct TaskMetrics {
     pub dlq_produce_requests: AtomicU64,
     /// deadletterqueue-produce-failures
     pub dlq_produce_failures: AtomicU64,
+    /// Messages waiting in a queue source's queue (set by the connector; see
+    /// `BacklogGauge`), shown only once `queue_backlog_known`.
+    pub queue_backlog: AtomicU64,
+    pub queue_backlog_known: std::sync::atomic::AtomicBool,
 }
 
 impl TaskMetrics {

@@ -23,7 +23,7 @@ use std::time::Duration;
 pub use active_topics::ActiveTopics;
 pub use failure::TaskFailure;
 pub use metrics::TaskMetrics;
-pub use pipeline::{ErrorHandler, OutRecord, Outcome, RecordPipeline};
+pub use pipeline::{ErrorHandler, OutRecord, Outcome, RecordPipeline, RetryRecord};
 pub(crate) use start::wait_or_stop;
 
 /// Identifies a task: connector name and task number.

@@ -14,6 +14,7 @@ use crate::data::{
 };
 use crate::errors::{dlq_headers, DeadLetter, ErrorPolicy, RecordError, RecordLocation, Stage};
 use crate::lifecycle::PipelineSpec;
+use crate::tap::{TapStage, TaskTap, WrittenRecord};
 use crate::task::{TaskId, TaskMetrics};
 use crate::transforms::TransformChain;
 
@@ -38,6 +39,38 @@ pub enum Outcome<T> {
     DeadLetter(OutRecord),
     /// Tolerance `none`: the task must fail with this trace.
     Fail(String),
+    /// A retriable error (a Schema Registry that cannot be reached): not the record's
+    /// fault, so it is never skipped or dead-lettered; the task tries the record again
+    /// within `errors.retry.timeout`, then fails.
+    Retry(Box<RetryRecord>),
+}
+
+/// A record whose conversion failed retriably, with what is needed to convert it again.
+pub struct RetryRecord {
+    pub error: RecordError,
+    pub again: Option<RetryInput>,
+}
+
+/// What a retriably failed record is converted again from.
+pub enum RetryInput {
+    /// Sink side: the record as read from Kafka.
+    Sink(KafkaOrigin, Arc<RawMessage>, TimestampType),
+    /// Source side: the record after its transforms (they are not applied twice), to be
+    /// converted again with [`RecordPipeline::convert_source`].
+    Source(Box<Record>),
+}
+
+impl RetryRecord {
+    /// The trace of a task that gave up: what failed, where, why, and that the record
+    /// was kept (it is read again after the restart).
+    pub fn trace(&self, connector: &str, task: u32, retries: &str) -> String {
+        let e = &self.error;
+        format!(
+            "task {}-{} failed in stage {} ({}) on record {} with a retriable error ({}); \
+             the record was neither skipped nor sent to a dead letter queue: {}",
+            connector, task, e.stage, e.class_name, e.location, retries, e.message
+        )
+    }
 }
 
 /// Applies a connector's error policy to failed records: fail, skip, or dead-letter.
@@ -99,6 +132,10 @@ pub struct RecordPipeline {
     transforms: TransformChain,
     pub policy: ErrorPolicy,
     pub metrics: Arc<TaskMetrics>,
+    /// A converter may fail retriably: keep each sink record's bytes until converted.
+    keep_raw: bool,
+    /// The live tap (`None` when the worker disables it).
+    tap: Option<TaskTap>,
 }
 
 impl RecordPipeline {
@@ -109,14 +146,17 @@ impl RecordPipeline {
         policy: ErrorPolicy,
         metrics: Arc<TaskMetrics>,
     ) -> Result<Self, ConfigErrors> {
+        let key = build_converter("key.converter", &spec.key.class, &spec.key.config, true)?;
+        let value = build_converter(
+            "value.converter",
+            &spec.value.class,
+            &spec.value.config,
+            false,
+        )?;
         Ok(RecordPipeline {
-            key: build_converter("key.converter", &spec.key.class, &spec.key.config, true)?,
-            value: build_converter(
-                "value.converter",
-                &spec.value.class,
-                &spec.value.config,
-                false,
-            )?,
+            keep_raw: key.may_fail_retriably() || value.may_fail_retriably(),
+            key,
+            value,
             header: build_header_converter(
                 "header.converter",
                 &spec.header.class,
@@ -129,7 +169,28 @@ impl RecordPipeline {
             id,
             policy,
             metrics,
+            tap: None,
         })
+    }
+
+    /// Publishes samples of this task's records to the connector's live tap.
+    pub fn set_tap(&mut self, tap: TaskTap) {
+        self.tap = Some(tap);
+    }
+
+    /// Applies the transforms; a sampled record is shown after each of them.
+    fn transform(
+        &mut self,
+        record: Record,
+        sampled: bool,
+    ) -> Result<Option<Record>, crate::transforms::TransformFailure> {
+        match self.tap.as_ref().filter(|_| sampled) {
+            None => self.transforms.apply(record),
+            Some(tap) => self.transforms.apply_observed(record, |alias, r| match r {
+                Some(r) => tap.record(TapStage::Transform, Some(alias), r),
+                None => tap.dropped(alias),
+            }),
+        }
     }
 
     fn on_error(&self, err: RecordError, dead_letter: impl FnOnce() -> DeadLetter) -> Outcome<()> {
@@ -150,7 +211,17 @@ impl RecordPipeline {
             Outcome::Ok(()) | Outcome::Dropped => Outcome::Dropped,
             Outcome::DeadLetter(r) => Outcome::DeadLetter(r),
             Outcome::Fail(t) => Outcome::Fail(t),
+            Outcome::Retry(r) => Outcome::Retry(r),
         }
+    }
+
+    /// A retriable converter error on the source side: the task converts the record
+    /// again (see `task::source`); its offset is not committed meanwhile.
+    fn source_retry<T>(err: RecordError, record: Record) -> Outcome<T> {
+        Outcome::Retry(Box::new(RetryRecord {
+            error: err,
+            again: Some(RetryInput::Source(Box::new(record))),
+        }))
     }
 
     /// Source side: transforms, then converters.
@@ -160,6 +231,10 @@ impl RecordPipeline {
         position: impl Fn() -> String,
     ) -> Outcome<OutRecord> {
         let original = rec.record;
+        let sampled = self.tap.as_mut().is_some_and(TaskTap::sample);
+        if let Some(tap) = self.tap.as_ref().filter(|_| sampled) {
+            tap.record(TapStage::Source, None, &original);
+        }
         let fallback = |r: &Record| DeadLetter {
             key: schemaless_json(&r.key),
             value: schemaless_json(&r.value),
@@ -174,7 +249,7 @@ impl RecordPipeline {
             } else {
                 None
             };
-            match self.transforms.apply(original) {
+            match self.transform(original, sampled) {
                 Ok(Some(r)) => r,
                 Ok(None) => return Outcome::Dropped,
                 Err(f) => {
@@ -192,6 +267,26 @@ impl RecordPipeline {
                 }
             }
         };
+        let out = self.convert_source(record, position);
+        if let (Some(tap), Outcome::Ok(o)) = (self.tap.as_ref().filter(|_| sampled), &out) {
+            tap.written(WrittenRecord {
+                topic: &o.topic,
+                partition: o.partition,
+                key: o.key.as_ref(),
+                value: o.value.as_ref(),
+                headers: &o.headers,
+                timestamp: o.timestamp,
+            });
+        }
+        out
+    }
+
+    /// Source side: the converters, for a record that went through its transforms.
+    pub fn convert_source(
+        &mut self,
+        record: Record,
+        position: impl Fn() -> String,
+    ) -> Outcome<OutRecord> {
         let Record {
             topic,
             partition,
@@ -199,7 +294,7 @@ impl RecordPipeline {
             value,
             headers: record_headers,
             timestamp,
-            ..
+            kafka_offset,
         } = record;
         let loc = || RecordLocation::Source {
             description: position(),
@@ -224,16 +319,32 @@ impl RecordPipeline {
                 }
             }
         }
+        // Kept only when the value converter may fail retriably: the key is converted
+        // again with the value then.
+        let key_copy = self.value.may_fail_retriably().then(|| key.clone());
         // Key and value are converted by value: a string or bytes payload is not copied.
         let key = match self.key.from_connect_owned(&topic, &record_headers, key) {
             Ok(k) => k,
             Err((e, key)) => {
+                let retriable = e.is_retriable();
                 let err = RecordError {
                     stage: Stage::KeyConverter,
                     class_name: self.key_class.clone(),
                     location: loc(),
                     message: e.0,
                 };
+                if retriable {
+                    let record = Record {
+                        topic,
+                        partition,
+                        key,
+                        value,
+                        headers: record_headers,
+                        timestamp,
+                        kafka_offset,
+                    };
+                    return Self::source_retry(err, record);
+                }
                 return Self::map_unit(self.on_error(err, || DeadLetter {
                     key: schemaless_json(&key),
                     value: schemaless_json(&value),
@@ -248,12 +359,33 @@ impl RecordPipeline {
         {
             Ok(v) => v,
             Err((e, value)) => {
+                let retriable = e.is_retriable();
                 let err = RecordError {
                     stage: Stage::ValueConverter,
                     class_name: self.value_class.clone(),
                     location: loc(),
                     message: e.0,
                 };
+                if retriable {
+                    let Some(key) = key_copy else {
+                        // Not expected (the converter said it never fails retriably):
+                        // the task fails rather than skip the record.
+                        return Outcome::Retry(Box::new(RetryRecord {
+                            error: err,
+                            again: None,
+                        }));
+                    };
+                    let record = Record {
+                        topic,
+                        partition,
+                        key,
+                        value,
+                        headers: record_headers,
+                        timestamp,
+                        kafka_offset,
+                    };
+                    return Self::source_retry(err, record);
+                }
                 return Self::map_unit(self.on_error(err, || DeadLetter {
                     key: key.clone(),
                     value: schemaless_json(&value),
@@ -299,7 +431,7 @@ impl RecordPipeline {
     ) -> Outcome<SinkRecord> {
         // The original bytes are kept only when a dead letter queue may need them;
         // otherwise the converters take the buffers over without copying.
-        let raw_copy = if self.policy.dlq_topic.is_some() {
+        let raw_copy = if self.policy.dlq_topic.is_some() || self.keep_raw {
             Some(Arc::new(raw.clone()))
         } else {
             None
@@ -351,24 +483,38 @@ impl RecordPipeline {
         let key = match self.key.to_connect_owned(topic, &headers, raw_key) {
             Ok(k) => k,
             Err(e) => {
+                let retriable = e.is_retriable();
                 let err = RecordError {
                     stage: Stage::KeyConverter,
                     class_name: self.key_class.clone(),
                     location: loc(),
                     message: e.0,
                 };
+                if let Some(raw) = raw_copy.as_ref().filter(|_| retriable) {
+                    return Outcome::Retry(Box::new(RetryRecord {
+                        error: err,
+                        again: Some(RetryInput::Sink(origin.clone(), raw.clone(), ts_type)),
+                    }));
+                }
                 return Self::map_unit(self.on_error(err, dl));
             }
         };
         let value = match self.value.to_connect_owned(topic, &headers, raw_value) {
             Ok(v) => v,
             Err(e) => {
+                let retriable = e.is_retriable();
                 let err = RecordError {
                     stage: Stage::ValueConverter,
                     class_name: self.value_class.clone(),
                     location: loc(),
                     message: e.0,
                 };
+                if let Some(raw) = raw_copy.as_ref().filter(|_| retriable) {
+                    return Outcome::Retry(Box::new(RetryRecord {
+                        error: err,
+                        again: Some(RetryInput::Sink(origin.clone(), raw.clone(), ts_type)),
+                    }));
+                }
                 return Self::map_unit(self.on_error(err, dl));
             }
         };
@@ -381,10 +527,14 @@ impl RecordPipeline {
             timestamp,
             kafka_offset: Some(origin.offset),
         };
+        let sampled = self.tap.as_mut().is_some_and(TaskTap::sample);
+        if let Some(tap) = self.tap.as_ref().filter(|_| sampled) {
+            tap.record(TapStage::Source, None, &record);
+        }
         let record = if self.transforms.is_empty() {
             record
         } else {
-            match self.transforms.apply(record) {
+            match self.transform(record, sampled) {
                 Ok(Some(r)) => r,
                 Ok(None) => return Outcome::Dropped,
                 Err(f) => {
@@ -398,6 +548,9 @@ impl RecordPipeline {
                 }
             }
         };
+        if let Some(tap) = self.tap.as_ref().filter(|_| sampled) {
+            tap.record(TapStage::Output, None, &record);
+        }
         Outcome::Ok(SinkRecord {
             record,
             origin,

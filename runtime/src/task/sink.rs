@@ -26,7 +26,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use tokio::sync::watch;
 
-use super::pipeline::{ErrorHandler, OutRecord, Outcome, RecordPipeline};
+use super::pipeline::{ErrorHandler, OutRecord, Outcome, RecordPipeline, RetryInput};
 use super::retry::RetryBudget;
 use super::sink_consumer::{Batch, ConsumerEvent, ConsumerThread, Subscription};
 use super::start::{ensure_dlq_with_retry, start_with_retry, wait_or_stop};
@@ -36,7 +36,7 @@ use crate::connector::{
     ConnectError, ErrantRecordHandler, ErrantRecordReporter, SinkTask, SinkTaskContext, Started,
     StatusDetail, TopicPartition,
 };
-use crate::data::{KafkaOrigin, RawMessage, SinkRecord};
+use crate::data::{KafkaOrigin, RawMessage, SinkRecord, TimestampType};
 use crate::kafka::TopicSpec;
 use crate::status::{SharedStatus, State};
 
@@ -113,6 +113,7 @@ impl DeadLetterWriter {
             Outcome::Ok(()) | Outcome::Dropped => Ok(()),
             Outcome::DeadLetter(r) => self.write(r).await,
             Outcome::Fail(trace) => Err(ConnectError::fatal(trace)),
+            Outcome::Retry(r) => Err(ConnectError::fatal(r.error.message)),
         }
     }
 }
@@ -359,7 +360,10 @@ impl Loop {
                 headers: m.headers,
                 timestamp: m.timestamp,
             };
-            match self.s.pipeline.sink_record(origin, raw, m.timestamp_type) {
+            match self
+                .convert_with_retry(origin, raw, m.timestamp_type, control)
+                .await
+            {
                 Outcome::Ok(r) => records.push(r),
                 Outcome::Dropped => {}
                 Outcome::DeadLetter(out) => {
@@ -367,6 +371,12 @@ impl Loop {
                         self.failure = Some(e.to_string());
                         return;
                     }
+                }
+                Outcome::Retry(r) => {
+                    last.clear();
+                    run_end = None;
+                    self.failure = Some(r.error.message);
+                    break;
                 }
                 Outcome::Fail(trace) => {
                     // Records before this one are still put and committed.
@@ -403,6 +413,60 @@ impl Loop {
             }
         }
         self.put_offsets.extend(last);
+    }
+
+    /// Converts one record, converting it again after a retriable error (a Schema
+    /// Registry that cannot be reached) for up to `errors.retry.timeout`; then the task
+    /// fails with the error in its trace. Such a record is never skipped or sent to the
+    /// dead letter queue, whatever `errors.tolerance` says: it is not the record's fault.
+    async fn convert_with_retry(
+        &mut self,
+        origin: KafkaOrigin,
+        raw: RawMessage,
+        ts_type: TimestampType,
+        control: &mut watch::Receiver<TaskTarget>,
+    ) -> Outcome<SinkRecord> {
+        let mut budget: Option<RetryBudget> = None;
+        let (mut origin, mut raw) = (origin, raw);
+        loop {
+            let mut r = match self.s.pipeline.sink_record(origin, raw, ts_type) {
+                Outcome::Retry(r) => r,
+                other => {
+                    if budget.is_some() {
+                        self.s.detail.clear();
+                    }
+                    return other;
+                }
+            };
+            let b = budget.get_or_insert_with(|| {
+                RetryBudget::new(&self.s.pipeline.policy, Duration::from_millis(200))
+            });
+            let (delay, again) = match (b.next_delay(), r.again.take()) {
+                (Some(d), Some(RetryInput::Sink(o, raw, _))) => (d, (o, raw)),
+                _ => {
+                    let trace = r.trace(&self.s.id.connector, self.s.id.task, &b.describe());
+                    return Outcome::Fail(trace);
+                }
+            };
+            TaskMetrics::add(&self.s.metrics.retries, 1);
+            let why = format!(
+                "conversion failed, retrying in {:?} ({}): {}",
+                delay,
+                b.describe(),
+                r.error.message
+            );
+            tracing::warn!(task = %self.s.id, "{}", why);
+            self.s.detail.set(why);
+            if wait_or_stop(control, delay).await {
+                return Outcome::Fail(format!(
+                    "task {} stopped while retrying a conversion: {}",
+                    self.s.id, r.error.message
+                ));
+            }
+            let (o, raw_arc) = again;
+            origin = o;
+            raw = Arc::try_unwrap(raw_arc).unwrap_or_else(|a| (*a).clone());
+        }
     }
 
     /// Puts a batch, retrying retriable errors for up to `errors.retry.timeout` (see

@@ -90,6 +90,36 @@ struct SinkConsumerContext {
 }
 
 impl ClientContext for SinkConsumerContext {
+    /// The lag of the assigned partitions, for the lag metrics: per partition, its end
+    /// (the last stable offset, or the high watermark) minus the committed offset —
+    /// what is not yet durably delivered — or, before the first commit, minus the
+    /// position (or the log start when nothing was read yet).
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let (mut sum, mut max) = (0u64, 0u64);
+        for t in statistics.topics.values() {
+            for (id, p) in &t.partitions {
+                if *id < 0 || !p.desired {
+                    continue;
+                }
+                let end = if p.ls_offset >= 0 {
+                    p.ls_offset
+                } else {
+                    p.hi_offset
+                };
+                let base = [p.committed_offset, p.app_offset, p.lo_offset]
+                    .into_iter()
+                    .find(|o| *o >= 0);
+                if let (true, Some(base)) = (end >= 0, base) {
+                    let lag = (end - base).max(0) as u64;
+                    sum += lag;
+                    max = max.max(lag);
+                }
+            }
+        }
+        TaskMetrics::set(&self.metrics.records_lag, sum);
+        TaskMetrics::set(&self.metrics.records_lag_max, max);
+    }
+
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
         tracing::error!(target: "librdkafka", task = %self.name, "librdkafka: {}: {}", error, reason);
         if let Some(why) = crate::kafka::diagnose::credential_failure(&error, reason) {
@@ -235,6 +265,11 @@ impl ConsumerThread {
             metrics,
             detail,
         };
+        let mut config = config;
+        if config.get("statistics.interval.ms").is_none() {
+            // For the lag metrics; every 5 s is cheap (one JSON document per task).
+            config.set("statistics.interval.ms", "5000");
+        }
         let consumer: BaseConsumer<SinkConsumerContext> = config
             .create_with_context(ctx)
             .map_err(|e| format!("cannot create the Kafka consumer: {}", e))?;

@@ -16,6 +16,9 @@
 //! 5. If a record is rejected by Kafka (after the producer's own retries) or fails with
 //!    `errors.tolerance=none`, the task fails: nothing at or after that record is
 //!    released, so the upstream system keeps it.
+//! 6. A retriable converter error (a Schema Registry that cannot be reached) is not the
+//!    record's fault: the record is converted again for up to `errors.retry.timeout`
+//!    while nothing after it is sent, then the task fails as in 5. It is never skipped.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -27,15 +30,15 @@ use rdkafka::ClientConfig;
 use tokio::sync::watch;
 
 use super::in_order::{InOrderAcks, SlotInfo};
-use super::pipeline::{Outcome, RecordPipeline};
+use super::pipeline::{OutRecord, Outcome, RecordPipeline, RetryInput, RetryRecord};
 use super::producer::SourceProducer;
 use super::retry::RetryBudget;
-use super::start::{ensure_dlq_with_retry, start_with_retry};
+use super::start::{ensure_dlq_with_retry, start_with_retry, wait_or_stop};
 use super::{TaskFailure, TaskId, TaskMetrics, TaskTarget};
 use crate::config::ParsedConfig;
 use crate::connector::{
-    Acknowledger, ConnectError, OffsetReader, Polled, SourceBatch, SourceTask, SourceTaskContext,
-    Started, StatusDetail,
+    Acknowledger, BacklogGauge, ConnectError, OffsetReader, Polled, SourceBatch, SourceTask,
+    SourceTaskContext, Started, StatusDetail,
 };
 use crate::data::{SourceOffset, SourcePartition};
 use crate::kafka::TopicSpec;
@@ -97,6 +100,8 @@ struct Loop {
     flushed_since_commit: bool,
     failure: Option<String>,
     last_topic: Option<Arc<str>>,
+    /// The task's target, for waits inside a batch (a conversion retried).
+    control: watch::Receiver<TaskTarget>,
 }
 
 /// Runs a source task until told to stop or until it fails. Returns the failure trace.
@@ -150,6 +155,7 @@ pub async fn run_source_task(
         offsets: OffsetReader::new(s.id.connector.clone(), s.offsets.clone()),
         status: s.detail.clone(),
         exactly_once: s.transactional.is_some(),
+        backlog: BacklogGauge::new(s.metrics.clone()),
     };
     let started = start_with_retry(
         &s.id,
@@ -173,6 +179,7 @@ pub async fn run_source_task(
         flushed_since_commit: false,
         failure: None,
         last_topic: None,
+        control: control.clone(),
     };
     l.run(task, control).await
 }
@@ -404,6 +411,29 @@ impl Loop {
                 }
                 Polled::Failed(f) => (SlotInfo::default(), self.s.pipeline.failed_source_record(f)),
             };
+            // A retriable converter error: the record is converted again (never skipped),
+            // and the rest of the batch waits for it.
+            let outcome = match outcome {
+                Outcome::Retry(r) => {
+                    let (p, o) = match &info.offset {
+                        Some((p, o)) => (Some(&**p), Some(o)),
+                        None => (None, None),
+                    };
+                    let position = describe_position(p, o, i);
+                    match self.convert_again(r, position).await {
+                        Some(o) => o,
+                        None => {
+                            // Stopped meanwhile: nothing from this record on is sent or
+                            // acknowledged upstream.
+                            if transactional.is_some() {
+                                let _ = self.producer.abort_transaction().await;
+                            }
+                            return;
+                        }
+                    }
+                }
+                o => o,
+            };
             match outcome {
                 Outcome::Ok(out) | Outcome::DeadLetter(out) => {
                     if !self
@@ -428,6 +458,13 @@ impl Loop {
                     self.producer.send(seq, &out).await;
                 }
                 Outcome::Dropped => self.acks.push_done(info),
+                Outcome::Retry(r) => {
+                    self.failure = Some(r.error.message);
+                    if transactional.is_some() {
+                        let _ = self.producer.abort_transaction().await;
+                    }
+                    return;
+                }
                 Outcome::Fail(trace) => {
                     self.failure = Some(trace);
                     if transactional.is_some() {
@@ -449,6 +486,50 @@ impl Loop {
             &self.s.metrics.source_record_active,
             self.acks.in_flight() as u64,
         );
+    }
+
+    /// Converts a record again after a retriable converter error (a Schema Registry that
+    /// cannot be reached) for up to `errors.retry.timeout`, then fails the task with the
+    /// error in its trace. The record is never skipped or sent to the dead letter queue,
+    /// whatever `errors.tolerance` says: it is not the record's fault. `None` when the
+    /// task was stopped meanwhile.
+    async fn convert_again(
+        &mut self,
+        first: Box<RetryRecord>,
+        position: String,
+    ) -> Option<Outcome<OutRecord>> {
+        let mut budget = RetryBudget::new(&self.s.pipeline.policy, Duration::from_millis(200));
+        let mut r = first;
+        loop {
+            let (delay, record) = match (budget.next_delay(), r.again.take()) {
+                (Some(d), Some(RetryInput::Source(record))) => (d, record),
+                _ => {
+                    let trace = r.trace(&self.s.id.connector, self.s.id.task, &budget.describe());
+                    return Some(Outcome::Fail(trace));
+                }
+            };
+            TaskMetrics::add(&self.s.metrics.retries, 1);
+            let why = format!(
+                "conversion failed, retrying in {:?} ({}): {}",
+                delay,
+                budget.describe(),
+                r.error.message
+            );
+            tracing::warn!(task = %self.s.id, "{}", why);
+            self.s.detail.set(why);
+            if wait_or_stop(&mut self.control, delay).await {
+                return None;
+            }
+            // Records before this one that Kafka has acknowledged meanwhile go upstream.
+            self.release().await;
+            match self.s.pipeline.convert_source(*record, || position.clone()) {
+                Outcome::Retry(next) => r = next,
+                other => {
+                    self.s.detail.clear();
+                    return Some(other);
+                }
+            }
+        }
     }
 
     /// Writes the batch's offsets into the open transaction and commits it. Returns

@@ -149,7 +149,20 @@ impl TransformChain {
     }
 
     /// Applies each transform in order; `Ok(None)` if one dropped the record.
-    pub fn apply(&mut self, mut record: Record) -> Result<Option<Record>, TransformFailure> {
+    pub fn apply(&mut self, record: Record) -> Result<Option<Record>, TransformFailure> {
+        self.apply_observed(record, |_, _| {})
+    }
+}
+
+impl TransformChain {
+    /// Like [`apply`](Self::apply), calling `seen(alias, Some(record))` after each
+    /// transform that ran, or `seen(alias, None)` when one dropped the record (the
+    /// live tap's view of a sampled record).
+    pub fn apply_observed(
+        &mut self,
+        mut record: Record,
+        mut seen: impl FnMut(&str, Option<&Record>),
+    ) -> Result<Option<Record>, TransformFailure> {
         for step in &mut self.steps {
             if let Some(p) = &step.predicate {
                 if p.test(&record) == step.negate {
@@ -157,8 +170,14 @@ impl TransformChain {
                 }
             }
             match step.transform.apply(record) {
-                Ok(Some(r)) => record = r,
-                Ok(None) => return Ok(None),
+                Ok(Some(r)) => {
+                    seen(&step.alias, Some(&r));
+                    record = r;
+                }
+                Ok(None) => {
+                    seen(&step.alias, None);
+                    return Ok(None);
+                }
                 Err(message) => {
                     return Err(TransformFailure {
                         alias: step.alias.clone(),

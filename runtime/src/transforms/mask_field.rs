@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::util::{non_empty_list, require_map, require_struct_err, NameSet, Side};
+use super::util::{non_empty_list, require_map, require_struct_err, with_default, NameSet, Side};
 use super::{Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig, Validator};
 use crate::data::logical::{self, Logical};
@@ -42,6 +42,7 @@ pub(super) fn config_def() -> ConfigDef {
                 .importance(Importance::Low)
                 .doc("Custom value replacement, that will be applied to all 'fields' values (numeric or non-empty string values only)."),
         )
+        .define(super::util::replace_null_with_default_key())
 }
 
 struct MaskField {
@@ -49,6 +50,9 @@ struct MaskField {
     name: &'static str,
     fields: NameSet,
     replacement: Option<String>,
+    /// `replace.null.with.default`: a null struct field with a default reads as the
+    /// default (then masked if listed), as Connect's `Struct.get(Field)`.
+    replace_null_with_default: bool,
 }
 
 fn create(c: &ParsedConfig, side: Side) -> Result<Box<dyn Transform>, ConfigErrors> {
@@ -60,6 +64,7 @@ fn create(c: &ParsedConfig, side: Side) -> Result<Box<dyn Transform>, ConfigErro
         },
         fields: NameSet::new(c.list("fields")),
         replacement: c.string("replacement"),
+        replace_null_with_default: c.boolean("replace.null.with.default"),
     }))
 }
 
@@ -157,10 +162,16 @@ impl Transform for MaskField {
                 let Value::Struct(s) = &data.value else {
                     return Err(require_struct_err(self.name, PURPOSE, &data.value));
                 };
-                if s.schema()
-                    .fields
-                    .iter()
-                    .any(|f| self.fields.contains(&f.name))
+                // Connect rebuilds the struct field by field, reading each through
+                // Struct.get (defaults for nulls) unless replace.null.with.default=false.
+                let defaults = self.replace_null_with_default
+                    && s.iter()
+                        .any(|(f, v)| v.is_null() && f.schema.default.is_some());
+                if defaults
+                    || s.schema()
+                        .fields
+                        .iter()
+                        .any(|f| self.fields.contains(&f.name))
                 {
                     let Value::Struct(s) = std::mem::replace(&mut data.value, Value::Null) else {
                         unreachable!()
@@ -168,6 +179,9 @@ impl Transform for MaskField {
                     let schema = s.schema().clone();
                     let mut values = s.into_values();
                     for (f, v) in schema.fields.iter().zip(values.iter_mut()) {
+                        if self.replace_null_with_default && v.is_null() {
+                            *v = with_default(f, Value::Null, true);
+                        }
                         if self.fields.contains(&f.name) {
                             *v = self.masked(&f.name, v, Some(&f.schema))?;
                         }
@@ -260,7 +274,40 @@ mod tests {
         assert_eq!(get(v, "decimal"), &Value::Bytes(Bytes::from(vec![0u8])));
         assert_eq!(get(v, "array"), &Value::Array(vec![]));
         assert_eq!(get(v, "map"), &Value::Map(vec![]));
-        assert_eq!(get(v, "withDefault"), &Value::Null);
+        // Struct.get(Field) reads the null as its default, which is then masked
+        assert_eq!(get(v, "withDefault"), &Value::from(""));
+    }
+
+    #[test]
+    fn replace_null_with_default_reads_nulls_as_defaults_unless_false() {
+        let sc = schema();
+        let rec = || {
+            value_record(SchemaAndValue::with_schema(
+                sc.clone(),
+                Value::Struct(st(&sc, values())),
+            ))
+        };
+        // not masked: the default is copied (true, the default) or the null kept
+        let mut t = transform("MaskField$Value", &[("fields", "int")]);
+        let out = apply(&mut t, rec());
+        assert_eq!(
+            get(&out.value.value, "withDefault"),
+            &Value::from("default")
+        );
+        assert_eq!(get(&out.value.value, "int"), &Value::Int32(0));
+        for fields in ["int", ALL] {
+            let mut t = transform(
+                "MaskField$Value",
+                &[("fields", fields), ("replace.null.with.default", "false")],
+            );
+            let out = apply(&mut t, rec());
+            assert_eq!(
+                get(&out.value.value, "withDefault"),
+                &Value::Null,
+                "{}",
+                fields
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `SetSchemaMetadata$Key` / `SetSchemaMetadata$Value`: sets the schema name and/or
 //! version of the key or value.
 
-use super::util::{config_error, SchemaCache, Side};
+use super::util::{config_error, with_default, SchemaCache, Side};
 use super::{Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig};
 use crate::data::{Record, SchemaAndValue, SchemaBuilder, Struct, Value};
@@ -38,6 +38,7 @@ pub(super) fn config_def() -> ConfigDef {
                 .importance(Importance::High)
                 .doc("Schema version to set."),
         )
+        .define(super::util::replace_null_with_default_key())
 }
 
 struct SetSchemaMetadata {
@@ -45,6 +46,9 @@ struct SetSchemaMetadata {
     name: &'static str,
     schema_name: Option<String>,
     schema_version: Option<i32>,
+    /// `replace.null.with.default`: a null struct field with a default is copied as
+    /// the default (Connect's `Struct.get(Field)`), else as null.
+    replace_null_with_default: bool,
     cache: SchemaCache,
 }
 
@@ -65,6 +69,7 @@ fn create(c: &ParsedConfig, side: Side) -> Result<Box<dyn Transform>, ConfigErro
         },
         schema_name,
         schema_version,
+        replace_null_with_default: c.boolean("replace.null.with.default"),
         cache: SchemaCache::new(),
     }))
 }
@@ -96,7 +101,15 @@ impl Transform for SetSchemaMetadata {
         })?;
         let value = match value {
             Value::Struct(s) => {
-                Value::Struct(Struct::from_values(updated.clone(), s.into_values())?)
+                let mut values = s.into_values();
+                if self.replace_null_with_default {
+                    for (f, v) in updated.fields.iter().zip(values.iter_mut()) {
+                        if v.is_null() {
+                            *v = with_default(f, Value::Null, true);
+                        }
+                    }
+                }
+                Value::Struct(Struct::from_values(updated.clone(), values)?)
             }
             other => other,
         };
@@ -150,6 +163,39 @@ mod tests {
                 assert_eq!(st.get("a"), Some(&Value::Int32(5)));
             }
             _ => panic!(),
+        }
+    }
+
+    #[test]
+    fn replace_null_with_default_copies_defaults_unless_false() {
+        let schema = SchemaBuilder::struct_()
+            .name("old")
+            .field(
+                "d",
+                SchemaBuilder::new(Int32)
+                    .optional()
+                    .default_value(Value::Int32(7))
+                    .build(),
+            )
+            .build();
+        let rec = || {
+            value_record(SchemaAndValue::with_schema(
+                schema.clone(),
+                Value::Struct(st(&schema, vec![Value::Null])),
+            ))
+        };
+        for (setting, want) in [(None, Value::Int32(7)), (Some("false"), Value::Null)] {
+            let mut cfg = vec![("schema.name", "new")];
+            if let Some(v) = setting {
+                cfg.push(("replace.null.with.default", v));
+            }
+            let mut t = transform("SetSchemaMetadata$Value", &cfg);
+            let out = apply(&mut t, rec());
+            let Value::Struct(s) = &out.value.value else {
+                panic!("a struct")
+            };
+            assert_eq!(s.schema().name.as_deref(), Some("new"));
+            assert_eq!(s.get("d"), Some(&want), "{:?}", setting);
         }
     }
 

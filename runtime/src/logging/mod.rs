@@ -2,6 +2,8 @@
 //! Text lines by default, JSON lines with `SLUICE_LOG_FORMAT=json`; the initial filter
 //! comes from `SLUICE_LOG` (or `RUST_LOG`), default `info,rdkafka=warn,librdkafka=warn`.
 
+mod connect_names;
+
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -138,19 +140,52 @@ fn parse_directives(spec: &str) -> BTreeMap<String, LoggerLevel> {
     out
 }
 
-/// The `EnvFilter` spec for a set of levels.
+/// The `EnvFilter` spec for a set of levels. A Connect logger name Sluice knows
+/// (see [`connect_names`]) stands for its Rust modules; a level set on a module by its
+/// own name wins over one it gets through a Connect name, and a longer Connect name
+/// over a shorter one.
 fn filter_spec(levels: &BTreeMap<String, LoggerLevel>) -> String {
-    levels
-        .iter()
-        .map(|(n, l)| {
-            if n == "root" {
-                tracing_level(&l.level).to_string()
-            } else {
-                format!("{}={}", n, tracing_level(&l.level))
-            }
-        })
+    let mut root = "info";
+    let mut mapped: Vec<(&str, &[&str], &str)> = Vec::new();
+    let mut targets: BTreeMap<String, &str> = BTreeMap::new();
+    for (n, l) in levels {
+        let level = tracing_level(&l.level);
+        if n == "root" {
+            root = level;
+        } else if let Some(t) = connect_names::targets(n) {
+            mapped.push((n, t, level));
+        }
+    }
+    mapped.sort_by_key(|(n, _, _)| n.len());
+    for (_, ts, level) in mapped {
+        for t in ts {
+            targets.insert(t.to_string(), level);
+        }
+    }
+    for (n, l) in levels {
+        if n != "root" && connect_names::targets(n).is_none() {
+            targets.insert(n.clone(), tracing_level(&l.level));
+        }
+    }
+    std::iter::once(root.to_string())
+        .chain(targets.iter().map(|(t, l)| format!("{}={}", t, l)))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// Checks a level change without making it: the logger name (see
+/// [`validate_logger_name`]) and the level (a Log4j name, any case). Returns the level
+/// in upper case.
+pub fn check_level_change(name: &str, level: &str) -> Result<String, SetLevelError> {
+    validate_logger_name(name).map_err(SetLevelError::InvalidName)?;
+    let level = level.trim().to_ascii_uppercase();
+    if !LEVELS.contains(&level.as_str()) {
+        return Err(SetLevelError::InvalidLevel(format!(
+            "invalid log level '{}'.",
+            level.escape_debug()
+        )));
+    }
+    Ok(level)
 }
 
 impl LogControl {
@@ -231,14 +266,7 @@ impl LogControl {
     /// Returns the loggers affected. The name and level are checked, and the new filter
     /// built, before anything is stored: a refused change leaves every level as it was.
     pub fn set(&self, name: &str, level: &str, now_ms: i64) -> Result<Vec<String>, SetLevelError> {
-        validate_logger_name(name).map_err(SetLevelError::InvalidName)?;
-        let level = level.trim().to_ascii_uppercase();
-        if !LEVELS.contains(&level.as_str()) {
-            return Err(SetLevelError::InvalidLevel(format!(
-                "invalid log level '{}'.",
-                level.escape_debug()
-            )));
-        }
+        let level = check_level_change(name, level)?;
         let mut levels = self.levels.lock().unwrap();
         let mut next = levels.clone();
         let mut affected = vec![name.to_string()];
@@ -348,7 +376,37 @@ mod tests {
         assert_eq!(l["hyper"].level, "TRACE");
         assert_eq!(
             filter_spec(&l),
-            "hyper=trace,librdkafka=trace,warn,sluice_runtime=debug"
+            "warn,hyper=trace,librdkafka=trace,sluice_runtime=debug"
         );
+    }
+
+    #[test]
+    fn connect_names_stand_for_their_modules() {
+        let mut levels = parse_directives("info");
+        let at = |l: &str| LoggerLevel {
+            level: l.into(),
+            last_modified: None,
+        };
+        levels.insert("org.apache.kafka.connect".into(), at("DEBUG"));
+        levels.insert(
+            "org.apache.kafka.connect.runtime.WorkerSinkTask".into(),
+            at("TRACE"),
+        );
+        levels.insert("sluice_connectors".into(), at("WARN"));
+        levels.insert("my.own".into(), at("ERROR"));
+        let spec = filter_spec(&levels);
+        let parts: Vec<&str> = spec.split(',').collect();
+        assert_eq!(parts[0], "info");
+        for want in [
+            "sluice_runtime=debug",
+            "sluice_runtime::task::sink=trace",
+            "sluice_runtime::task::sink_consumer=trace",
+            "sluice_connectors=warn",
+            "my.own=error",
+        ] {
+            assert!(parts.contains(&want), "{want} not in {spec}");
+        }
+        assert!(!spec.contains("org.apache.kafka.connect="), "{spec}");
+        EnvFilter::try_new(&spec).unwrap();
     }
 }

@@ -21,7 +21,8 @@
 #   Apicurio Registry 3.0.9 (Confluent API under       127.0.0.1:8081 (schemas in Kafka)
 #   /apis/ccompat/v7)                                (and `start-secure-registry`:
 #                                                    https://127.0.0.1:8082, basic auth)
-# plus a Python virtualenv with confluent-kafka, pymongo, paho-mqtt and python-qpid-proton
+# plus Debian's chromium with playwright-core from npm (the web console's browser test), and
+# a Python virtualenv with confluent-kafka, pymongo, paho-mqtt and python-qpid-proton
 # (independent MQTT 5 and AMQP 1.0 clients) for independent checks.
 #
 # TLS: a test CA, a server certificate for 127.0.0.1/localhost and a client certificate
@@ -43,7 +44,7 @@
 #                          tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart|
 #                          artemis-install|start-artemis|stop-artemis|kill-artemis|
 #                          registry-install|start-registry|stop-registry|
-#                          start-secure-registry|stop-secure-registry]
+#                          start-secure-registry|stop-secure-registry|browser-dir]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -86,6 +87,23 @@ python_env() {
   if ! "$VENV/bin/python" -c 'import paho.mqtt' 2>/dev/null; then
     log "installing paho-mqtt"
     "$VENV/bin/pip" install -q --disable-pip-version-check 'paho-mqtt>=2,<3'
+  fi
+}
+
+# --- Browser (web console tests) ----------------------------------------------------
+
+# Debian's chromium, driven by playwright-core from npm (tests/console.rs).
+BROWSER_DIR="$STACK/browser"
+PLAYWRIGHT_VERSION=1.65.2
+browser_env() {
+  [ -x /usr/bin/chromium ] || apt_install chromium
+  if [ ! -f "$BROWSER_DIR/node_modules/playwright-core/package.json" ]; then
+    command -v npm >/dev/null || apt_install npm
+    log "installing playwright-core $PLAYWRIGHT_VERSION into $BROWSER_DIR (drives Debian's chromium)"
+    mkdir -p "$BROWSER_DIR"
+    npm install --silent --no-audit --no-fund --prefix "$BROWSER_DIR" \
+      "playwright-core@$PLAYWRIGHT_VERSION" >"$STACK/browser-install.log" 2>&1 \
+      || { tail -20 "$STACK/browser-install.log" >&2; exit 1; }
   fi
 }
 
@@ -780,6 +798,8 @@ case "${1:-up}" in
   up)
     # strace injects I/O errors for the file sink's fault tests
     command -v strace >/dev/null || apt_install strace
+    # a terminal for `sluice top`'s keyboard test
+    command -v tmux >/dev/null || apt_install tmux
     python_env
     make_certs
     reset_large_kafka_data
@@ -794,6 +814,7 @@ case "${1:-up}" in
     start_mongo_tls
     start_artemis
     start_registry
+    browser_env
     log "all servers are up"
     ;;
   status) status ;;
@@ -811,6 +832,7 @@ case "${1:-up}" in
   stop-secure-broker) use_node secure; stop_broker TERM ;;
   start-tls-servers) python_env; start_tls_servers ;;
   tls-dir) make_certs; echo "$TLS" ;;
+  browser-dir) browser_env; echo "$BROWSER_DIR" ;;
   stop-broker) stop_broker TERM ;;
   kill-broker) stop_broker KILL ;;
   start-mongo) python_env; start_mongo ;;
@@ -828,5 +850,5 @@ case "${1:-up}" in
   stop-registry) stop_registry main ;;
   start-secure-registry) start_secure_registry ;;
   stop-secure-registry) stop_registry secure ;;
-  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|connect-client-lib|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-spare-broker|stop-spare-broker|kill-spare-broker|start-secure-broker|stop-secure-broker|start-tls-servers|tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart|artemis-install|start-artemis|stop-artemis|kill-artemis|registry-install|start-registry|stop-registry|start-secure-registry|stop-secure-registry]" >&2; exit 2 ;;
+  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|connect-client-lib|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-spare-broker|stop-spare-broker|kill-spare-broker|start-secure-broker|stop-secure-broker|start-tls-servers|tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart|artemis-install|start-artemis|stop-artemis|kill-artemis|registry-install|start-registry|stop-registry|start-secure-registry|stop-secure-registry|browser-dir]" >&2; exit 2 ;;
 esac

@@ -36,6 +36,14 @@ pub enum Command {
         #[arg(long)]
         worker: Option<PathBuf>,
     },
+    /// Config unit tests without servers: run the messages (or Kafka records) of each
+    /// test file through the connector's record builder, converters and transforms (and
+    /// a sink's message builder), and compare with the expected output.
+    Test {
+        /// Test files (YAML; see docs/config-tests.md).
+        #[arg(required = true)]
+        test_files: Vec<PathBuf>,
+    },
     /// Show a live sample of the records passing through a connector: as the source
     /// built them (or as read from Kafka), after each transform, and as written.
     Tap {

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod config_test;
 mod output;
 mod registry;
 mod rest_client;
@@ -30,6 +31,7 @@ async fn main() -> ExitCode {
             worker,
         } => commands::validate(plugins, connector_configs, worker).await,
         cli::Command::Plugins { json } => commands::plugins(plugins, json),
+        cli::Command::Test { test_files } => config_test::run(plugins, test_files).await,
         cli::Command::Tap {
             connector,
             target,

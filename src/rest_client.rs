@@ -57,8 +57,19 @@ impl RestTarget {
     /// GETs `url` and returns the body of a 2xx answer, or an error with the API's
     /// message.
     pub async fn get_text(&self, client: &reqwest::Client, url: &str) -> Result<String, String> {
+        self.send(client, reqwest::Method::GET, url).await
+    }
+
+    /// Sends a request without a body; the body of a 2xx answer, or an error with the
+    /// API's message.
+    pub async fn send(
+        &self,
+        client: &reqwest::Client,
+        method: reqwest::Method,
+        url: &str,
+    ) -> Result<String, String> {
         let resp = self
-            .authorize(client.get(url))
+            .authorize(client.request(method, url))
             .send()
             .await
             .map_err(|e| format!("{}: {}", url, e))?;
@@ -74,6 +85,18 @@ impl RestTarget {
         }
         Ok(body)
     }
+}
+
+/// A connector name as a URL path segment (percent-encoded but for unreserved bytes).
+pub fn path_segment(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{:02X}", b),
+        })
+        .collect()
 }
 
 /// The `message` of an API error body, or the body itself.

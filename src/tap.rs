@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use serde_json::Value as Json;
 
 use crate::output::Output;
-use crate::rest_client::{api_message, RestTarget};
+use crate::rest_client::{api_message, path_segment, RestTarget};
 
 /// What to tap, where, and how to print it.
 pub struct TapRequest {
@@ -38,7 +38,7 @@ async fn stream(r: &TapRequest) -> Result<(), String> {
     if let Some(t) = r.task {
         query.push(("task", t.to_string()));
     }
-    let url = format!("{}/connectors/{}/tap", base, encode(&r.connector));
+    let url = format!("{}/connectors/{}/tap", base, path_segment(&r.connector));
     let req = r.target.client()?.get(&url).query(&query);
     let req = r.target.authorize(req);
     let mut resp = req.send().await.map_err(|e| format!("{}: {}", base, e))?;
@@ -128,16 +128,4 @@ fn readable(data: &str) -> String {
         s.push_str(&format!(" headers: {}", hs.join(", ")));
     }
     s
-}
-
-/// A connector name as a path segment.
-fn encode(name: &str) -> String {
-    name.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{:02X}", b),
-        })
-        .collect()
 }

@@ -64,3 +64,23 @@ fn a_paused_rabbitmq_source_reports_what_waits_in_its_queue() {
     });
     assert!(w.terminate().success());
 }
+
+#[test]
+fn the_grafana_dashboard_charts_the_backlog() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/grafana/sluice.json");
+    let d: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let panel = d["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            p["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["expr"] == "sluice_source_task_queue_backlog")
+        })
+        .expect("a panel of sluice_source_task_queue_backlog");
+    assert!(panel["title"].as_str().unwrap().contains("backlog"));
+}

@@ -144,3 +144,109 @@ fn top_shows_connectors_tasks_and_their_figures() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("127.0.0.1"));
     assert!(w.terminate().success());
 }
+
+/// `sluice top` on a real terminal (tmux): the dashboard, and its keys acting on the
+/// selected connector and task through the REST API.
+#[test]
+fn top_keys_pause_resume_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let topic = unique("top-keys");
+    create_topic(&topic, 1);
+    let input = d.join("in.txt");
+    std::fs::write(&input, "a\nb\n").unwrap();
+    let name = unique("top-keys-src");
+    let src = d.join("src.yaml");
+    std::fs::write(
+        &src,
+        format!(
+            "name: {name}\nconfig:\n  connector.class: FileStreamSource\n  file: {}\n  topic: {topic}\n",
+            input.display()
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&src]);
+    let api = Api::new(port);
+    api.wait_ready();
+    api.wait_state(&name, "RUNNING");
+
+    let socket = unique("sluice-top");
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&socket)
+            .args(args)
+            .output()
+            .expect("tmux (scripts/stack.sh up installs it)")
+    };
+    let cmd = format!(
+        "{} top --interval 1 --url http://127.0.0.1:{port}",
+        env!("CARGO_BIN_EXE_sluice")
+    );
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "top",
+        "-x",
+        "200",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    assert!(started.status.success(), "{:?}", started);
+    let screen =
+        || String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "top"]).stdout).into_owned();
+    let keys = |k: &str| assert!(tmux(&["send-keys", "-t", "top", k]).status.success());
+    let wait_screen = |what: &str, f: &dyn Fn(&str) -> bool| {
+        let mut last = String::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            last = screen();
+            if f(&last) {
+                return last;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("{what}: not on the screen:\n{last}");
+    };
+    wait_screen("the connector RUNNING, selected", &|s| {
+        s.lines()
+            .any(|l| l.contains(&format!("> {name}")) && l.contains("RUNNING"))
+    });
+
+    // p pauses the selected connector
+    keys("p");
+    api.wait_state(&name, "PAUSED");
+    let s = wait_screen("PAUSED", &|s| {
+        s.contains(&format!("pause {name}: requested"))
+            && s.lines().any(|l| l.contains(&name) && l.contains("PAUSED"))
+    });
+    eprintln!("{s}");
+    // r resumes it
+    keys("r");
+    api.wait_state(&name, "RUNNING");
+    wait_screen("RUNNING again", &|s| {
+        s.contains(&format!("resume {name}: requested"))
+            && s.lines()
+                .any(|l| l.contains(&name) && l.contains("RUNNING"))
+    });
+    // down to its task; R restarts that task
+    keys("Down");
+    wait_screen("the task selected", &|s| {
+        s.contains("> ") && s.lines().any(|l| l.contains(">   task 0"))
+    });
+    keys("R");
+    wait_screen("the task restarted", &|s| {
+        s.contains(&format!("restart task 0 of {name}: requested"))
+    });
+    api.wait_state(&name, "RUNNING");
+    // q quits and gives the terminal back
+    keys("q");
+    wait_for("top to quit", Duration::from_secs(10), || {
+        !tmux(&["has-session", "-t", "top"]).status.success()
+    });
+    let _ = tmux(&["kill-server"]);
+    assert!(w.terminate().success());
+}

@@ -34,12 +34,13 @@
 mod acknowledger;
 mod committed_ids;
 mod config;
+mod dry_run;
 mod mapping;
 mod session;
 pub mod sink;
 mod task;
 
-use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, TaskFactory};
+use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, DryRun, TaskFactory};
 
 pub use config::{config_def, AmqpSourceConfig};
 pub use sink::sink_plugin;
@@ -58,5 +59,6 @@ pub fn source_plugin() -> ConnectorPlugin {
             Box::new(CopyConfigConnector::new(false).with_validation(config::validate_raw))
         },
         create_task: TaskFactory::source::<AmqpSourceTask>(),
+        dry_run: Some(DryRun::Source(dry_run::source_record)),
     }
 }

@@ -5,6 +5,7 @@
 
 mod config;
 mod connection;
+mod dry_run;
 pub mod sink;
 pub mod source;
 mod values;

@@ -3,7 +3,6 @@
 
 mod config;
 mod line_reader;
-mod progress;
 mod sink;
 mod source;
 
@@ -24,6 +23,7 @@ pub fn source_plugin() -> ConnectorPlugin {
         config_def: source_config_def,
         create_connector: || Box::new(CopyConfigConnector::new(true)),
         create_task: TaskFactory::source::<FileSourceTask>(),
+        dry_run: None,
     }
 }
 
@@ -38,5 +38,6 @@ pub fn sink_plugin() -> ConnectorPlugin {
         config_def: sink_config_def,
         create_connector: || Box::new(CopyConfigConnector::new(false)),
         create_task: TaskFactory::sink::<FileSinkTask>(),
+        dry_run: None,
     }
 }

@@ -20,8 +20,8 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 use sluice_runtime::config::ParsedConfig;
 use sluice_runtime::connector::{
-    ConnectError, FailedSourceRecord, SourceBatch, SourceTask, SourceTaskContext, StartSourceTask,
-    StatusDetail,
+    ConnectError, FailedSourceRecord, Progress, ProgressUnit, SourceBatch, SourceTask,
+    SourceTaskContext, StartSourceTask, StatusDetail,
 };
 use sluice_runtime::data::{
     primitive, Record, SchemaAndValue, SchemaType, SourceOffset, SourcePartition, SourceRecord,
@@ -30,7 +30,10 @@ use sluice_runtime::data::{
 use tokio::io::AsyncBufReadExt;
 
 use super::line_reader::{Item, Line, LineReader, Splitter, TooLong};
-use super::progress::FirstRead;
+
+/// A first read with less than this left (a backlog not worth following) is not
+/// reported as progress.
+pub const FIRST_READ_MIN_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The task class named in the dead letter queue's headers.
 const TASK_CLASS: &str = "org.apache.kafka.connect.file.FileStreamSourceTask";
@@ -49,7 +52,7 @@ pub struct FileSourceTask {
     missing_logged: bool,
     schema: sluice_runtime::data::SchemaRef,
     /// A large backlog found when the file was opened, followed until read.
-    first_read: Option<FirstRead>,
+    first_read: Option<Progress>,
 }
 
 fn now_ms() -> i64 {
@@ -196,7 +199,13 @@ impl SourceTask for FileSourceTask {
                     self.detail.clear();
                     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
                     let from = if reset { 0 } else { self.position };
-                    self.first_read = FirstRead::new(from, size);
+                    self.first_read = Progress::new(
+                        format!("first read of {}", path.display()),
+                        ProgressUnit::Bytes,
+                        from,
+                        size,
+                        FIRST_READ_MIN_BYTES,
+                    );
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     if !self.missing_logged {
@@ -248,7 +257,7 @@ impl SourceTask for FileSourceTask {
         self.position = reader.position();
         self.reader = Some(reader);
         if let Some(f) = self.first_read.as_mut() {
-            if f.update(self.position, &path, &self.detail) {
+            if f.update(self.position, &self.detail) {
                 self.first_read = None;
             }
         }

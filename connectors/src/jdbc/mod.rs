@@ -64,6 +64,7 @@ pub fn source_plugin() -> ConnectorPlugin {
         config_def,
         create_connector: || Box::new(JdbcSourceConnector::default()),
         create_task: TaskFactory::source::<JdbcSourceTask>(),
+        dry_run: None,
     }
 }
 

@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use sluice_runtime::config::ParsedConfig;
 use sluice_runtime::connector::{
-    ConnectError, SourceBatch, SourceTask, SourceTaskContext, StartSourceTask, StatusDetail,
+    ConnectError, Progress, ProgressUnit, SourceBatch, SourceTask, SourceTaskContext,
+    StartSourceTask, StatusDetail,
 };
 use sluice_runtime::data::{Record, SchemaAndValue, SourcePartition, SourceRecord, Struct, Value};
 use tokio::time::Instant;
@@ -26,6 +27,14 @@ use super::types::{decode, timestamp_micros, Raw};
 
 const CURSOR: &str = "sluice_cursor";
 
+/// A first snapshot of a table estimated below this many rows is not reported as
+/// progress.
+pub const SNAPSHOT_MIN_ROWS: u64 = 10_000;
+
+/// PostgreSQL's estimate of a table's rows (from the last VACUUM or ANALYZE; -1 when
+/// the table was never analyzed).
+const ESTIMATE_SQL: &str = "SELECT reltuples::int8 FROM pg_class WHERE oid = to_regclass($1)";
+
 /// One table (or the query) of this task.
 struct SourceState {
     from: From,
@@ -37,6 +46,9 @@ struct SourceState {
     next_due: Instant,
     /// Passes that failed in a row with a query error (`query.retry.attempts`).
     failures: u32,
+    /// No pass has read this table yet since the task started without a stored
+    /// offset (or in bulk mode): its first pass is the snapshot whose progress shows.
+    first_pass: bool,
 }
 
 /// A pass in progress: an open cursor over one source.
@@ -51,6 +63,10 @@ struct Pass {
     /// The next chunk, already requested while the runtime converts and sends the
     /// previous one (database I/O overlaps with the Kafka side).
     next: Option<Prefetch>,
+    /// Rows read in this pass.
+    rows: u64,
+    /// A table's first snapshot, when large enough to follow.
+    progress: Option<Progress>,
 }
 
 type Prefetch = tokio::task::JoinHandle<Result<Vec<Row>, tokio_postgres::Error>>;
@@ -281,6 +297,7 @@ impl JdbcSourceTask {
             .await
             .map_err(|e| to_connect(e, "cannot prepare FETCH"))?;
         let find = |name: &str| fetch.columns().iter().position(|c| c.name() == name);
+        let progress = self.snapshot_progress(idx).await;
         self.pass = Some(Pass {
             idx,
             inc_at: find(INC_COL),
@@ -289,8 +306,40 @@ impl JdbcSourceTask {
             fetch,
             max_ts: None,
             next: None,
+            rows: 0,
+            progress,
         });
         Ok(true)
+    }
+
+    /// For the first pass over a table: its progress, if PostgreSQL estimates it at
+    /// [`SNAPSHOT_MIN_ROWS`] or more (no estimate, no progress: never an error).
+    async fn snapshot_progress(&mut self, idx: usize) -> Option<Progress> {
+        let src = &mut self.sources[idx];
+        if !std::mem::take(&mut src.first_pass) {
+            return None;
+        }
+        let From::Table(table) = &src.from else {
+            return None;
+        };
+        let name = table.sql(self.cfg.quote);
+        let what = format!("first snapshot of {}", table.display());
+        let client = self.client.as_deref()?;
+        let estimate: i64 = match client.query_opt(ESTIMATE_SQL, &[&name]).await {
+            Ok(Some(row)) => row.get(0),
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::debug!("no row estimate for {}: {}", name, e);
+                return None;
+            }
+        };
+        Progress::new(
+            what,
+            ProgressUnit::EstimatedRows,
+            0,
+            u64::try_from(estimate).ok()?,
+            SNAPSHOT_MIN_ROWS,
+        )
     }
 
     /// Fetches the next chunk of the pass and turns it into records.
@@ -346,6 +395,16 @@ impl JdbcSourceTask {
             }
         }
         let idx = pass.idx;
+        if let Some(p) = self.pass.as_mut() {
+            p.rows += rows.len() as u64;
+            if let Some(progress) = p.progress.as_mut() {
+                if exhausted {
+                    progress.finish(p.rows, &self.detail);
+                } else {
+                    progress.update(p.rows, &self.detail);
+                }
+            }
+        }
         if exhausted {
             self.pass = None;
             self.sources[idx].next_due = Instant::now() + poll_interval;
@@ -459,6 +518,7 @@ impl StartSourceTask for JdbcSourceTask {
                     break;
                 }
             }
+            let first_pass = stored.is_none() || cfg.mode == Mode::Bulk;
             let offset = match stored {
                 Some(o) => {
                     let o = Offset::from_json(&o);
@@ -486,6 +546,7 @@ impl StartSourceTask for JdbcSourceTask {
                 safe: SafeState::default(),
                 next_due: Instant::now(),
                 failures: 0,
+                first_pass,
             });
         }
         Ok(JdbcSourceTask {

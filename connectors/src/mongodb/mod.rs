@@ -63,6 +63,7 @@ pub fn sink_plugin() -> ConnectorPlugin {
         config_def: sink_config_def,
         create_connector: || Box::new(CopyConfigConnector::new(false).with_validation(config::validate)),
         create_task: TaskFactory::sink::<MongoSinkTask>(),
+        dry_run: None,
     }
 }
 

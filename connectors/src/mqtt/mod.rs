@@ -27,10 +27,11 @@ mod acknowledger;
 pub(crate) mod client;
 mod config;
 mod driver;
+mod dry_run;
 pub mod sink;
 mod task;
 
-use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, TaskFactory};
+use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, DryRun, TaskFactory};
 
 pub use config::{config_def, MqttSourceConfig};
 pub use sink::sink_plugin;
@@ -49,5 +50,6 @@ pub fn source_plugin() -> ConnectorPlugin {
             Box::new(CopyConfigConnector::new(false).with_validation(config::validate_raw))
         },
         create_task: TaskFactory::source::<MqttSourceTask>(),
+        dry_run: Some(DryRun::Source(dry_run::source_record)),
     }
 }

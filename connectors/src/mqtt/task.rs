@@ -3,19 +3,19 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sluice_record_builders::{QueueMessage, RecordBuilder};
+use sluice_record_builders::{BuildError, QueueMessage, RecordBuilder};
 use sluice_runtime::config::ParsedConfig;
 use sluice_runtime::connector::{
     AckToken, Acknowledger, ConnectError, FailedSourceRecord, SourceBatch, SourceTask,
     SourceTaskContext, StartSourceTask,
 };
 use sluice_runtime::data::{
-    primitive, SchemaAndValue, SchemaType, SourcePartition, SourceRecord, Value,
+    primitive, Record, SchemaAndValue, SchemaType, SourcePartition, SourceRecord, Value,
 };
 use tokio::sync::{mpsc, watch};
 
 use super::acknowledger::{MqttAcknowledger, PendingAck, Shared};
-use super::client::{self, Client, Properties, Settings};
+use super::client::{self, Client, Properties, Received, Settings};
 use super::config::MqttSourceConfig;
 use super::driver::{self, Incoming};
 
@@ -82,6 +82,42 @@ fn add_v5_properties(msg: &mut QueueMessage, p: Properties) {
     for (k, v) in p.user {
         msg.headers.push((k, string(&v)));
     }
+}
+
+/// The builder's view of a publish: the payload and, when the builder reads them (a key
+/// or copied headers), the MQTT facts and MQTT 5 properties.
+fn queue_message(p: &Received, with_metadata: bool) -> QueueMessage {
+    let mut msg = QueueMessage::new(p.payload.clone());
+    if with_metadata {
+        msg.properties = vec![
+            ("topic", string(&p.topic)),
+            ("qos", typed(SchemaType::Int8, Value::Int8(p.qos as i8))),
+            (
+                "retain",
+                typed(SchemaType::Boolean, Value::Boolean(p.retain)),
+            ),
+            ("dup", typed(SchemaType::Boolean, Value::Boolean(p.dup))),
+        ];
+        if let Some(props) = p.properties.clone() {
+            add_v5_properties(&mut msg, props);
+        }
+    }
+    msg
+}
+
+/// The record of a publish: what the builder makes of it, with the MQTT topic as a
+/// header when `mqtt.topic.header` asks for it.
+pub(super) fn build_record(
+    cfg: &MqttSourceConfig,
+    builder: &mut dyn RecordBuilder,
+    p: &Received,
+    with_metadata: bool,
+) -> Result<Record, BuildError> {
+    let mut record = builder.build(&cfg.kafka_topic, queue_message(p, with_metadata))?;
+    if let Some(h) = &cfg.topic_header {
+        record.headers.add(h.clone(), string(&p.topic));
+    }
+    Ok(record)
 }
 
 impl StartSourceTask for MqttSourceTask {
@@ -220,26 +256,8 @@ impl State {
             qos: p.qos,
             pkid: p.pkid,
         });
-        let mut msg = QueueMessage::new(p.payload.clone());
-        if self.with_metadata {
-            msg.properties = vec![
-                ("topic", string(&p.topic)),
-                ("qos", typed(SchemaType::Int8, Value::Int8(p.qos as i8))),
-                (
-                    "retain",
-                    typed(SchemaType::Boolean, Value::Boolean(p.retain)),
-                ),
-                ("dup", typed(SchemaType::Boolean, Value::Boolean(p.dup))),
-            ];
-            if let Some(props) = p.properties.clone() {
-                add_v5_properties(&mut msg, props);
-            }
-        }
-        match self.builder.build(&self.cfg.kafka_topic, msg) {
-            Ok(mut record) => {
-                if let Some(h) = &self.cfg.topic_header {
-                    record.headers.add(h.clone(), string(&p.topic));
-                }
+        match build_record(&self.cfg, self.builder.as_mut(), &p, self.with_metadata) {
+            Ok(record) => {
                 let mut r = SourceRecord::new(record);
                 r.source_partition = Some(self.partition.clone());
                 batch.push(r);

@@ -5,7 +5,9 @@
 //! runtime's task loops do (see `task::source` and `task::sink` for the delivery rules).
 
 mod context;
+mod dry_run;
 mod error;
+mod progress;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,7 +21,9 @@ pub use context::{
     BacklogGauge, ConnectorContext, ConnectorRequest, ErrantRecordHandler, ErrantRecordReporter,
     OffsetReader, SinkTaskContext, SourceTaskContext, StatusDetail, TopicPartition,
 };
+pub use dry_run::{DryRun, TestMessage};
 pub use error::ConnectError;
+pub use progress::{Progress, ProgressUnit};
 
 /// Source or sink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -304,6 +308,9 @@ pub struct ConnectorPlugin {
     pub config_def: fn() -> ConfigDef,
     pub create_connector: fn() -> Box<dyn Connector>,
     pub create_task: TaskFactory,
+    /// How `sluice test` runs the connector's message mapping without a server (queue
+    /// connectors).
+    pub dry_run: Option<DryRun>,
 }
 
 impl std::fmt::Debug for ConnectorPlugin {

@@ -33,7 +33,7 @@ pub use header::{parse_string as parse_header_string, SimpleHeaderConverter};
 pub use json::{JsonConverter, JsonConverterConfig};
 pub use json_schema::{schema_from_json, schema_to_json};
 pub use json_schema_registry::JsonSchemaConverter;
-pub use json_value::{value_from_json, value_to_json, DecimalFormat};
+pub use json_value::{schemaless_from_json, value_from_json, value_to_json, DecimalFormat};
 pub use number::{NumberConverter, NumberKind};
 pub use protobuf::ProtobufConverter;
 pub use string::StringConverter;

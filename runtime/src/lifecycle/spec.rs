@@ -338,6 +338,7 @@ mod tests {
             config_def: || ConfigDef::new().define(ConfigKey::string("secret").optional()),
             create_connector: || Box::new(CopyConfigConnector::new(false)),
             create_task: TaskFactory::source::<Idle>(),
+            dry_run: None,
         }])
     }
 

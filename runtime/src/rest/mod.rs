@@ -6,6 +6,7 @@ mod access_log;
 mod auth;
 pub mod bodies;
 mod connectors;
+mod console;
 mod error;
 mod metrics;
 mod plugins;
@@ -125,7 +126,7 @@ pub fn auth_from_config(config: &WorkerConfig) -> Result<Auth, String> {
 }
 
 async fn authenticate(State(st): State<Arc<RestState>>, req: Request, next: Next) -> Response {
-    if req.uri().path() == "/health" {
+    if req.uri().path() == "/health" || console::is_asset(req.uri().path()) {
         return next.run(req).await;
     }
     let header_value = req
@@ -140,6 +141,11 @@ async fn authenticate(State(st): State<Arc<RestState>>, req: Request, next: Next
         "Authentication is required for this request",
     )
     .into_response();
+    // the console shows its own sign-in form instead of the browser's dialog
+    let from_console = req.headers().contains_key(console::CONSOLE_HEADER);
+    if from_console {
+        return r;
+    }
     if let Ok(v) = st.auth.challenge().parse() {
         r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
@@ -176,6 +182,7 @@ pub fn router(state: Arc<RestState>) -> Router {
         .merge(plugins::routes())
         .merge(metrics::routes())
         .merge(tap::routes())
+        .merge(console::routes())
         .fallback(fallback)
         .layer(middleware::from_fn(method_not_allowed))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))

@@ -11,6 +11,6 @@ mod event;
 mod hub;
 mod sampler;
 
-pub use event::{TapEvent, TapHeader, TapStage};
+pub use event::{bytes_json, connect_json, TapEvent, TapHeader, TapStage};
 pub use hub::{ConnectorTap, TapHub, TapSubscription};
 pub use sampler::{TaskTap, WrittenRecord};

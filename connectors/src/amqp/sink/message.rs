@@ -173,7 +173,7 @@ fn seconds(v: &SchemaAndValue, name: &str) -> Result<u64, String> {
 }
 
 /// Sets the property `name` from a header value. `Ok(false)`: not a property.
-fn set_property(
+pub(crate) fn set_property(
     p: BasicProperties,
     name: &str,
     header: &str,

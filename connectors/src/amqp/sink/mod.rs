@@ -34,11 +34,11 @@
 //!    `<topic>-<partition>-<offset>`, so consumers can recognise them.
 
 mod config;
-mod message;
+pub(super) mod message;
 mod publisher;
 mod task;
 
-use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, TaskFactory};
+use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, DryRun, TaskFactory};
 
 pub use config::{sink_config_def, AmqpSinkConfig};
 pub use task::AmqpSinkTask;
@@ -56,5 +56,6 @@ pub fn sink_plugin() -> ConnectorPlugin {
             Box::new(CopyConfigConnector::new(false).with_validation(config::validate_raw))
         },
         create_task: TaskFactory::sink::<AmqpSinkTask>(),
+        dry_run: Some(DryRun::Sink(super::dry_run::sink_message)),
     }
 }

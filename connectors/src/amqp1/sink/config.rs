@@ -122,6 +122,16 @@ impl SinkConfig {
     pub fn address_for(&self, topic: &str) -> String {
         self.address.replace("${topic}", topic)
     }
+
+    /// Where a record goes: the `amqp1.address.header` header's value when the record
+    /// has it, else `amqp1.address` for its topic.
+    pub fn address_of(&self, r: &sluice_runtime::data::SinkRecord) -> String {
+        self.address_header
+            .as_ref()
+            .and_then(|h| r.record.headers.last_with_name(h))
+            .and_then(|h| h.value.value.as_str().map(str::to_string))
+            .unwrap_or_else(|| self.address_for(&r.record.topic))
+    }
 }
 
 /// The cross-key checks of [`SinkConfig::from_parsed`] at validation time.

@@ -22,10 +22,10 @@
 //!    recognise the duplicates.
 
 mod config;
-mod message;
+pub(crate) mod message;
 mod task;
 
-use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, TaskFactory};
+use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, DryRun, TaskFactory};
 
 pub use config::{sink_config_def, SinkConfig};
 pub use task::Amqp1SinkTask;
@@ -43,5 +43,6 @@ pub fn sink_plugin() -> ConnectorPlugin {
             Box::new(CopyConfigConnector::new(false).with_validation(config::validate_raw))
         },
         create_task: TaskFactory::sink::<Amqp1SinkTask>(),
+        dry_run: Some(DryRun::Sink(super::dry_run::sink_message)),
     }
 }

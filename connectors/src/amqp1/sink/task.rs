@@ -221,13 +221,7 @@ impl SinkTask for Amqp1SinkTask {
                     continue;
                 }
             };
-            let address = self
-                .cfg
-                .address_header
-                .as_ref()
-                .and_then(|h| r.record.headers.last_with_name(h))
-                .and_then(|h| h.value.value.as_str().map(str::to_string))
-                .unwrap_or_else(|| self.cfg.address_for(&r.record.topic));
+            let address = self.cfg.address_of(r);
             let sender = self.sender(&address).await?;
             let outcome = match sender.send_batchable(msg).await {
                 Ok(f) => f,

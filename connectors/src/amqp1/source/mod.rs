@@ -31,10 +31,10 @@
 
 mod config;
 mod driver;
-mod record;
+pub(crate) mod record;
 mod task;
 
-use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, TaskFactory};
+use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, DryRun, TaskFactory};
 
 pub use config::{config_def, SourceConfig};
 pub use task::Amqp1SourceTask;
@@ -52,5 +52,6 @@ pub fn source_plugin() -> ConnectorPlugin {
             Box::new(CopyConfigConnector::new(false).with_validation(config::validate_raw))
         },
         create_task: TaskFactory::source::<Amqp1SourceTask>(),
+        dry_run: Some(DryRun::Source(super::dry_run::source_record)),
     }
 }

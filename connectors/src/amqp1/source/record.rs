@@ -106,7 +106,7 @@ pub fn jms_value(body: &Body<Amqp>) -> Result<SchemaAndValue, String> {
 
 /// The standard properties under the names `KeySource` reads (see the record
 /// builders' `key` module), plus the AMQP 1.0 ones.
-fn key_properties(m: &Message<Body<Amqp>>) -> Vec<(&'static str, SchemaAndValue)> {
+pub(crate) fn key_properties(m: &Message<Body<Amqp>>) -> Vec<(&'static str, SchemaAndValue)> {
     let mut out: Vec<(&'static str, SchemaAndValue)> = Vec::new();
     if let Some(p) = &m.properties {
         if let Some(id) = &p.message_id {
@@ -203,7 +203,9 @@ fn jms_name(p: &str) -> &'static str {
 }
 
 /// The application properties as typed values.
-fn app_properties(m: &Message<Body<Amqp>>) -> Result<Vec<(String, SchemaAndValue)>, String> {
+pub(crate) fn app_properties(
+    m: &Message<Body<Amqp>>,
+) -> Result<Vec<(String, SchemaAndValue)>, String> {
     let mut out = Vec::new();
     if let Some(ap) = &m.application_properties {
         for (k, v) in ap.0.iter() {

@@ -45,9 +45,10 @@ mod properties;
 mod task;
 mod topic_template;
 
-use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, TaskFactory};
+use sluice_runtime::connector::{ConnectorPlugin, CopyConfigConnector, DryRun, TaskFactory};
 
 pub use config::{sink_config_def, MqttSinkConfig};
+pub(crate) use task::message;
 pub use task::MqttSinkTask;
 pub use topic_template::TopicTemplate;
 
@@ -64,5 +65,6 @@ pub fn sink_plugin() -> ConnectorPlugin {
             Box::new(CopyConfigConnector::new(false).with_validation(config::validate_raw))
         },
         create_task: TaskFactory::sink::<MqttSinkTask>(),
+        dry_run: Some(DryRun::Sink(super::dry_run::sink_message)),
     }
 }

@@ -85,23 +85,27 @@ impl StartSinkTask for MqttSinkTask {
     }
 }
 
+/// The message of one record, or why it has none.
+pub(crate) fn message(cfg: &MqttSinkConfig, r: &SinkRecord) -> Result<Message, String> {
+    let topic = cfg.topic.render(&r.record.topic, &r.record.key)?;
+    Ok(Message {
+        topic,
+        payload: payload(&r.record.value)?,
+        properties: match cfg.version {
+            Version::V5 => Some(properties(cfg, r)?),
+            Version::V311 => None,
+        },
+        origin: Some(Origin {
+            origin: r.origin.clone(),
+            timestamp_type: r.timestamp_type,
+            raw: r.raw.clone(),
+        }),
+    })
+}
+
 impl MqttSinkTask {
-    /// The message of one record, or why it has none.
     fn message(&self, r: &SinkRecord) -> Result<Message, String> {
-        let topic = self.cfg.topic.render(&r.record.topic, &r.record.key)?;
-        Ok(Message {
-            topic,
-            payload: payload(&r.record.value)?,
-            properties: match self.cfg.version {
-                Version::V5 => Some(properties(&self.cfg, r)?),
-                Version::V311 => None,
-            },
-            origin: Some(Origin {
-                origin: r.origin.clone(),
-                timestamp_type: r.timestamp_type,
-                raw: r.raw.clone(),
-            }),
-        })
+        message(&self.cfg, r)
     }
 
     /// Puts messages in the ledger and hands them to the client (when connected).

@@ -2,7 +2,8 @@
 //! `scripts/stack.sh up` installs both): sign in with the REST API's own basic auth,
 //! create a file source through the form (validated as typed), see it RUNNING with its
 //! throughput moving, pause it and see PAUSED, resume it and open its tap, show its
-//! offsets. Then the same facts are read back through the REST API and from Kafka.
+//! offsets, edit its config, delete it. Then the same facts are read back through the
+//! REST API, the worker's log and Kafka.
 //!
 //! Set `SLUICE_CONSOLE_SCREENSHOTS=docs/console` to refresh the screenshots in the docs.
 
@@ -70,7 +71,7 @@ fn console_in_a_browser() {
         port,
         &format!("rest.auth.type: basic\nrest.auth.basic.users: {USER}:{PASSWORD}"),
     );
-    let _sluice = Sluice::standalone(dir.path(), &worker, &[]);
+    let sluice = Sluice::standalone(dir.path(), &worker, &[]);
     let api = Api::new(port).with_auth(&format!(
         "Basic {}",
         base64_encode(&format!("{USER}:{PASSWORD}"))
@@ -143,7 +144,7 @@ fn console_in_a_browser() {
     assert!(
         out.status.success(),
         "browser script failed\nstdout:\n{stdout}\nstderr:\n{stderr}\nworker log:\n{}",
-        _sluice.log_text()
+        sluice.log_text()
     );
     for step in [
         "wrong password refused",
@@ -156,6 +157,8 @@ fn console_in_a_browser() {
         "resumed",
         "tap open",
         "offsets shown",
+        "edited",
+        "deleted",
     ] {
         assert!(
             stdout.contains(&format!("ok: {step}\n")),
@@ -179,13 +182,24 @@ fn console_in_a_browser() {
     let tap: String = serde_json::from_str(tap).unwrap();
     assert!(tap.starts_with("value: console-line-"), "{tap}");
 
-    // what the browser did, read back through the REST API and from Kafka
+    // what the browser did, read back through the REST API and from Kafka: the
+    // connector ran with the config typed into the form, was edited, then deleted
+    let saved: serde_json::Value = serde_json::from_str(
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("config after edit: "))
+            .expect("config after edit"),
+    )
+    .unwrap();
+    assert_eq!(saved["file"], input.display().to_string());
+    assert_eq!(saved["topic"], topic);
+    assert_eq!(saved["tasks.max"], "1");
+    assert_eq!(saved["batch.size"], "7");
     let config = api.get("/connectors/console-file-source/config");
-    assert_eq!(config.status, 200, "{}", config.text);
-    assert_eq!(config.body["file"], input.display().to_string());
-    assert_eq!(config.body["topic"], topic);
-    assert_eq!(config.body["tasks.max"], "1");
-    api.wait_state("console-file-source", "RUNNING");
+    assert_eq!(config.status, 404, "deleted: {}", config.text);
+    let log = sluice.log_text();
+    assert!(log.contains("creating connector connector=console-file-source"), "{log}");
+    assert!(log.contains("target state Paused connector=console-file-source"), "{log}");
     let got = read_all(&topic);
     assert!(
         !got.is_empty() && got.len() <= written,

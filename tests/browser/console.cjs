@@ -120,6 +120,32 @@ async function main() {
   await until('offsets shown', async () => (await page.$$('#offsets-table tbody tr')).length > 0);
   ok('offsets shown');
 
+  // edit: the form opens with the current config; a changed key is saved
+  await page.click('#action-edit');
+  await page.waitForSelector('[id="key-batch.size"]', { timeout: WAIT });
+  await until('the form filled in', async () => (await page.inputValue('[id="key-topic"]')) === topic);
+  await page.fill('[id="key-batch.size"]', '7');
+  await until('no problems in the edited config', async () => (await page.textContent('#validation-summary')) === 'No problems found');
+  await page.click('#form-submit');
+  await page.waitForURL(/#\/connectors\/console-file-source$/, { timeout: WAIT });
+  const auth = 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
+  const saved = await until('the new batch.size stored', async () => {
+    const r = await page.request.get(`${base}/connectors/${NAME}/config`, { headers: { Authorization: auth } });
+    const c = await r.json();
+    return c['batch.size'] === '7' ? c : null;
+  });
+  console.log('config after edit: ' + JSON.stringify(saved));
+  await until('RUNNING after the edit', async () => (await page.textContent('[data-testid="connector-state"]')) === 'RUNNING');
+  ok('edited');
+
+  // delete, confirmed in the browser's dialog
+  page.once('dialog', (d) => d.accept());
+  await page.click('#action-delete');
+  await page.waitForURL(/#\/$/, { timeout: WAIT });
+  await until('gone from the list', async () => (await page.$(`[data-connector="${NAME}"]`)) === null
+    && (await page.$('#connectors-table')) !== null);
+  ok('deleted');
+
   await browser.close();
   if (problems.length) throw new Error(problems.join('\n'));
 }

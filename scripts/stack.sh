@@ -6,7 +6,8 @@
 #   `start-strict-broker`, 127.0.0.1:9095, and a third, secured one:
 #   `start-secure-broker`, PLAINTEXT 9097 for checks, SASL_SSL with SCRAM users 9099,
 #   SSL with client certificates required (mTLS) 9100)
-#   RabbitMQ                                         127.0.0.1:5672 (guest/guest),
+#   RabbitMQ                                         127.0.0.1:5672 (guest/guest; AMQP 0-9-1
+#                                                    and, with rabbitmq_amqp1_0, AMQP 1.0),
 #                                                    TLS 127.0.0.1:5671
 #   Mosquitto                                        127.0.0.1:1883
 #   (and a second one with TLS: 127.0.0.1:8883 requires a client certificate,
@@ -380,6 +381,11 @@ start_rabbitmq() {
   fi
   as_root rabbitmqctl await_startup >/dev/null 2>&1 || true
   if [ -n "$tls" ]; then wait_port 5671 "RabbitMQ (TLS)" 30; fi
+  # AMQP 1.0 on the same port, for the amqp1 connectors' RabbitMQ subset (tests/amqp1_rabbitmq.rs)
+  if ! as_root rabbitmq-plugins is_enabled rabbitmq_amqp1_0 >/dev/null 2>&1; then
+    log "enabling RabbitMQ's AMQP 1.0 plugin (rabbitmq_amqp1_0)"
+    as_root rabbitmq-plugins enable rabbitmq_amqp1_0 >/dev/null
+  fi
 }
 
 # Mosquitto runs with the stack's own config (the Debian one needs systemd's /run dirs):

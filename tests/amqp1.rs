@@ -312,7 +312,8 @@ fn sigkill_mid_stream_loses_nothing_and_duplicates_are_bounded_by_the_credit() {
 #[test]
 fn artemis_restart_mid_stream_loses_nothing() {
     let _s = serial();
-    const N: usize = 4000;
+    // enough that the stop (which waits for Artemis to exit) comes before the end
+    const N: usize = 10_000;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let address = unique("restart");

@@ -198,8 +198,14 @@ fn console_in_a_browser() {
     let config = api.get("/connectors/console-file-source/config");
     assert_eq!(config.status, 404, "deleted: {}", config.text);
     let log = sluice.log_text();
-    assert!(log.contains("creating connector connector=console-file-source"), "{log}");
-    assert!(log.contains("target state Paused connector=console-file-source"), "{log}");
+    assert!(
+        log.contains("creating connector connector=console-file-source"),
+        "{log}"
+    );
+    assert!(
+        log.contains("target state Paused connector=console-file-source"),
+        "{log}"
+    );
     let got = read_all(&topic);
     assert!(
         !got.is_empty() && got.len() <= written,

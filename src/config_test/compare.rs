@@ -98,9 +98,10 @@ mod tests {
         let a2 = vec![json!({"value": "b", "headers": {"h": "2"}})];
         assert_eq!(
             differences(&e, &a2),
+            // in the order the test names the fields
             vec![
-                "output 1: headers: h: expected \"1\", got \"2\"",
-                "output 1: value: expected \"a\", got \"b\""
+                "output 1: value: expected \"a\", got \"b\"",
+                "output 1: headers: h: expected \"1\", got \"2\""
             ]
         );
     }

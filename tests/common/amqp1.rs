@@ -63,8 +63,13 @@ fn client(args: &[&str], stdin: &str) -> String {
 /// Sends messages (JSON objects, see amqp1_client.py) to `address` with the link
 /// capability `cap` (`queue`, `topic`); returns how many were sent.
 pub fn send(address: &str, cap: &str, msgs: &[serde_json::Value]) -> usize {
+    send_to(URI, address, cap, msgs)
+}
+
+/// [`send`] to another broker.
+pub fn send_to(uri: &str, address: &str, cap: &str, msgs: &[serde_json::Value]) -> usize {
     let lines: String = msgs.iter().map(|m| format!("{}\n", m)).collect();
-    client(&["send", URI, address, cap], &lines)
+    client(&["send", uri, address, cap], &lines)
         .trim()
         .parse()
         .unwrap()
@@ -79,10 +84,21 @@ pub fn numbered(start: usize, n: usize) -> Vec<serde_json::Value> {
 
 /// Receives (and accepts) up to `max` messages, stopping after `idle_s` seconds without one.
 pub fn receive(address: &str, cap: &str, max: usize, idle_s: f64) -> Vec<serde_json::Value> {
+    receive_from(URI, address, cap, max, idle_s)
+}
+
+/// [`receive`] from another broker.
+pub fn receive_from(
+    uri: &str,
+    address: &str,
+    cap: &str,
+    max: usize,
+    idle_s: f64,
+) -> Vec<serde_json::Value> {
     client(
         &[
             "receive",
-            URI,
+            uri,
             address,
             cap,
             &max.to_string(),

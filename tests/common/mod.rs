@@ -365,16 +365,12 @@ impl Sluice {
         for c in connectors {
             cmd.arg(c);
         }
+        cmd.env("SLUICE_LOG", "info").env("NO_COLOR", "1");
+        // the test's own variables win (SLUICE_LOG too)
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd
-            .env("SLUICE_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(logf)
-            .spawn()
-            .unwrap();
+        let child = cmd.stdout(Stdio::null()).stderr(logf).spawn().unwrap();
         Sluice {
             child: Some(child),
             dir: dir.to_path_buf(),

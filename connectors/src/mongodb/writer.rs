@@ -224,6 +224,28 @@ const RETRIABLE_CODES: &[i32] = &[
     100,
 ];
 
+/// How long a command may go without a reply. The driver waits for one as long as the
+/// connection stays open (its socket has no read timeout); a server that took the
+/// command and went quiet (seen once after a restart) would hold the task forever. Past
+/// this bound the command counts as failed, retriably: the writes are sent again (the
+/// sink is at least once; upserts and replacements by id make that idempotent).
+pub const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A command's reply within [`REPLY_TIMEOUT`], or a retriable error naming `what`.
+async fn bounded(
+    what: &str,
+    command: impl std::future::IntoFuture<Output = mongodb::error::Result<Document>>,
+) -> Result<Document, ConnectError> {
+    match tokio::time::timeout(REPLY_TIMEOUT, command.into_future()).await {
+        Ok(r) => r.map_err(|e| classify(&e, what)),
+        Err(_) => Err(ConnectError::retriable(format!(
+            "{}: no reply from MongoDB within {} s",
+            what,
+            REPLY_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
 /// Classifies a driver error: retriable (server down, restarting, network) or fatal.
 pub fn classify(e: &mongodb::error::Error, what: &str) -> ConnectError {
     let msg = format!("{}: {}", what, e);
@@ -284,12 +306,7 @@ impl Writer {
             cmd.insert("writeConcern", wc.clone());
         }
         let what = format!("{} into {}.{}", kind, db, coll);
-        let reply = self
-            .client
-            .database(db)
-            .run_command(cmd)
-            .await
-            .map_err(|e| classify(&e, &what))?;
+        let reply = bounded(&what, self.client.database(db).run_command(cmd)).await?;
         parse_reply(&reply, ops.len(), ordered).map_err(|e| e.context(&what))
     }
 
@@ -297,13 +314,25 @@ impl Writer {
     /// servers older than MongoDB 4.4).
     pub async fn hello(&mut self) -> Result<(), ConnectError> {
         let admin = self.client.database("admin");
-        let reply = match admin.run_command(doc! {"hello": 1}).await {
-            Ok(r) => r,
-            Err(e) if matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == 59) => admin
-                .run_command(doc! {"isMaster": 1})
-                .await
-                .map_err(|e| classify(&e, "MongoDB does not answer"))?,
-            Err(e) => return Err(classify(&e, "MongoDB does not answer")),
+        let what = "MongoDB does not answer";
+        let reply = match tokio::time::timeout(
+            REPLY_TIMEOUT,
+            std::future::IntoFuture::into_future(admin.run_command(doc! {"hello": 1})),
+        )
+        .await
+        {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) if matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == 59) => {
+                bounded(what, admin.run_command(doc! {"isMaster": 1})).await?
+            }
+            Ok(Err(e)) => return Err(classify(&e, what)),
+            Err(_) => {
+                return Err(ConnectError::retriable(format!(
+                    "{}: no reply within {} s",
+                    what,
+                    REPLY_TIMEOUT.as_secs()
+                )))
+            }
         };
         self.limits = ServerLimits::from_hello(&reply);
         Ok(())

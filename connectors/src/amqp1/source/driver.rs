@@ -5,8 +5,11 @@
 //! convert) for what is left, so the broker redelivers it at once.
 //!
 //! Credit is granted by hand: the link never has more than `amqp1.credit` messages
-//! received and unsettled or on their way (the flow after each accepted batch grants
-//! `credit - unsettled`).
+//! received and unsettled or on their way. New credit (`credit - unsettled`) is granted
+//! after an accepted batch, and only once the link's credit is used up: then nothing is
+//! in flight, so the broker reads the new credit the same way whether it follows the
+//! spec (credit counted from the receiver's delivery count) or not (RabbitMQ 3.x's
+//! plugin adds it to what it has already sent, and would overrun the window).
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -119,6 +122,8 @@ pub async fn run(
     let mut unsettled: VecDeque<(u64, DeliveryInfo)> = VecDeque::new();
     let mut poisoned: HashSet<u64> = HashSet::new();
     let mut seq = 0u64;
+    // the credit the broker may still use (granted at open)
+    let mut outstanding = credit;
     let why = loop {
         enum Event {
             Cmd(Option<Command>),
@@ -144,10 +149,14 @@ pub async fn run(
                 if let Err(e) = receiver.accept_all(done).await {
                     break Some(format!("the accepted disposition failed: {}", e));
                 }
+                if outstanding > 0 {
+                    continue;
+                }
                 let grant = credit.saturating_sub(unsettled.len() as u32);
                 if let Err(e) = receiver.set_credit(grant).await {
                     break Some(format!("cannot grant link credit: {}", e));
                 }
+                outstanding = grant;
             }
             Event::Cmd(Some(Command::Poisoned(s))) => {
                 poisoned.insert(s);
@@ -166,6 +175,7 @@ pub async fn run(
             Event::Msg(r) => match *r {
                 Ok(d) => {
                     seq += 1;
+                    outstanding = outstanding.saturating_sub(1);
                     let (info, message) = d.into_parts();
                     unsettled.push_back((seq, info));
                     // Never full: credit bounds what arrives and the channel holds

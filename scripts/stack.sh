@@ -594,7 +594,8 @@ start_tls_servers() {
 # Its acceptors are replaced by two AMQP-only ones: plain on 127.0.0.1:5673 (5672 is
 # RabbitMQ's) and TLS with the stack's certificate on 127.0.0.1:5674; nothing listens
 # on 61616. Addresses whose name starts with `poison.` get 3 delivery attempts before
-# the broker moves a message to its DLQ address (the other addresses keep 10).
+# the broker moves a message to its DLQ address (the other addresses keep 10); those
+# named `full.*` refuse messages once they hold 10 KB.
 ARTEMIS_VERSION=2.40.0
 ARTEMIS_HOME="$STACK/apache-artemis-$ARTEMIS_VERSION"
 ARTEMIS_INST="$DATA/artemis"
@@ -658,6 +659,13 @@ start_artemis() {
   # max-disk-usage default): a build tree can fill a CI disk that far.
   sed -i 's#<max-disk-usage>[0-9]*</max-disk-usage>#<max-disk-usage>-1</max-disk-usage>#' \
     "$ARTEMIS_INST/etc/broker.xml"
+  # Addresses named `full.*` hold at most 10 KB and then refuse messages (settled
+  # `rejected`), for the sink's rejected-outcome test. Artemis reloads address settings
+  # from broker.xml while it runs.
+  if ! grep -q 'match="full.#"' "$ARTEMIS_INST/etc/broker.xml"; then
+    sed -i 's#<address-settings>#<address-settings>\n         <!-- sluice tests: full.* addresses refuse messages past 10 KB -->\n         <address-setting match="full.\#"><max-size-bytes>10240</max-size-bytes><address-full-policy>FAIL</address-full-policy><auto-create-queues>true</auto-create-queues><auto-create-addresses>true</auto-create-addresses></address-setting>#' \
+      "$ARTEMIS_INST/etc/broker.xml"
+  fi
   if ! artemis_running; then
     log "starting ActiveMQ Artemis $ARTEMIS_VERSION (AMQP 127.0.0.1:$ARTEMIS_PORT, TLS :$ARTEMIS_TLS_PORT)"
     mkdir -p "$ARTEMIS_INST/log"

@@ -270,7 +270,8 @@ fn selector_filters_and_group_keys_keep_each_groups_order() {
 #[test]
 fn sigkill_mid_stream_loses_nothing_and_duplicates_are_bounded_by_the_credit() {
     let _s = serial();
-    const N: usize = 4000;
+    // enough that the kill comes before the end
+    const N: usize = 10_000;
     const CREDIT: usize = 300;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -662,4 +663,88 @@ fn tls_connections_with_the_stacks_ca_and_a_refused_one() {
     assert!(w.terminate().success());
     let msgs = read_all(&back);
     assert_eq!(check_all_present(&msgs, 50), 0);
+}
+
+/// Artemis refuses messages to a `full.*` address past 10 KB (stack.sh sets its
+/// address-full-policy to FAIL) and settles them `rejected`: each is a failed record,
+/// in the dead letter queue with the reason when tolerated, the task FAILED naming it
+/// when not; nothing is lost either way (what the broker took plus the DLQ is everything).
+#[test]
+fn sink_messages_the_broker_rejects_are_record_failures() {
+    let _s = serial();
+    const N: usize = 60;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let input = unique("full-in");
+    create_topic(&input, 1);
+    let body = "x".repeat(1000);
+    let values: Vec<String> = (0..N).map(|i| format!("{i:04}{body}")).collect();
+    let out: Vec<Outgoing<'_>> = values
+        .iter()
+        .map(|v| (None, Some(v.as_bytes()), vec![]))
+        .collect();
+    produce(&input, &out);
+    let dlq = unique("full-dlq");
+    let tolerated = unique("full-all");
+    let address = format!("full.{}", unique("q"));
+    let sink = config(
+        d,
+        &tolerated,
+        "amqp1-sink",
+        &format!(
+            "  topics: {input}\n  amqp1.address: {address}\n  errors.tolerance: all\n  errors.deadletterqueue.topic.name: {dlq}\n  errors.deadletterqueue.topic.replication.factor: 1\n  errors.deadletterqueue.context.headers.enable: true\n"
+        ),
+    );
+    let strict = unique("full-none");
+    let strict_address = format!("full.{}", unique("q"));
+    let strict_sink = config(
+        d,
+        &strict,
+        "amqp1-sink",
+        &format!("  topics: {input}\n  amqp1.address: {strict_address}\n"),
+    );
+    let port = free_port();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&sink, &strict_sink]);
+    let api = Api::new(port);
+    api.wait_ready();
+    // tolerated: every record committed, the refused ones in the DLQ with the reason
+    wait_for("every record committed", Duration::from_secs(60), || {
+        committed_offset(&format!("connect-{tolerated}"), &input) == Some(N as i64)
+    });
+    let dead = read_topic(&dlq, Duration::from_secs(30));
+    assert!(!dead.is_empty(), "some records were refused");
+    for m in &dead {
+        let why = m
+            .header("__connect.errors.exception.message")
+            .unwrap_or_default();
+        assert!(
+            why.contains("rejected") && why.contains(&address),
+            "the reason: {why}"
+        );
+    }
+    let taken = amqp1::receive(&address, "queue", N + 10, 2.0);
+    assert!(!taken.is_empty(), "Artemis took the first ones");
+    let mut all: Vec<String> = taken
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().to_string())
+        .chain(dead.iter().map(|m| m.value_str().to_string()))
+        .collect();
+    all.sort();
+    assert_eq!(
+        all, values,
+        "what Artemis took plus the DLQ is every record, once"
+    );
+    // not tolerated: the task fails and says why
+    let mut status = serde_json::Value::Null;
+    wait_for("the strict sink to fail", Duration::from_secs(60), || {
+        status = api.get(&format!("/connectors/{strict}/status")).body["tasks"][0].clone();
+        status["state"] == "FAILED"
+    });
+    let trace = status["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("the broker rejected the message") && trace.contains(&strict_address),
+        "{trace}"
+    );
+    assert!(w.terminate().success());
+    let _ = amqp1::receive(&strict_address, "queue", N + 10, 1.0);
 }

@@ -2,7 +2,7 @@
 //! `scripts/stack.sh up` installs both): sign in with the REST API's own basic auth,
 //! create a file source through the form (validated as typed), see it RUNNING with its
 //! throughput moving, pause it and see PAUSED, resume it and open its tap, show its
-//! offsets, edit its config, delete it. Then the same facts are read back through the
+//! offsets, edit its config, stop it and reset its offsets, delete it. Then the same facts are read back through the
 //! REST API, the worker's log and Kafka.
 //!
 //! Set `SLUICE_CONSOLE_SCREENSHOTS=docs/console` to refresh the screenshots in the docs.
@@ -158,6 +158,7 @@ fn console_in_a_browser() {
         "tap open",
         "offsets shown",
         "edited",
+        "offsets reset",
         "deleted",
     ] {
         assert!(

@@ -138,6 +138,20 @@ async function main() {
   await until('RUNNING after the edit', async () => (await page.textContent('[data-testid="connector-state"]')) === 'RUNNING');
   ok('edited');
 
+  // stop, then reset its offsets (confirmed in the browser's dialog): they are gone
+  await page.click('#action-stop');
+  await until('connector STOPPED', async () => (await page.textContent('[data-testid="connector-state"]')) === 'STOPPED');
+  page.once('dialog', (d) => d.accept());
+  await page.click('#offsets-reset');
+  const reset = await until('the reset answered', async () => {
+    const t = (await page.textContent('#offsets-message')) || '';
+    return /reset/i.test(t) ? t : null;
+  });
+  console.log('reset: ' + reset);
+  await page.click('#offsets-load');
+  await until('no offsets left', async () => /No offsets/.test(await page.textContent('#offsets')));
+  ok('offsets reset');
+
   // delete, confirmed in the browser's dialog
   page.once('dialog', (d) => d.accept());
   await page.click('#action-delete');

@@ -15,7 +15,9 @@
 //!    by what was delivered in that interval; nothing undelivered is ever marked done.
 //! 5. If a record is rejected by Kafka (after the producer's own retries) or fails with
 //!    `errors.tolerance=none`, the task fails: nothing at or after that record is
-//!    released, so the upstream system keeps it.
+//!    released, so the upstream system keeps it. The records before it are still
+//!    released as Kafka acknowledges them (within the shutdown timeout), so a restart
+//!    resumes at the failed record rather than before it.
 //! 6. A retriable converter error (a Schema Registry that cannot be reached) is not the
 //!    record's fault: the record is converted again for up to `errors.retry.timeout`
 //!    while nothing after it is sent, then the task fails as in 5. It is never skipped.
@@ -314,10 +316,12 @@ impl Loop {
                 }
             }
         }
-        while self.acks.in_flight() > 0
-            && tokio::time::Instant::now() < deadline
-            && self.failure.is_none()
-        {
+        // After a failed record too, the records before it that Kafka acknowledges are
+        // released (their offsets stored, their queue messages acknowledged): only what
+        // is at or after the failure stays upstream. Not with transactions: the failed
+        // batch's transaction is aborted, its records are never acknowledged.
+        let wait = self.failure.is_none() || self.s.transactional.is_none();
+        while wait && self.acks.in_flight() > 0 && tokio::time::Instant::now() < deadline {
             self.release().await;
             if self.acks.in_flight() == 0 {
                 break;

@@ -375,7 +375,7 @@ function detailView(main, name) {
   const tasksBox = h('div', { id: 'tasks' });
   const traceBox = h('div', { id: 'connector-trace' });
   const offsetsBox = h('div', { id: 'offsets' }, h('p', { class: 'muted' }, 'Not loaded.'));
-  const offsetsMsg = h('p', { class: 'message' });
+  const offsetsMsg = h('p', { class: 'message', id: 'offsets-message' });
   replace(main,
     h('p', {}, h('a', { href: '#/' }, '\u2190 Connectors')),
     head,

@@ -411,6 +411,84 @@ fn unroutable_messages_go_to_the_dlq_or_fail_the_task() {
     assert!(got.len() >= 29 && got.len() <= 38, "{}", got.len());
 }
 
+/// Many unroutable messages among routable ones, with many confirms in flight:
+/// RabbitMQ acknowledges runs of messages with one multiple ack, and lapin hands a
+/// returned message to whichever confirm of the run it completes first. Each returned
+/// message must still fail its own record: the dead letter queue holds exactly the
+/// unroutable offsets, the queue exactly the others.
+#[test]
+fn each_returned_message_fails_its_own_record() {
+    let _rabbit = rabbit_shared();
+    const N: usize = 600;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let queue = unique("amqp-sink-many-unr");
+    declare_queue(&queue);
+    let missing = unique("no-such-queue");
+    let topic = unique("amqp-sink-many-unr");
+    create_topic(&topic, 1);
+    let dlq = unique("amqp-sink-many-unr-dlq");
+    let unroutable = |i: usize| i % 7 == 3;
+    let bodies: Vec<String> = (0..N).map(|i| format!("m-{i}")).collect();
+    let msgs: Vec<Outgoing<'_>> = (0..N)
+        .map(|i| {
+            let dest = if unroutable(i) { &missing } else { &queue };
+            (
+                None,
+                Some(bodies[i].as_bytes()),
+                vec![("dest", dest.as_bytes())],
+            )
+        })
+        .collect();
+    produce(&topic, &msgs);
+    let name = unique("many-unr");
+    let c = sink(
+        d,
+        &name,
+        &topic,
+        &[
+            "amqp.routing.key.source: header:dest",
+            "errors.tolerance: all",
+            &format!("errors.deadletterqueue.topic.name: {dlq}"),
+            "errors.deadletterqueue.topic.replication.factor: 1",
+            "errors.deadletterqueue.context.headers.enable: true",
+        ],
+    );
+    let mut w = Sluice::standalone(d, &worker_yaml(d, free_port(), ""), &[&c]);
+    wait_committed(&name, &topic, N as i64, &w);
+    assert!(w.terminate().success());
+    let mut dead: Vec<usize> = read_all(&dlq)
+        .iter()
+        .map(|m| {
+            m.header("__connect.errors.offset")
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    dead.sort();
+    let want: Vec<usize> = (0..N).filter(|i| unroutable(*i)).collect();
+    assert_eq!(
+        dead, want,
+        "the dead letter queue holds exactly the unroutable records"
+    );
+    let routable = N - want.len();
+    let mut got: Vec<String> = take(&queue, routable, Duration::from_secs(30))
+        .iter()
+        .map(|g| g.body_str().to_string())
+        .collect();
+    got.sort();
+    let mut expected: Vec<String> = (0..N)
+        .filter(|i| !unroutable(*i))
+        .map(|i| bodies[i].clone())
+        .collect();
+    expected.sort();
+    assert_eq!(
+        got, expected,
+        "the queue holds exactly the routable records"
+    );
+}
+
 /// A durable queue that holds at most `max` messages and nacks publishes beyond that
 /// (`x-overflow: reject-publish`).
 fn declare_bounded_queue(name: &str, max: i64) {

@@ -1,6 +1,7 @@
 //! One connection to RabbitMQ with a channel in confirm mode: publishes messages and
 //! hands back the future of each one's publisher confirm.
 
+use lapin::message::BasicReturnMessage;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{Channel, Confirmation, Connection, PublisherConfirm};
@@ -16,12 +17,30 @@ pub struct Publisher {
 }
 
 /// What RabbitMQ said about one published message.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Outcome {
     /// Confirmed and routed (or not mandatory).
     Delivered,
     /// Not delivered: returned (unroutable, mandatory) or nacked; the reason.
     Refused(String),
+    /// Confirmed, with a message RabbitMQ returned as unroutable attached. lapin hands a
+    /// returned message to the next confirm it completes, which with a multiple ack is
+    /// any of the messages it covers: the returned one is found by its content (see
+    /// `task::attribute_returns`).
+    Returned(String, Box<BasicReturnMessage>),
+}
+
+impl Outcome {
+    pub fn is_delivered(&self) -> bool {
+        matches!(self, Outcome::Delivered)
+    }
+}
+
+/// Is `r` the returned copy of `m` (same routing key, body and message id)?
+pub fn is_returned_copy(m: &OutMessage, r: &BasicReturnMessage) -> bool {
+    r.delivery.routing_key == m.routing_key
+        && r.delivery.data == m.body.as_ref()
+        && r.delivery.properties.message_id() == m.properties.message_id()
 }
 
 impl Publisher {
@@ -101,10 +120,13 @@ impl Publisher {
 pub fn outcome(c: Confirmation) -> Outcome {
     match c {
         Confirmation::Ack(None) | Confirmation::NotRequested => Outcome::Delivered,
-        Confirmation::Ack(Some(r)) => Outcome::Refused(format!(
-            "RabbitMQ returned the message as unroutable ({} {}): no queue is bound for it",
-            r.reply_code, r.reply_text
-        )),
+        Confirmation::Ack(Some(r)) => Outcome::Returned(
+            format!(
+                "RabbitMQ returned the message as unroutable ({} {}): no queue is bound for it",
+                r.reply_code, r.reply_text
+            ),
+            Box::new(r),
+        ),
         Confirmation::Nack(Some(r)) => Outcome::Refused(format!(
             "RabbitMQ refused the message (basic.nack; returned {} {})",
             r.reply_code, r.reply_text

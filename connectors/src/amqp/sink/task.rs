@@ -29,6 +29,9 @@ struct InFlight {
     raw: Option<Arc<RawMessage>>,
     /// The confirm on the current connection; `None` until (re)published on it.
     confirm: Option<PublisherConfirm>,
+    /// Its outcome, when its confirm was read together with an earlier message's (see
+    /// [`attribute_returns`]); it is not published again.
+    settled: Option<Outcome>,
 }
 
 impl InFlight {
@@ -193,7 +196,11 @@ impl AmqpSinkTask {
             return Ok(());
         };
         let mut again = 0;
-        for m in self.window.iter_mut().filter(|m| m.confirm.is_none()) {
+        for m in self
+            .window
+            .iter_mut()
+            .filter(|m| m.confirm.is_none() && m.settled.is_none())
+        {
             m.confirm = Some(
                 p.publish(&self.cfg.exchange, self.cfg.mandatory, &m.msg)
                     .await?,
@@ -210,6 +217,10 @@ impl AmqpSinkTask {
     /// Waits for the oldest message's confirm. A refused message is reported as a
     /// failed record; a lost connection is a retriable error.
     async fn settle_front(&mut self) -> Result<(), ConnectError> {
+        if let Some(o) = self.window.front_mut().and_then(|f| f.settled.take()) {
+            let m = self.window.pop_front().expect("front");
+            return self.settled(m, o).await;
+        }
         self.ready().await?;
         let Some(front) = self.window.front_mut() else {
             return Ok(());
@@ -217,14 +228,10 @@ impl AmqpSinkTask {
         let confirm = front.confirm.take().expect("published by ready()");
         match confirm.await {
             Ok(c) => {
+                attribute_returns(&mut self.window, outcome(c));
+                let o = self.window[0].settled.take().expect("attributed");
                 let m = self.window.pop_front().expect("front");
-                match outcome(c) {
-                    Outcome::Delivered => {
-                        self.backoff.reset();
-                        Ok(())
-                    }
-                    Outcome::Refused(why) => self.refused(&m, &why).await,
-                }
+                self.settled(m, o).await
             }
             Err(e) => {
                 let msg = format!("no publisher confirm: {}", e);
@@ -236,6 +243,17 @@ impl AmqpSinkTask {
                     msg
                 )))
             }
+        }
+    }
+
+    /// Acts on a message's final outcome.
+    async fn settled(&mut self, m: InFlight, o: Outcome) -> Result<(), ConnectError> {
+        match o {
+            Outcome::Delivered => {
+                self.backoff.reset();
+                Ok(())
+            }
+            Outcome::Refused(why) | Outcome::Returned(why, _) => self.refused(&m, &why).await,
         }
     }
 
@@ -296,6 +314,7 @@ impl AmqpSinkTask {
                 timestamp_type: r.timestamp_type,
                 raw: r.raw.clone(),
                 confirm: None,
+                settled: None,
             });
             // From here the record is the window's: a retry resumes after it.
             self.resume = Some((fp.clone(), i + 1));
@@ -317,6 +336,57 @@ impl AmqpSinkTask {
             }
         }
         Ok(())
+    }
+}
+
+/// Gives each returned message to the message it is a copy of. The front's confirm came
+/// with `first`; the confirms completed together with it
+/// (a multiple ack resolves a run of them at once) are read now, and each returned
+/// message found among them refuses the message it is a copy of, while the message whose
+/// confirm carried it counts as delivered (its own ack was positive). A returned message
+/// that matches none of them stays with the message that carried it. Every read outcome
+/// ends in `settled`, the front's too.
+fn attribute_returns(window: &mut VecDeque<InFlight>, first: Outcome) {
+    use futures::FutureExt;
+    let mut outcomes = vec![first];
+    for e in window.iter_mut().skip(1) {
+        if e.settled.is_some() {
+            break;
+        }
+        let Some(c) = e.confirm.as_mut() else { break };
+        match c.now_or_never() {
+            Some(Ok(c)) => {
+                e.confirm = None;
+                outcomes.push(outcome(c));
+            }
+            // not completed yet (or the connection is gone: left for settle_front)
+            _ => break,
+        }
+    }
+    let mut returned = Vec::new();
+    for (i, o) in outcomes.iter_mut().enumerate() {
+        if matches!(o, Outcome::Returned(..)) {
+            let Outcome::Returned(why, r) = std::mem::replace(o, Outcome::Delivered) else {
+                unreachable!("matched above")
+            };
+            returned.push((i, why, r));
+        }
+    }
+    for (carrier, why, r) in returned {
+        let owner = if super::publisher::is_returned_copy(&window[carrier].msg, &r) {
+            carrier
+        } else {
+            (0..outcomes.len())
+                .find(|&j| {
+                    outcomes[j].is_delivered()
+                        && super::publisher::is_returned_copy(&window[j].msg, &r)
+                })
+                .unwrap_or(carrier)
+        };
+        outcomes[owner] = Outcome::Refused(why);
+    }
+    for (e, o) in window.iter_mut().zip(outcomes) {
+        e.settled = Some(o);
     }
 }
 

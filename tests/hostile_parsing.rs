@@ -374,11 +374,15 @@ fn yaml_depth_and_alias_bombs_in_a_connectors_dir_are_config_problems() {
     }
     bomb += "config:\n  connector.class: FileStreamSink\n  topics: t\n  x: *a9\n";
     std::fs::write(cdir.join("bomb.yaml"), bomb).unwrap();
-    let mut big = std::fs::File::create(cdir.join("big.yaml")).unwrap();
+    // written elsewhere and moved in whole: the watcher must not see the valid first
+    // bytes of a file still being written
+    let part = d.join("big.part");
+    let mut big = std::fs::File::create(&part).unwrap();
     big.write_all(b"name: big\nconfig:\n  connector.class: FileStreamSink\n  topics: t\n  x: ")
         .unwrap();
     big.write_all(&vec![b'x'; 3 << 20]).unwrap();
     drop(big);
+    std::fs::rename(&part, cdir.join("big.yaml")).unwrap();
     wait_for("both problems logged", Duration::from_secs(30), || {
         let log = w.log_text();
         log.contains("bomb.yaml: the YAML expands to more than 8388608 bytes")

@@ -168,7 +168,8 @@ pub fn produce(topic: &str, msgs: &[Outgoing<'_>]) {
             }
         }
     }
-    p.flush(Duration::from_secs(30)).unwrap();
+    // long enough for a broker that a test restarts meanwhile (the spare broker)
+    p.flush(Duration::from_secs(120)).unwrap();
 }
 
 fn consumer() -> BaseConsumer {
@@ -645,7 +646,8 @@ pub fn produce_keyed(topic: &str, partition: i32, key: &[u8], value: &[u8]) {
     )
     .map_err(|(e, _)| e)
     .unwrap();
-    p.flush(Duration::from_secs(30)).unwrap();
+    // long enough for a broker that a test restarts meanwhile (the spare broker)
+    p.flush(Duration::from_secs(120)).unwrap();
 }
 
 /// Kafka's default (murmur2) partitioner: positive hash modulo partitions.
@@ -816,7 +818,8 @@ pub fn produce_to(topic: &str, partition: i32, values: &[String]) {
         .map_err(|(e, _)| e)
         .unwrap();
     }
-    p.flush(Duration::from_secs(30)).unwrap();
+    // long enough for a broker that a test restarts meanwhile (the spare broker)
+    p.flush(Duration::from_secs(120)).unwrap();
 }
 
 /// An admin client on the test broker.

@@ -212,6 +212,10 @@ log.retention.check.interval.ms=1000
 log.cleaner.backoff.ms=1000
 log.segment.delete.delay.ms=1000
 log.initial.task.delay.ms=1000
+# One node, one replica: after a restart the node's own log is the only copy, so
+# electing it loses nothing. Without this, a partition whose ISR emptied at the
+# shutdown (KIP-966's eligible leader replicas) was seen staying leaderless for minutes.
+unclean.leader.election.enable=true
 $KEXTRA
 EOF
 }

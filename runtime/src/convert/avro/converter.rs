@@ -14,7 +14,8 @@ use super::schema::{avro_schema_from_connect, DEFAULT_RECORD, NAMESPACE};
 use super::value::{names_of, to_avro, to_connect, Names};
 use crate::config::{ConfigDef, ConfigErrors, RawConfig};
 use crate::convert::registry::{
-    frame, registry_config_def, unframe, RegistryClient, RegistryConfig, WriteCache,
+    frame, registry_config_def, remember_read, schema_to_write, unframe, RegistryClient,
+    RegistryConfig, WriteCache,
 };
 use crate::convert::{ConvertError, Converter};
 use crate::data::{Headers, SchemaAndValue, SchemaRef, SchemaType};
@@ -154,10 +155,7 @@ impl AvroConverter {
         let connect = connect_schema_from_avro(&json)
             .map_err(|e| ConvertError::new(format!("schema id {}: {}", id, e.0)))?;
         let r = Arc::new(ReadSchema { avro, connect });
-        if self.read.len() >= self.config.cache_size {
-            self.read.clear();
-        }
-        self.read.insert(id, r.clone());
+        remember_read(&mut self.read, self.config.cache_size, id, r.clone());
         Ok(r)
     }
 
@@ -167,15 +165,8 @@ impl AvroConverter {
         topic: &str,
         data: &SchemaAndValue,
     ) -> Result<Option<Bytes>, ConvertError> {
-        let Some(schema) = &data.schema else {
-            if data.value.is_null() {
-                return Ok(None);
-            }
-            return Err(ConvertError::new(format!(
-                "AvroConverter needs a schema, and this record's {} has none (a schemaless {}, e.g. from JsonConverter with schemas.enable=false)",
-                if self.is_key { "key" } else { "value" },
-                data.value.kind_name()
-            )));
+        let Some(schema) = schema_to_write("AvroConverter", self.is_key, data)? else {
+            return Ok(None);
         };
         if data.value.is_null() {
             return Ok(None);

@@ -14,7 +14,8 @@ use super::validate::validate;
 use super::value::{json_from_connect, json_to_connect};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, RawConfig};
 use crate::convert::registry::{
-    frame, registry_config_def, unframe, RegistryClient, RegistryConfig, WriteCache,
+    frame, registry_config_def, remember_read, schema_to_write, unframe, RegistryClient,
+    RegistryConfig, WriteCache,
 };
 use crate::convert::{ConvertError, Converter, DecimalFormat};
 use crate::data::{Headers, SchemaAndValue, SchemaRef, SchemaType};
@@ -236,10 +237,7 @@ impl JsonSchemaConverter {
         let connect = connect_schema_from_json_schema(&schema, &self.options)
             .map_err(|e| ConvertError::new(format!("schema id {}: {}", id, e.0)))?;
         let r = Arc::new(ReadSchema { schema, connect });
-        if self.read.len() >= self.config.cache_size {
-            self.read.clear();
-        }
-        self.read.insert(id, r.clone());
+        remember_read(&mut self.read, self.config.cache_size, id, r.clone());
         Ok(r)
     }
 
@@ -249,15 +247,8 @@ impl JsonSchemaConverter {
         topic: &str,
         data: &SchemaAndValue,
     ) -> Result<Option<Bytes>, ConvertError> {
-        let Some(schema) = &data.schema else {
-            if data.value.is_null() {
-                return Ok(None);
-            }
-            return Err(ConvertError::new(format!(
-                "JsonSchemaConverter needs a schema, and this record's {} has none (a schemaless {}, e.g. from JsonConverter with schemas.enable=false)",
-                self.side(),
-                data.value.kind_name()
-            )));
+        let Some(schema) = schema_to_write("JsonSchemaConverter", self.is_key, data)? else {
+            return Ok(None);
         };
         if data.value.is_null() {
             return Ok(None);

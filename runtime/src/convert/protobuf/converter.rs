@@ -18,7 +18,8 @@ use super::value::{from_message, to_message};
 use super::{protobuf_config_def, ProtobufOptions};
 use crate::config::{ConfigDef, ConfigErrors, RawConfig};
 use crate::convert::registry::{
-    registry_config_def, unframe, RegistryClient, RegistryConfig, WriteCache, MAGIC_BYTE,
+    registry_config_def, remember_read, schema_to_write, unframe, RegistryClient, RegistryConfig,
+    WriteCache, MAGIC_BYTE,
 };
 use crate::convert::{ConvertError, Converter};
 use crate::data::{Headers, SchemaAndValue, SchemaRef};
@@ -206,10 +207,7 @@ impl ProtobufConverter {
             ))
         })?;
         let r = Arc::new(ReadSchema { message, connect });
-        if self.read.len() >= self.config.cache_size {
-            self.read.clear();
-        }
-        self.read.insert(key, r.clone());
+        remember_read(&mut self.read, self.config.cache_size, key, r.clone());
         Ok(r)
     }
 
@@ -219,15 +217,8 @@ impl ProtobufConverter {
         topic: &str,
         data: &SchemaAndValue,
     ) -> Result<Option<Bytes>, ConvertError> {
-        let Some(schema) = &data.schema else {
-            if data.value.is_null() {
-                return Ok(None);
-            }
-            return Err(ConvertError::new(format!(
-                "ProtobufConverter needs a schema, and this record's {} has none (a schemaless {}, e.g. from JsonConverter with schemas.enable=false)",
-                if self.is_key { "key" } else { "value" },
-                data.value.kind_name()
-            )));
+        let Some(schema) = schema_to_write("ProtobufConverter", self.is_key, data)? else {
+            return Ok(None);
         };
         if data.value.is_null() {
             return Ok(None);

@@ -12,6 +12,7 @@
 
 mod client;
 mod config;
+mod shared;
 mod subject;
 mod tls;
 mod wire;
@@ -19,6 +20,7 @@ mod write_cache;
 
 pub use client::{RegisteredSchema, RegistryClient, RegistryError};
 pub use config::{registry_config_def, RegistryConfig};
+pub use shared::{remember_read, schema_to_write};
 pub use subject::SubjectStrategy;
 pub use wire::{frame, unframe, MAGIC_BYTE};
 pub use write_cache::WriteCache;

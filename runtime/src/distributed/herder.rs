@@ -64,6 +64,9 @@ struct Local {
     published: HashMap<Unit, (State, Option<String>)>,
     topics: HashMap<String, ActiveTopics>,
     published_topics: BTreeSet<(String, String)>,
+    /// Units disowned (plan rule 6), with the assignment version it was done at, so
+    /// that one UNASSIGNED is written per hand-over while it travels the topic.
+    disowned: HashMap<Unit, u64>,
     /// Restart requests up to this sequence number are handled.
     restarts_done: u64,
     /// Cluster-wide log levels up to this sequence number are applied (or were
@@ -441,6 +444,23 @@ impl DistributedHerder {
                         lt.target = target;
                         lt.handle.set_target(task_target(target));
                     }
+                }
+                Action::Disown(u) => {
+                    let version = cfg.assignment.version;
+                    if local.disowned.get(&u) == Some(&version) {
+                        continue;
+                    }
+                    local
+                        .disowned
+                        .retain(|u, _| cfg.assignment.assignment.contains_key(u));
+                    local.disowned.insert(u.clone(), version);
+                    tracing::debug!(unit = %u, "writing UNASSIGNED for a unit another worker now holds");
+                    let status = Some(self.status_value(State::Unassigned, None));
+                    self.write_status(match u {
+                        Unit::Connector(name) => StatusRecord::Connector { name, status },
+                        Unit::Task(name, task) => StatusRecord::Task { name, task, status },
+                    })
+                    .await;
                 }
                 Action::StartConnector(n) => self.start_connector(local, &n, cfg).await,
                 Action::StartTask(n, t) => self.start_task(local, &n, t, cfg).await,

@@ -9,9 +9,17 @@
 //!    config changed (a task restarts when its own or its connector's config changed).
 //! 3. It applies target-state changes (pause, resume) to what keeps running.
 //! 4. It starts what is assigned to it once the previous owner let go: the unit's
-//!    status is UNASSIGNED, or written by this worker, or by a worker that left.
+//!    status is written by this worker, or by a worker that left, or is an UNASSIGNED
+//!    written at or after the assignment version that gave the unit to this worker.
+//!    An older UNASSIGNED proves nothing: a worker restarted under the same id may have
+//!    run the unit again since it wrote it (on the way down).
 //! 5. It carries out restart requests read since the last round, for units that keep
 //!    running here (`only_failed`: FAILED ones only).
+//! 6. It disowns what another member now holds and this worker does not run, when the
+//!    unit's status is still this worker's and older than that hand-over (or not
+//!    UNASSIGNED): it writes a fresh UNASSIGNED, which rule 4 on the new owner waits for.
+//!    Without it a unit this worker stopped before the hand-over (shutdown, fencing,
+//!    STOPPED) would wait forever.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -74,6 +82,8 @@ pub enum Action {
     StartTask(String, u32),
     RestartConnector(String),
     RestartTask(String, u32),
+    /// Write UNASSIGNED for a unit this worker does not run (rule 6).
+    Disown(Unit),
 }
 
 /// What to do, in order: every stop, then target changes, starts and restarts.
@@ -175,10 +185,11 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
             Unit::Connector(n) => i.statuses.connectors.get(n),
             Unit::Task(n, t) => i.statuses.tasks.get(&(n.clone(), *t)),
         };
+        let since = cfg.assigned_since.get(u).copied().unwrap_or(0) as i64;
         let free = previous.is_none_or(|s| {
             s.worker_id == i.me
-                || s.state == State::Unassigned
                 || !i.membership.members.contains(&s.worker_id)
+                || (s.state == State::Unassigned && s.generation >= since)
         });
         if !free {
             continue; // wait for the previous owner's UNASSIGNED
@@ -219,6 +230,33 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
                 if i.local.tasks.contains_key(&k) && !stopped_tasks.contains(&k) {
                     plan.actions.push(Action::RestartTask(name.clone(), *task));
                 }
+            }
+        }
+    }
+
+    // 6. Disown what another member holds and this worker no longer runs.
+    if !fenced {
+        for (u, owner) in &cfg.assignment.assignment {
+            if owner == i.me || !all.contains(u) {
+                continue;
+            }
+            let (running_here, status) = match u {
+                Unit::Connector(n) => (
+                    i.local.connectors.contains_key(n),
+                    i.statuses.connectors.get(n),
+                ),
+                Unit::Task(n, t) => {
+                    let k = (n.clone(), *t);
+                    (i.local.tasks.contains_key(&k), i.statuses.tasks.get(&k))
+                }
+            };
+            let since = cfg.assigned_since.get(u).copied().unwrap_or(0) as i64;
+            let stale_mine = status.is_some_and(|s| {
+                s.worker_id == i.me && (s.state != State::Unassigned || s.generation < since)
+            });
+            // A unit running here is stopped above, which writes a fresh UNASSIGNED.
+            if stale_mine && !running_here {
+                plan.actions.push(Action::Disown(u.clone()));
             }
         }
     }
@@ -337,6 +375,87 @@ mod tests {
         let actions = run(&cfg, &members(&["w1"]), &st, &Local::default(), false);
         assert!(actions.contains(&Action::StartTask("c".into(), 0)));
         assert!(!actions.contains(&Action::StartTask("c".into(), 1)));
+    }
+
+    /// Publishes assignment version 2 (w1 and w2 members).
+    fn reassign(cfg: &mut ConfigState, assignment: &[(Unit, &str)]) {
+        cfg.apply(ConfigRecord::Assignment(AssignmentRecord {
+            version: 2,
+            leader: "w1".into(),
+            members: vec!["w1".into(), "w2".into()],
+            assignment: assignment
+                .iter()
+                .map(|(u, w)| (u.clone(), w.to_string()))
+                .collect(),
+        }));
+    }
+
+    #[test]
+    fn an_unassigned_older_than_the_hand_over_does_not_free_a_unit() {
+        let mut cfg = config("v1", 2, &[(c(), "w1"), (t(0), "w2"), (t(1), "w2")]);
+        reassign(&mut cfg, &[(c(), "w1"), (t(0), "w1"), (t(1), "w2")]);
+        assert_eq!(cfg.assigned_since.get(&t(0)), Some(&2));
+        assert_eq!(cfg.assigned_since.get(&t(1)), Some(&1));
+        let mut st = StatusState::default();
+        // w2 wrote UNASSIGNED at generation 1 (say, on its way down before a restart
+        // under the same id): it may be running task 0 again since.
+        st.tasks
+            .insert(("c".into(), 0), status(State::Unassigned, "w2"));
+        let m = members(&["w1", "w2"]);
+        let actions = run(&cfg, &m, &st, &Local::default(), false);
+        assert!(!actions.contains(&Action::StartTask("c".into(), 0)));
+        // Its UNASSIGNED written at the hand-over (or later) frees it.
+        st.tasks.get_mut(&("c".into(), 0)).unwrap().generation = 2;
+        let actions = run(&cfg, &m, &st, &Local::default(), false);
+        assert!(actions.contains(&Action::StartTask("c".into(), 0)));
+    }
+
+    #[test]
+    fn disowns_what_another_member_holds_when_its_status_is_still_ours() {
+        // Seen from w1: task 1 went to w2 at version 2, w1's last word on it is older.
+        let mut cfg = config("v1", 2, &[(c(), "w1"), (t(0), "w1"), (t(1), "w1")]);
+        reassign(&mut cfg, &[(c(), "w1"), (t(0), "w1"), (t(1), "w2")]);
+        let m = members(&["w1", "w2"]);
+        let mut st = StatusState::default();
+        st.tasks
+            .insert(("c".into(), 1), status(State::Unassigned, "w1"));
+        let mut local = Local::default();
+        local.connectors.insert(
+            "c".into(),
+            RunningConnector {
+                raw: raw("v1"),
+                target: TargetState::Running,
+                failed: false,
+            },
+        );
+        local.tasks.insert(
+            ("c".into(), 0),
+            local_task("v1", 0, TargetState::Running, false),
+        );
+        assert_eq!(
+            run(&cfg, &m, &st, &local, false),
+            vec![Action::Disown(t(1))]
+        );
+        // Still running here: the stop writes the fresh UNASSIGNED, no disown.
+        local.tasks.insert(
+            ("c".into(), 1),
+            local_task("v1", 1, TargetState::Running, false),
+        );
+        assert_eq!(
+            run(&cfg, &m, &st, &local, false),
+            vec![Action::StopTask("c".into(), 1)]
+        );
+        local.tasks.remove(&("c".into(), 1));
+        // A fresh UNASSIGNED of ours, or w2's own status: nothing to do.
+        st.tasks.get_mut(&("c".into(), 1)).unwrap().generation = 2;
+        assert!(run(&cfg, &m, &st, &local, false).is_empty());
+        st.tasks
+            .insert(("c".into(), 1), status(State::Running, "w2"));
+        assert!(run(&cfg, &m, &st, &local, false).is_empty());
+        // Out of the group: no disowning (the others do not wait for us).
+        st.tasks
+            .insert(("c".into(), 1), status(State::Unassigned, "w1"));
+        assert!(!run(&cfg, &members(&["w2"]), &st, &local, false).contains(&Action::Disown(t(1))));
     }
 
     #[test]

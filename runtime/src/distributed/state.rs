@@ -2,9 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::assignment::Unit;
 use super::records::{AssignmentRecord, ConfigRecord, StatusRecord, StatusValue};
 use crate::config::files::TargetState;
 use crate::config::RawConfig;
+use crate::status::State;
 
 /// A restart request read from the config topic.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +31,9 @@ pub struct ConfigState {
     pub tasks: BTreeMap<String, Vec<RawConfig>>,
     pending: BTreeMap<(String, u32), RawConfig>,
     pub assignment: AssignmentRecord,
+    /// For each assigned unit, the assignment version from which its current owner
+    /// holds it: the previous owner's UNASSIGNED must be at least this new to count.
+    pub assigned_since: BTreeMap<Unit, u64>,
     /// Restart requests in the order they were read, numbered.
     pub restarts: Vec<(u64, RestartRequest)>,
     next_restart: u64,
@@ -99,6 +104,19 @@ impl ConfigState {
             }
             ConfigRecord::Assignment(a) => {
                 if a.version >= self.assignment.version {
+                    let previous = std::mem::take(&mut self.assigned_since);
+                    self.assigned_since = a
+                        .assignment
+                        .iter()
+                        .map(|(u, w)| {
+                            let kept = self.assignment.assignment.get(u) == Some(w);
+                            let since = match previous.get(u) {
+                                Some(v) if kept => *v,
+                                _ => a.version,
+                            };
+                            (u.clone(), since)
+                        })
+                        .collect();
                     self.assignment = a;
                 }
             }
@@ -137,6 +155,16 @@ impl ConfigState {
     }
 }
 
+/// Whether a status read from the topic replaces the one held. An UNASSIGNED from one
+/// worker says only that this worker let go: it does not hide another worker's live
+/// state written before it (a late stop of an old owner after the new owner started).
+/// Kafka Connect checks the same on write (`putSafe`); checking on read makes every
+/// worker agree whatever the timing of the writes.
+fn replaces(held: Option<&StatusValue>, new: &StatusValue) -> bool {
+    new.state != State::Unassigned
+        || held.is_none_or(|h| h.worker_id == new.worker_id || h.state == State::Unassigned)
+}
+
 /// Everything the status topic says.
 #[derive(Debug, Clone, Default)]
 pub struct StatusState {
@@ -152,7 +180,9 @@ impl StatusState {
                 name,
                 status: Some(s),
             } => {
-                self.connectors.insert(name, s);
+                if replaces(self.connectors.get(&name), &s) {
+                    self.connectors.insert(name, s);
+                }
             }
             StatusRecord::Connector { name, status: None } => {
                 self.connectors.remove(&name);
@@ -162,7 +192,10 @@ impl StatusState {
                 task,
                 status: Some(s),
             } => {
-                self.tasks.insert((name, task), s);
+                let key = (name, task);
+                if replaces(self.tasks.get(&key), &s) {
+                    self.tasks.insert(key, s);
+                }
             }
             StatusRecord::Task {
                 name,
@@ -186,5 +219,40 @@ impl StatusState {
             }
             StatusRecord::Other(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task_status(state: State, worker: &str, generation: i64) -> StatusRecord {
+        StatusRecord::Task {
+            name: "c".into(),
+            task: 0,
+            status: Some(StatusValue {
+                state,
+                trace: None,
+                worker_id: worker.into(),
+                generation,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_late_unassigned_of_an_old_owner_does_not_hide_the_new_owners_state() {
+        let mut st = StatusState::default();
+        st.apply(task_status(State::Running, "a", 1));
+        st.apply(task_status(State::Running, "b", 2));
+        st.apply(task_status(State::Unassigned, "a", 2));
+        let held = &st.tasks[&("c".to_string(), 0)];
+        assert_eq!((held.state, held.worker_id.as_str()), (State::Running, "b"));
+        // The owner's own UNASSIGNED, and anything after an UNASSIGNED, apply.
+        st.apply(task_status(State::Unassigned, "b", 3));
+        assert_eq!(st.tasks[&("c".to_string(), 0)].worker_id, "b");
+        st.apply(task_status(State::Unassigned, "a", 3));
+        assert_eq!(st.tasks[&("c".to_string(), 0)].worker_id, "a");
+        st.apply(task_status(State::Failed, "c", 3));
+        assert_eq!(st.tasks[&("c".to_string(), 0)].state, State::Failed);
     }
 }

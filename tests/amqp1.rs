@@ -3,7 +3,8 @@
 //! JMS text, bytes, map messages and their properties as documented, selectors,
 //! durable shared subscriptions, message-group keys, SIGKILL of the worker and an
 //! Artemis restart losing nothing, poison messages with both tolerances (the broker's
-//! own dead-letter address after its redelivery limit), a sink round trip, and TLS.
+//! own dead-letter address after its redelivery limit), exactly-once across a crash
+//! between a batch's commit and its accept, a sink round trip, and TLS.
 
 #[path = "common/amqp1.rs"]
 mod amqp1;
@@ -307,6 +308,75 @@ fn sigkill_mid_stream_loses_nothing_and_duplicates_are_bounded_by_the_credit() {
     assert!(
         amqp1::receive(&address, "queue", 10, 1.0).is_empty(),
         "the queue is empty"
+    );
+}
+
+#[test]
+fn exactly_once_skips_redeliveries_of_committed_messages_after_a_crash() {
+    let _s = serial();
+    const N: usize = 3_000;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let address = unique("eos");
+    let topic = unique("eos");
+    create_topic(&topic, 1);
+    amqp1::send(&address, "queue", &amqp1::numbered(0, N));
+    let c = source(
+        d,
+        &unique("eos"),
+        &address,
+        &topic,
+        "  amqp1.credit: 500\n  amqp1.batch.size: 100\n  exactly.once.support: required\n",
+    );
+    let worker = worker_yaml(
+        d,
+        free_port(),
+        &format!(
+            "offset.storage.topic: {}\nexactly.once.source.support: enabled\ngroup.id: {}",
+            unique("amqp1-eos-offsets"),
+            unique("amqp1-eos")
+        ),
+    );
+    // The worker dies right after its fifth transaction commits, before Artemis gets
+    // that batch's accept: Artemis delivers it again (with delivery-count 0).
+    let mut w = Sluice::standalone_with_env(
+        d,
+        &worker,
+        &[&c],
+        &[("SLUICE_FAULT_EXIT_AFTER_COMMITS", "5")],
+    );
+    let status = w
+        .wait_exit(Duration::from_secs(120))
+        .expect("the fault hook ends the worker");
+    assert_eq!(status.code(), Some(137), "{}", tail(&w.log_text()));
+    let committed = read_all(&topic).len();
+    assert!(committed > 0, "five batches were committed");
+    eprintln!("crashed with {committed} records in Kafka");
+
+    let mut w = Sluice::standalone(d, &worker, &[&c]);
+    wait_for("every record", Duration::from_secs(120), || {
+        read_all(&topic).len() >= N
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(w.terminate().success());
+    let log = w.log_text();
+    assert!(
+        log.contains("skipped redelivered messages whose ids Kafka already has"),
+        "{}",
+        tail(&log)
+    );
+    let msgs = read_all(&topic);
+    assert_eq!(
+        check_all_present(&msgs, N),
+        0,
+        "no message is in Kafka twice"
+    );
+    let values: Vec<&str> = msgs.iter().map(|m| m.value_str()).collect();
+    let want: Vec<String> = (0..N).map(|i| format!("body-{}", i)).collect();
+    assert_eq!(values, want, "in queue order");
+    assert!(
+        amqp1::receive(&address, "queue", 10, 1.0).is_empty(),
+        "every message was accepted"
     );
 }
 

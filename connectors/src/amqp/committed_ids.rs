@@ -1,4 +1,6 @@
-//! Exactly-once for RabbitMQ: remembering which message ids Kafka already has.
+//! Exactly-once for RabbitMQ (and AMQP 1.0 brokers: `amqp1-source` uses the link
+//! credit as the window and, having no reliable redelivered flag, skips on the id
+//! alone): remembering which message ids Kafka already has.
 //!
 //! With exactly-once delivery the runtime writes each polled batch in one Kafka
 //! transaction together with the batch's source offset, and sends the batch's
@@ -102,18 +104,18 @@ impl CommittedIds {
 /// With exactly-once delivery, refuses a connector configured for more than one task
 /// (`tasks.max` as the task config holds it): a permanent failure that names both
 /// settings, since each task's window only knows its own commits.
-pub fn require_single_task(tasks_max: Option<&str>) -> Result<(), ConnectError> {
+/// `broker` names the server kind in the message ("RabbitMQ", "the AMQP 1.0 broker").
+pub fn require_single_task(tasks_max: Option<&str>, broker: &str) -> Result<(), ConnectError> {
     let n: u64 = tasks_max.and_then(|t| t.trim().parse().ok()).unwrap_or(1);
     if n <= 1 {
         return Ok(());
     }
     Err(ConnectError::fatal(format!(
-        "exactly-once delivery from RabbitMQ (the worker has exactly.once.source.support=enabled) \
-         needs tasks.max=1, but tasks.max={}: each task remembers only the message ids it \
-         committed, and RabbitMQ may hand a requeued message to another task, which would \
+        "exactly-once delivery from {broker} (the worker has exactly.once.source.support=enabled) \
+         needs tasks.max=1, but tasks.max={n}: each task remembers only the message ids it \
+         committed, and {broker} may hand a redelivered message to another task, which would \
          write it to Kafka again. Set tasks.max to 1, or run this connector on a worker \
-         without exactly.once.source.support",
-        n
+         without exactly.once.source.support"
     )))
 }
 
@@ -165,9 +167,9 @@ mod tests {
 
     #[test]
     fn exactly_once_takes_one_task() {
-        assert!(require_single_task(None).is_ok());
-        assert!(require_single_task(Some("1")).is_ok());
-        let e = require_single_task(Some(" 3 ")).unwrap_err();
+        assert!(require_single_task(None, "RabbitMQ").is_ok());
+        assert!(require_single_task(Some("1"), "RabbitMQ").is_ok());
+        let e = require_single_task(Some(" 3 "), "RabbitMQ").unwrap_err();
         assert!(!e.is_retriable());
         let m = e.to_string();
         assert!(

@@ -32,7 +32,7 @@
 //!   every task fails at start with a trace naming both settings.
 
 mod acknowledger;
-mod committed_ids;
+pub(crate) mod committed_ids;
 mod config;
 mod dry_run;
 mod mapping;

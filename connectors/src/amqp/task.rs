@@ -56,7 +56,7 @@ impl StartSourceTask for AmqpSourceTask {
         let partition = committed_ids::partition(&cfg.source_name(), ctx.task);
         let committed = if ctx.exactly_once {
             let tasks_max = config.raw().get("tasks.max").map(String::as_str);
-            committed_ids::require_single_task(tasks_max)?;
+            committed_ids::require_single_task(tasks_max, "RabbitMQ")?;
             Some(load_committed(&cfg, &partition, &ctx).await?)
         } else {
             None

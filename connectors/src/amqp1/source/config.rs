@@ -207,6 +207,15 @@ impl SourceConfig {
     }
 
     /// `<endpoints>/<address>` (and the subscription), for logs and status.
+    /// What exactly-once offsets are stored under: the address, and the subscription
+    /// when there is one.
+    pub fn source_name(&self) -> String {
+        match &self.subscription {
+            Some(s) => format!("{}/{}", self.address, s),
+            None => self.address.clone(),
+        }
+    }
+
     pub fn describe(&self) -> String {
         match &self.subscription {
             Some(s) => format!(

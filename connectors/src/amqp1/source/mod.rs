@@ -26,8 +26,13 @@
 //!   after its redelivery limit moves it to its own dead-letter address.
 //! * After a lost connection the task reconnects with backoff over the failover list;
 //!   tokens of an earlier connection are ignored (their messages are redelivered).
-//! * Exactly-once delivery is not supported yet: the task refuses to start with
-//!   `exactly.once.source.support=enabled`.
+//! * Exactly-once (worker `exactly.once.source.support=enabled`, one task): each batch
+//!   is a Kafka transaction that also stores the ids of the last `amqp1.credit`
+//!   committed messages (`amqp::committed_ids`); the accept follows the commit. A
+//!   message whose id is in that window (redelivered after a crash between the two)
+//!   is accepted again without being written. Unlike RabbitMQ, AMQP 1.0 brokers do not
+//!   reliably flag such redeliveries (Artemis sends them with delivery-count 0), so
+//!   the id alone decides: ids must be unique among the last `amqp1.credit` messages.
 
 mod config;
 mod driver;

@@ -6,18 +6,23 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use fe2o3_amqp::types::messaging::message::Body;
+use fe2o3_amqp::types::messaging::Message;
+use fe2o3_amqp::types::primitives::Value as Amqp;
 use sluice_runtime::config::ParsedConfig;
+use sluice_runtime::connector::Polled;
 use sluice_runtime::connector::{
     AckToken, Acknowledger, ConnectError, FailedSourceRecord, SourceBatch, SourceTask,
     SourceTaskContext, StartSourceTask, StatusDetail,
 };
-use sluice_runtime::data::SourceRecord;
+use sluice_runtime::data::{SourcePartition, SourceRecord};
 use sluice_runtime::task::Backoff;
 use tokio::sync::mpsc;
 
 use super::config::SourceConfig;
 use super::driver::{self, Command, Ended, Incoming};
 use super::record::{id_text, raw_body, raw_headers, RecordMaker};
+use crate::amqp::committed_ids::{self, CommittedIds};
 use crate::amqp1::connection;
 
 const CLASS: &str = "io.sluice.connect.amqp1.Amqp1SourceTask";
@@ -94,16 +99,32 @@ pub struct Amqp1SourceTask {
     next_attempt: Option<Instant>,
     attempts: u32,
     status: StatusDetail,
+    /// With exactly-once delivery: where the batch transactions store the window of
+    /// committed message ids, and the window (see `amqp::committed_ids`).
+    exactly_once: Option<(Arc<SourcePartition>, CommittedIds)>,
 }
 
 impl StartSourceTask for Amqp1SourceTask {
     async fn start(config: ParsedConfig, ctx: SourceTaskContext) -> Result<Self, ConnectError> {
         let cfg = SourceConfig::from_parsed(&config)?;
-        if ctx.exactly_once {
-            return Err(ConnectError::fatal(
-                "amqp1-source does not support exactly-once delivery yet (worker exactly.once.source.support=enabled): run it at least once, or use the message ids (JMSMessageID header) to drop duplicates downstream",
-            ));
-        }
+        let exactly_once = if ctx.exactly_once {
+            let tasks_max = config.raw().get("tasks.max").map(String::as_str);
+            committed_ids::require_single_task(tasks_max, "the AMQP 1.0 broker")?;
+            let partition = committed_ids::partition(&cfg.source_name(), ctx.task);
+            let mut committed = CommittedIds::new(cfg.credit as usize);
+            if let Some(offset) = ctx.offsets.offset(&partition).await? {
+                committed.load(&offset);
+            }
+            tracing::info!(
+                source = %cfg.source_name(),
+                remembered = committed.remembered(),
+                "exactly-once: redelivered messages whose ids are among the last {} committed are skipped",
+                cfg.credit
+            );
+            Some((Arc::new(partition), committed))
+        } else {
+            None
+        };
         let mut task = Amqp1SourceTask {
             maker: RecordMaker::new(cfg.clone()),
             container_id: format!("sluice-{}-{}", ctx.connector, ctx.task),
@@ -115,6 +136,7 @@ impl StartSourceTask for Amqp1SourceTask {
             next_attempt: None,
             attempts: 0,
             status: ctx.status.clone(),
+            exactly_once,
             cfg,
         };
         // Connect now so a wrong address or password shows at once; poll retries.
@@ -269,9 +291,31 @@ impl Amqp1SourceTask {
         }
         let last = items.last().expect("one at least").seq;
         let mut batch = SourceBatch::with_capacity(items.len());
+        let mut skipped = 0;
         for m in items {
+            if let Some((_, committed)) = self.exactly_once.as_mut() {
+                if let Some(id) = message_id(&m.message) {
+                    // Any repeat of a recently committed id, not only flagged
+                    // redeliveries: Artemis redelivers the messages of a consumer whose
+                    // connection died with delivery-count 0.
+                    let skip = committed.contains(&id);
+                    // A skipped id is remembered again: its accept (with this batch)
+                    // may be lost too.
+                    committed.push(id);
+                    if skip {
+                        skipped += 1;
+                        continue; // Kafka has it: accepted with this batch, not written
+                    }
+                }
+            }
             match self.maker.build(&m.message) {
-                Ok(record) => batch.push(SourceRecord::new(record)),
+                Ok(record) => {
+                    let mut r = SourceRecord::new(record);
+                    if let Some((partition, _)) = &self.exactly_once {
+                        r.source_partition = Some(partition.clone());
+                    }
+                    batch.push(r)
+                }
                 Err(e) => {
                     if let Some(link) = &self.link {
                         let _ = link.commands.send(Command::Poisoned(m.seq)).await;
@@ -293,9 +337,31 @@ impl Amqp1SourceTask {
                 }
             }
         }
+        if let Some((_, committed)) = &self.exactly_once {
+            // The batch's transaction stores the window with the batch's last record.
+            if let Some(r) = batch.items.iter_mut().rev().find_map(|i| match i {
+                Polled::Record(r) => Some(r),
+                Polled::Failed(_) => None,
+            }) {
+                r.source_offset = Some(committed.to_offset());
+            }
+            if skipped > 0 {
+                tracing::info!(
+                    source = %self.cfg.source_name(),
+                    skipped,
+                    "skipped redelivered messages whose ids Kafka already has (exactly-once)"
+                );
+            }
+        }
         batch.ack = Some(token(generation, last));
         Ok(batch)
     }
+}
+
+/// The message id as text, when the message has one.
+fn message_id(m: &Message<Body<Amqp>>) -> Option<String> {
+    m.properties.as_ref()?.message_id.as_ref()?;
+    Some(id_text(m))
 }
 
 #[cfg(test)]

@@ -1,0 +1,392 @@
+//! ActiveMQ Artemis <-> Kafka over AMQP 1.0: `amqp1-source` and `amqp1-sink` (release
+//! build, default settings) against plain loops with the same client crates
+//! (fe2o3-amqp, rdkafka) and the same durability, in one run:
+//!
+//! * Artemis -> Kafka. Plain: a receiver with 1000 link credit (the source's default),
+//!   messages produced with `acks=all`, accepted only once Kafka acknowledged them,
+//!   credit granted again after each accepted window. Sluice: `amqp1-source`; measured
+//!   from its first record in Kafka to the last.
+//! * Kafka -> Artemis. Plain: a consumer of the topic and an unsettled sender with at
+//!   most 1000 messages awaiting their outcome (the sink's `amqp1.max.in.flight`),
+//!   durable messages with the sink's message id. Sluice: `amqp1-sink`. Both sides are
+//!   timed by the same drain receiver on the queue, from its first message to the last.
+//!
+//! Run with `cargo bench --bench amqp1` against the servers `scripts/stack.sh up`
+//! starts. `SLUICE_BENCH_AMQP1_N` sets the message count (default 200,000; the issue's
+//! figure is 1,000,000), each with a body of 100 bytes.
+
+#[path = "../tests/common/amqp1.rs"]
+#[allow(dead_code)]
+mod amqp1;
+#[path = "../tests/common/mod.rs"]
+#[allow(unused_imports)]
+mod common;
+#[path = "../tests/common/queues.rs"]
+#[allow(unused_imports)]
+mod queues;
+#[path = "../tests/common/tls.rs"]
+#[allow(dead_code)]
+mod tls;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use fe2o3_amqp::link::delivery::DeliveryFut;
+use fe2o3_amqp::link::receiver::CreditMode;
+use fe2o3_amqp::link::SendError;
+use fe2o3_amqp::types::definitions::SenderSettleMode;
+use fe2o3_amqp::types::messaging::{
+    Header, Message, MessageId, Outcome, Properties, Source, Target,
+};
+use fe2o3_amqp::types::primitives::{Array, Binary, Symbol};
+use fe2o3_amqp::{Connection, Receiver, Sender, Session};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message as _;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use common::*;
+use queues::rt;
+
+const BODY: usize = 100;
+const CREDIT: u32 = 1000;
+const WINDOW: usize = 1000;
+/// Outcomes awaited, oldest first.
+type Pending = VecDeque<DeliveryFut<Result<Outcome, SendError>>>;
+
+const URL: &str = "amqp://sluice:sluice-secret@127.0.0.1:5673";
+
+fn n() -> usize {
+    std::env::var("SLUICE_BENCH_AMQP1_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000)
+}
+
+fn body(i: usize) -> Vec<u8> {
+    let mut b = format!("{:08}-", i).into_bytes();
+    b.resize(BODY, b'x');
+    b
+}
+
+fn queue_source(address: &str) -> Source {
+    Source::builder()
+        .address(address.to_string())
+        .capabilities(Array::from(vec![Symbol::from("queue")]))
+        .build()
+}
+
+fn queue_target(address: &str) -> Target {
+    Target::builder()
+        .address(address.to_string())
+        .capabilities(Array::from(vec![Symbol::from("queue")]))
+        .build()
+}
+
+async fn open(
+    name: &str,
+) -> (
+    fe2o3_amqp::connection::ConnectionHandle<()>,
+    fe2o3_amqp::session::SessionHandle<()>,
+) {
+    let mut c = Connection::open(name.to_string(), URL).await.unwrap();
+    let s = Session::begin(&mut c).await.unwrap();
+    (c, s)
+}
+
+/// Sends `n` durable messages (bodies as `data` sections) to a queue, unsettled, with
+/// at most WINDOW awaiting their outcome.
+fn fill_queue(address: &str, n: usize) {
+    rt().block_on(async {
+        let (mut c, mut s) = open("bench-fill").await;
+        let mut tx = Sender::builder()
+            .name("bench-fill")
+            .target(queue_target(address))
+            .sender_settle_mode(SenderSettleMode::Unsettled)
+            .attach(&mut s)
+            .await
+            .unwrap();
+        let mut pending = Pending::with_capacity(WINDOW);
+        for i in 0..n {
+            if pending.len() >= WINDOW {
+                pending.pop_front().unwrap().await.unwrap();
+            }
+            let m = Message::builder()
+                .header(Header::builder().durable(true).build())
+                .data(Binary::from(body(i)))
+                .build();
+            pending.push_back(tx.send_batchable(m).await.unwrap());
+        }
+        for f in pending {
+            f.await.unwrap();
+        }
+        tx.close().await.unwrap();
+        s.end().await.unwrap();
+        c.close().await.unwrap();
+    });
+}
+
+/// The plain Artemis -> Kafka loop. Returns messages per second.
+fn plain_source(address: &str, topic: &str, n: usize) -> f64 {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    rt().block_on(async {
+        let (mut c, mut s) = open("bench-plain-source").await;
+        let mut rx = Receiver::builder()
+            .name("bench-plain-source")
+            .source(queue_source(address))
+            .credit_mode(CreditMode::Manual)
+            .attach(&mut s)
+            .await
+            .unwrap();
+        rx.set_credit(CREDIT).await.unwrap();
+        let mut done = 0;
+        let mut start = None;
+        while done < n {
+            // one credit window: receive it, produce it, wait for Kafka, accept it
+            let want = (CREDIT as usize).min(n - done);
+            let mut infos = Vec::with_capacity(want);
+            let mut acks = Vec::with_capacity(want);
+            while infos.len() < want {
+                let d = rx.recv::<Binary>().await.unwrap();
+                start.get_or_insert_with(Instant::now);
+                let payload = d.body().to_vec();
+                let (info, _) = d.into_parts();
+                infos.push(info);
+                acks.push(
+                    producer
+                        .send_result(FutureRecord::<(), _>::to(topic).payload(&payload))
+                        .map_err(|(e, _)| e)
+                        .unwrap(),
+                );
+            }
+            for a in acks {
+                a.await.unwrap().unwrap();
+            }
+            rx.accept_all(infos).await.unwrap();
+            done += want;
+            rx.set_credit(CREDIT).await.unwrap();
+        }
+        let rate = n as f64 / start.unwrap().elapsed().as_secs_f64();
+        rx.close().await.unwrap();
+        s.end().await.unwrap();
+        c.close().await.unwrap();
+        rate
+    })
+}
+
+fn worker(dir: &std::path::Path) -> String {
+    // the default offset flush interval (60 s), as a user's worker has
+    worker_yaml(dir, free_port(), "").replace("offset.flush.interval.ms: 500\n", "")
+}
+
+/// `amqp1-source`, defaults: time from its first record in Kafka to the last.
+fn sluice_source(dir: &std::path::Path, address: &str, topic: &str, n: usize) -> f64 {
+    let name = unique("bench-amqp1-source");
+    let c = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &c,
+        format!(
+            "name: {name}\nconfig:\n  connector.class: amqp1-source\n  amqp1.uri: {URL}\n  amqp1.address: {address}\n  topic: {topic}\n  value.converter: org.apache.kafka.connect.converters.ByteArrayConverter\n"
+        ),
+    )
+    .unwrap();
+    let mut w = Sluice::standalone(dir, &worker(dir), &[&c]);
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(900);
+    let mut first = None;
+    loop {
+        let end = end_offset(topic);
+        if end > 0 && first.is_none() {
+            first = Some(Instant::now());
+        }
+        if end >= n as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {end} of {n} records; log:\n{}",
+            w.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rate = n as f64 / first.unwrap_or(start).elapsed().as_secs_f64();
+    w.terminate();
+    rate
+}
+
+/// Receives (and accepts) `n` messages from the queue; returns the seconds from the
+/// first to the last.
+async fn drain(address: &str, n: usize) -> f64 {
+    let (mut c, mut s) = open(&unique("bench-drain")).await;
+    let mut rx = Receiver::builder()
+        .name(unique("bench-drain"))
+        .source(queue_source(address))
+        .credit_mode(CreditMode::Auto(2000))
+        .attach(&mut s)
+        .await
+        .unwrap();
+    let mut start = None;
+    let mut infos = Vec::with_capacity(500);
+    for _ in 0..n {
+        let d = tokio::time::timeout(Duration::from_secs(600), rx.recv::<Binary>())
+            .await
+            .expect("messages keep coming")
+            .unwrap();
+        start.get_or_insert_with(Instant::now);
+        infos.push(d.into_parts().0);
+        if infos.len() == 500 {
+            rx.accept_all(std::mem::take(&mut infos)).await.unwrap();
+        }
+    }
+    let secs = start.unwrap().elapsed().as_secs_f64();
+    if !infos.is_empty() {
+        rx.accept_all(infos).await.unwrap();
+    }
+    let _ = rx.close().await;
+    let _ = s.end().await;
+    let _ = c.close().await;
+    secs
+}
+
+fn fill_topic(topic: &str, n: usize) {
+    create_topic(topic, 1);
+    let values: Vec<Vec<u8>> = (0..n).map(body).collect();
+    for chunk in values.chunks(20_000) {
+        let msgs: Vec<Outgoing<'_>> = chunk.iter().map(|v| (None, Some(&v[..]), vec![])).collect();
+        produce(topic, &msgs);
+    }
+}
+
+/// The plain Kafka -> Artemis loop, timed by the drain receiver.
+fn plain_sink(topic: &str, address: &str, n: usize) -> f64 {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("bench-plain-amqp1-sink"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
+    c.assign(&tpl).unwrap();
+    rt().block_on(async {
+        let drained = tokio::spawn({
+            let address = address.to_string();
+            async move { drain(&address, n).await }
+        });
+        let (mut conn, mut s) = open("bench-plain-sink").await;
+        let mut tx = Sender::builder()
+            .name("bench-plain-sink")
+            .target(queue_target(address))
+            .sender_settle_mode(SenderSettleMode::Unsettled)
+            .attach(&mut s)
+            .await
+            .unwrap();
+        let mut pending = Pending::with_capacity(WINDOW);
+        let mut sent = 0;
+        while sent < n {
+            let Some(Ok(m)) = c.poll(Duration::ZERO) else {
+                tokio::task::yield_now().await;
+                continue;
+            };
+            if pending.len() >= WINDOW {
+                let outcome = pending.pop_front().unwrap().await.unwrap();
+                assert!(matches!(outcome, Outcome::Accepted(_)));
+            }
+            // what the sink sets by default: durable, the message id
+            // <topic>-<partition>-<offset>, the body as one data section
+            let msg = Message::builder()
+                .header(Header::builder().durable(true).build())
+                .properties(Properties {
+                    message_id: Some(MessageId::String(format!(
+                        "{}-{}-{}",
+                        m.topic(),
+                        m.partition(),
+                        m.offset()
+                    ))),
+                    ..Properties::default()
+                })
+                .data(Binary::from(m.payload().unwrap_or_default().to_vec()))
+                .build();
+            pending.push_back(tx.send_batchable(msg).await.unwrap());
+            sent += 1;
+        }
+        for f in pending {
+            assert!(matches!(f.await.unwrap(), Outcome::Accepted(_)));
+        }
+        let secs = drained.await.unwrap();
+        let _ = tx.close().await;
+        let _ = s.end().await;
+        let _ = conn.close().await;
+        n as f64 / secs
+    })
+}
+
+/// `amqp1-sink`, defaults, timed by the drain receiver.
+fn sluice_sink(dir: &std::path::Path, topic: &str, address: &str, n: usize) -> f64 {
+    let name = unique("bench-amqp1-sink");
+    let c = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &c,
+        format!(
+            "name: {name}\nconfig:\n  connector.class: amqp1-sink\n  amqp1.uri: {URL}\n  amqp1.address: {address}\n  amqp1.capabilities: queue\n  topics: {topic}\n  value.converter: org.apache.kafka.connect.converters.ByteArrayConverter\n"
+        ),
+    )
+    .unwrap();
+    let runtime = rt();
+    let drained = runtime.spawn({
+        let address = address.to_string();
+        async move { drain(&address, n).await }
+    });
+    let mut w = Sluice::standalone(dir, &worker(dir), &[&c]);
+    let secs = runtime.block_on(drained).unwrap();
+    w.terminate();
+    n as f64 / secs
+}
+
+fn main() {
+    // `cargo test --all-targets` runs this binary without --bench: do nothing then.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("amqp1 benchmark: run it with `cargo bench --bench amqp1`");
+        return;
+    }
+    amqp1::start_artemis();
+    let n = n();
+    let dir = tempfile::tempdir().unwrap();
+    println!("AMQP 1.0 (ActiveMQ Artemis) <-> Kafka: {n} messages of {BODY} B, durable, acks=all");
+
+    let (q_plain, q_sluice) = (unique("bench-amqp1-plain"), unique("bench-amqp1-sluice"));
+    fill_queue(&q_plain, n);
+    fill_queue(&q_sluice, n);
+    let (t_plain, t_sluice) = (unique("bench-amqp1-plain"), unique("bench-amqp1-sluice"));
+    create_topic(&t_plain, 1);
+    create_topic(&t_sluice, 1);
+    let p = plain_source(&q_plain, &t_plain, n);
+    let s = sluice_source(dir.path(), &q_sluice, &t_sluice, n);
+    println!(
+        "Artemis -> Kafka  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
+        s,
+        p,
+        s / p
+    );
+
+    let topic = unique("bench-amqp1-sink");
+    fill_topic(&topic, n);
+    let (a_plain, a_sluice) = (
+        unique("bench-amqp1-sink-plain"),
+        unique("bench-amqp1-sink-sluice"),
+    );
+    let p = plain_sink(&topic, &a_plain, n);
+    let s = sluice_sink(dir.path(), &topic, &a_sluice, n);
+    println!(
+        "Kafka -> Artemis  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
+        s,
+        p,
+        s / p
+    );
+}

@@ -16,7 +16,6 @@
 //! figure is 1,000,000), each with a body of 100 bytes.
 
 #[path = "../tests/common/amqp1.rs"]
-#[allow(dead_code)]
 mod amqp1;
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
@@ -25,7 +24,6 @@ mod common;
 #[allow(unused_imports)]
 mod queues;
 #[path = "../tests/common/tls.rs"]
-#[allow(dead_code)]
 mod tls;
 
 use std::collections::VecDeque;

@@ -92,7 +92,8 @@ impl Cluster {
         let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .arg("distributed")
             .arg(wdir.join("worker.yaml"))
-            .env("SLUICE_LOG", "warn")
+            // the failover breakdown reads membership, assignment and task starts
+            .env("SLUICE_LOG", "warn,sluice_runtime::distributed=info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(wdir.join("log.txt")).unwrap())
             .spawn()
@@ -104,6 +105,10 @@ impl Cluster {
     }
     fn kill(&mut self, port: u16) {
         self.workers.remove(&port);
+    }
+    fn log(&self, port: u16) -> String {
+        std::fs::read_to_string(self.dir.join(format!("w{}", port)).join("log.txt"))
+            .unwrap_or_default()
     }
     fn any(&self) -> u16 {
         *self.workers.keys().next().unwrap()
@@ -189,6 +194,64 @@ fn stats(v: &[Duration]) -> String {
     )
 }
 
+/// Seconds since midnight UTC, now.
+fn now_of_day() -> f64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    (d.as_secs() % 86_400) as f64 + d.subsec_nanos() as f64 / 1e9
+}
+
+/// Seconds since midnight UTC of a log line (`2026-12-05T15:21:09.349338Z ...`).
+fn line_time(line: &str) -> Option<f64> {
+    let t = line.get(11..line.find('Z')?)?;
+    let mut p = t.split(':');
+    let (h, m, s): (f64, f64, f64) = (
+        p.next()?.parse().ok()?,
+        p.next()?.parse().ok()?,
+        p.next()?.parse().ok()?,
+    );
+    Some(h * 3600.0 + m * 60.0 + s)
+}
+
+/// Where a failover's time went, from the survivors' logs, in seconds after the kill:
+/// the first membership without the victim (Kafka's session timeout plus the
+/// rebalance and this worker's next group description), the leader's new assignment,
+/// and the last task start.
+#[derive(Default, Clone, Copy)]
+struct Phases {
+    membership: f64,
+    assignment: f64,
+    started: f64,
+}
+
+fn phases(logs: &[String], victim: u16, killed_at: f64) -> Phases {
+    let victim = format!("127.0.0.1:{}", victim);
+    let mut p = Phases {
+        membership: f64::MAX,
+        assignment: f64::MAX,
+        started: 0.0,
+    };
+    for log in logs {
+        for line in log.lines() {
+            let Some(t) = line_time(line).map(|t| t - killed_at) else {
+                continue;
+            };
+            if t < 0.0 {
+                continue;
+            }
+            if line.contains("cluster membership") && !line.contains(&victim) {
+                p.membership = p.membership.min(t);
+            } else if line.contains("publishing assignment") && !line.contains(&victim) {
+                p.assignment = p.assignment.min(t);
+            } else if line.contains("started task here") {
+                p.started = p.started.max(t);
+            }
+        }
+    }
+    p
+}
+
 fn failover_and_join(runs: usize) {
     let dir = tempfile::tempdir().unwrap();
     let mut c = Cluster::new(dir.path());
@@ -215,12 +278,23 @@ fn failover_and_join(runs: usize) {
     for _ in 0..runs {
         // SIGKILL a worker that runs tasks; time until all 6 run on the others.
         let victim = ports[0];
+        let killed_at = now_of_day();
         c.kill(victim);
         ports.remove(0);
         let t = wait(Duration::from_secs(120), || {
             owners(ports[0], "six", 6).is_some_and(|o| balanced_over(&o, &ports))
         });
         failovers.push(t);
+        let logs: Vec<String> = ports.iter().map(|p| c.log(*p)).collect();
+        let p = phases(&logs, victim, killed_at);
+        println!(
+            "  failover {:.2} s: membership without the victim at {:.2} s, new assignment at {:.2} s, last task started at {:.2} s, seen RUNNING through REST at {:.2} s",
+            t.as_secs_f64(),
+            p.membership,
+            p.assignment,
+            p.started,
+            t.as_secs_f64()
+        );
         // A new worker joins; time until the assignment is balanced again.
         let p = free_port();
         let start = Instant::now();

@@ -663,6 +663,9 @@ start_artemis() {
   # max-disk-usage default): a build tree can fill a CI disk that far.
   sed -i 's#<max-disk-usage>[0-9]*</max-disk-usage>#<max-disk-usage>-1</max-disk-usage>#' \
     "$ARTEMIS_INST/etc/broker.xml"
+  # A 1 GB heap: the AMQP 1.0 benchmark queues 100,000s of messages (512 MB ran out of
+  # memory, and then again on every start while loading that journal).
+  sed -i 's/-Xmx512M/-Xmx1G/' "$ARTEMIS_INST/etc/artemis.profile"
   # Addresses named `full.*` hold at most 10 KB and then refuse messages (settled
   # `rejected`), for the sink's rejected-outcome test. Artemis reloads address settings
   # from broker.xml while it runs.

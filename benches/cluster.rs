@@ -1,9 +1,10 @@
-//! Cluster figures: time from a worker's SIGKILL to its tasks running elsewhere, time
-//! from a join to a balanced assignment (several runs each), and records/s of one sink
-//! pipeline on 1 vs 3 workers.
+//! Cluster figures: time from a worker's SIGKILL to its tasks running elsewhere (with
+//! where the time went), from a SIGTERM (a planned leave) to the same, from a join to
+//! a balanced assignment (several runs each, with the median), and records/s of one
+//! sink pipeline on 1 vs 3 workers.
 //!
 //! Run: `cargo bench --bench cluster` against the Apache Kafka broker of
-//! `scripts/stack.sh up` (127.0.0.1:9092). Settings: SLUICE_BENCH_RUNS (3),
+//! `scripts/stack.sh up` (127.0.0.1:9092). Settings: SLUICE_BENCH_RUNS (5),
 //! SLUICE_BENCH_RECORDS (600000).
 
 use std::collections::BTreeMap;
@@ -106,6 +107,15 @@ impl Cluster {
     fn kill(&mut self, port: u16) {
         self.workers.remove(&port);
     }
+    /// SIGTERM: the worker stops its tasks and leaves the group.
+    fn terminate(&mut self, port: u16) {
+        if let Some(mut w) = self.workers.remove(&port) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &w.child.id().to_string()])
+                .status();
+            let _ = w.child.wait();
+        }
+    }
     fn log(&self, port: u16) -> String {
         std::fs::read_to_string(self.dir.join(format!("w{}", port)).join("log.txt"))
             .unwrap_or_default()
@@ -183,12 +193,16 @@ fn stats(v: &[Duration]) -> String {
     let min = ms.iter().cloned().fold(f64::MAX, f64::min);
     let max = ms.iter().cloned().fold(0.0, f64::max);
     let avg = ms.iter().sum::<f64>() / ms.len() as f64;
+    let mut sorted = ms.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let median = sorted[sorted.len() / 2];
     format!(
-        "runs {:?} s; min {:.2} s, avg {:.2} s, max {:.2} s",
+        "runs {:?} s; min {:.2} s, median {:.2} s, avg {:.2} s, max {:.2} s",
         ms.iter()
             .map(|x| (x * 100.0).round() / 100.0)
             .collect::<Vec<_>>(),
         min,
+        median,
         avg,
         max
     )
@@ -274,6 +288,7 @@ fn failover_and_join(runs: usize) {
         owners(ports[0], "six", 6).is_some_and(|o| balanced_over(&o, &ports))
     });
     let mut failovers = Vec::new();
+    let mut leaves = Vec::new();
     let mut joins = Vec::new();
     for _ in 0..runs {
         // SIGKILL a worker that runs tasks; time until all 6 run on the others.
@@ -304,8 +319,25 @@ fn failover_and_join(runs: usize) {
             owners(c.any(), "six", 6).is_some_and(|o| balanced_over(&o, &ports))
         });
         joins.push(start.elapsed());
+        // A planned leave: SIGTERM; time until all 6 run on the others.
+        let start = Instant::now();
+        c.terminate(ports.remove(0));
+        wait(Duration::from_secs(120), || {
+            owners(ports[0], "six", 6).is_some_and(|o| balanced_over(&o, &ports))
+        });
+        leaves.push(start.elapsed());
+        let p = free_port();
+        c.start(p);
+        ports.push(p);
+        wait(Duration::from_secs(120), || {
+            owners(c.any(), "six", 6).is_some_and(|o| balanced_over(&o, &ports))
+        });
     }
     println!("SIGKILL -> all tasks running elsewhere (session.timeout.ms 6000, scheduled.rebalance.max.delay.ms 0): {}", stats(&failovers));
+    println!(
+        "SIGTERM (planned leave) -> all tasks running elsewhere: {}",
+        stats(&leaves)
+    );
     println!(
         "worker start -> balanced assignment including it: {}",
         stats(&joins)
@@ -369,7 +401,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let runs: usize = env_or("SLUICE_BENCH_RUNS", 3);
+    let runs: usize = env_or("SLUICE_BENCH_RUNS", 5);
     let n: usize = env_or("SLUICE_BENCH_RECORDS", 600_000);
     failover_and_join(runs);
     let topic = unique("tp");

@@ -9,7 +9,8 @@
 //!    config changed (a task restarts when its own or its connector's config changed).
 //! 3. It applies target-state changes (pause, resume) to what keeps running.
 //! 4. It starts what is assigned to it once the previous owner let go: the unit's
-//!    status is written by this worker, or by a worker that left, or is an UNASSIGNED
+//!    status is written by this worker, or by a worker that left (per this worker's
+//!    view of the group or the leader's latest assignment), or is an UNASSIGNED
 //!    written at or after the assignment version that gave the unit to this worker.
 //!    An older UNASSIGNED proves nothing: a worker restarted under the same id may have
 //!    run the unit again since it wrote it (on the way down).
@@ -167,7 +168,12 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
         }
     }
 
-    // 4. Starts, once the previous owner has let go.
+    // 4. Starts, once the previous owner has let go. A worker has left when this
+    // worker's view of the group or the leader's (the members of the assignment it
+    // published) lacks it: both come from Kafka's group, and the leader's may be the
+    // newer one (each worker describes the group on its own clock).
+    let departed =
+        |w: &String| !i.membership.members.contains(w) || !cfg.assignment.members.contains(w);
     for u in &mine {
         let running_after_stops = match u {
             Unit::Connector(n) => {
@@ -188,7 +194,7 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
         let since = cfg.assigned_since.get(u).copied().unwrap_or(0) as i64;
         let free = previous.is_none_or(|s| {
             s.worker_id == i.me
-                || !i.membership.members.contains(&s.worker_id)
+                || departed(&s.worker_id)
                 || (s.state == State::Unassigned && s.generation >= since)
         });
         if !free {
@@ -375,6 +381,18 @@ mod tests {
         let actions = run(&cfg, &members(&["w1"]), &st, &Local::default(), false);
         assert!(actions.contains(&Action::StartTask("c".into(), 0)));
         assert!(!actions.contains(&Action::StartTask("c".into(), 1)));
+        // The leader's assignment (members w1, w2) already lacks w3, though this
+        // worker's own view of the group still lists it: w3 has left.
+        st.tasks
+            .insert(("c".into(), 0), status(State::Running, "w3"));
+        let actions = run(
+            &cfg,
+            &members(&["w1", "w2", "w3"]),
+            &st,
+            &Local::default(),
+            false,
+        );
+        assert!(actions.contains(&Action::StartTask("c".into(), 0)));
     }
 
     /// Publishes assignment version 2 (w1 and w2 members).

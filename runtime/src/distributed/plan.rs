@@ -8,7 +8,8 @@
 //! 2. It stops what is no longer assigned to it, and what must restart because its
 //!    config changed (a task restarts when its own or its connector's config changed).
 //! 3. It applies target-state changes (pause, resume) to what keeps running.
-//! 4. It starts what is assigned to it once the previous owner let go: the unit's
+//! 4. Once the leader's latest assignment lists it as a member, it starts what is
+//!    assigned to it once the previous owner let go: the unit's
 //!    status is written by this worker, or by a worker that left (per this worker's
 //!    view of the group or the leader's latest assignment), or is an UNASSIGNED
 //!    written at or after the assignment version that gave the unit to this worker.
@@ -174,7 +175,12 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
     // newer one (each worker describes the group on its own clock).
     let departed =
         |w: &String| !i.membership.members.contains(w) || !cfg.assignment.members.contains(w);
-    for u in &mine {
+    // A worker starts nothing until the leader has published an assignment that
+    // lists it as a member: until then, units the assignment still shows as its own
+    // may be held for it from before a restart, and the leader may be handing them to
+    // another worker at this moment, having not yet seen this one come back.
+    let acknowledged = cfg.assignment.members.iter().any(|m| m == i.me);
+    for u in mine.iter().filter(|_| acknowledged) {
         let running_after_stops = match u {
             Unit::Connector(n) => {
                 i.local.connectors.contains_key(n) && !stopped_connectors.contains(n)
@@ -393,6 +399,32 @@ mod tests {
             false,
         );
         assert!(actions.contains(&Action::StartTask("c".into(), 0)));
+    }
+
+    #[test]
+    fn starts_nothing_until_an_assignment_lists_this_worker_as_a_member() {
+        // w1 is back after a restart; the assignment still holds its units for it
+        // but was published while it was away (members: w2 only).
+        let mut cfg = config("v1", 1, &[(c(), "w1"), (t(0), "w1")]);
+        cfg.apply(ConfigRecord::Assignment(AssignmentRecord {
+            version: 2,
+            leader: "w2".into(),
+            members: vec!["w2".into()],
+            assignment: [(c(), "w1"), (t(0), "w1")]
+                .iter()
+                .map(|(u, w)| (u.clone(), w.to_string()))
+                .collect(),
+        }));
+        let m = members(&["w1", "w2"]);
+        assert!(run(&cfg, &m, &StatusState::default(), &Local::default(), false).is_empty());
+        reassign(&mut cfg, &[(c(), "w1"), (t(0), "w1")]);
+        assert_eq!(
+            run(&cfg, &m, &StatusState::default(), &Local::default(), false),
+            vec![
+                Action::StartConnector("c".into()),
+                Action::StartTask("c".into(), 0)
+            ]
+        );
     }
 
     /// Publishes assignment version 2 (w1 and w2 members).

@@ -10,7 +10,8 @@
 //!   measured from its first record in Kafka to the last.
 //! * Kafka -> Artemis. Plain: a consumer of the topic and an unsettled sender with at
 //!   most 1000 messages awaiting their outcome (the sink's `amqp1.max.in.flight`),
-//!   durable messages with the sink's message id. Sluice: `amqp1-sink`. Both sides are
+//!   sending the message the sink sends (durable, its message id, creation-time and
+//!   JMS type annotation). Sluice: `amqp1-sink`. Both sides are
 //!   timed by the same drain receiver on the queue, from its first message to the last.
 //!
 //! Run with `cargo bench --bench amqp1` against the servers `scripts/stack.sh up`
@@ -37,9 +38,9 @@ use fe2o3_amqp::link::SendError;
 use fe2o3_amqp::types::definitions::SenderSettleMode;
 use fe2o3_amqp::types::messaging::message::Body;
 use fe2o3_amqp::types::messaging::{
-    Header, Message, MessageId, Outcome, Properties, Source, Target,
+    Header, Message, MessageAnnotations, MessageId, Outcome, Properties, Source, Target,
 };
-use fe2o3_amqp::types::primitives::{Array, Binary, Symbol, Value};
+use fe2o3_amqp::types::primitives::{Array, Binary, Symbol, Timestamp, Value};
 use fe2o3_amqp::{Connection, Receiver, Sender, Session};
 use futures::FutureExt;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -57,7 +58,7 @@ const WINDOW: usize = 1000;
 /// Outcomes awaited, oldest first.
 type Pending = VecDeque<DeliveryFut<Result<Outcome, SendError>>>;
 
-const URL: &str = "amqp://sluice:sluice-secret@127.0.0.1:5673";
+const URL: &str = amqp1::URI;
 
 fn n() -> usize {
     std::env::var("SLUICE_BENCH_AMQP1_N")
@@ -86,13 +87,31 @@ fn queue_target(address: &str) -> Target {
         .build()
 }
 
+/// A connection and session. `nodelay`: TCP_NODELAY, as the connectors set it (on for
+/// a receiver, whose small dispositions must not wait; off, fe2o3-amqp's default, for
+/// a sender, whose transfers coalesce).
 async fn open(
     name: &str,
+    nodelay: bool,
 ) -> (
     fe2o3_amqp::connection::ConnectionHandle<()>,
     fe2o3_amqp::session::SessionHandle<()>,
 ) {
-    let mut c = Connection::open(name.to_string(), URL).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect("127.0.0.1:5673")
+        .await
+        .unwrap();
+    tcp.set_nodelay(nodelay).unwrap();
+    let mut c = Connection::builder()
+        .container_id(name.to_string())
+        .hostname("127.0.0.1")
+        .sasl_profile(fe2o3_amqp::sasl_profile::SaslProfile::Plain {
+            username: amqp1::USER.to_string(),
+            password: amqp1::PASSWORD.to_string(),
+        })
+        .scheme("amqp")
+        .open_with_stream(tcp)
+        .await
+        .unwrap();
     let s = Session::begin(&mut c).await.unwrap();
     (c, s)
 }
@@ -101,7 +120,7 @@ async fn open(
 /// at most WINDOW awaiting their outcome.
 fn fill_queue(address: &str, n: usize) {
     rt().block_on(async {
-        let (mut c, mut s) = open("bench-fill").await;
+        let (mut c, mut s) = open("bench-fill", false).await;
         let mut tx = Sender::builder()
             .name("bench-fill")
             .target(queue_target(address))
@@ -138,7 +157,7 @@ fn plain_source(address: &str, topic: &str, n: usize) -> f64 {
         .create()
         .unwrap();
     rt().block_on(async {
-        let (mut c, mut s) = open("bench-plain-source").await;
+        let (mut c, mut s) = open("bench-plain-source", true).await;
         let mut rx = Receiver::builder()
             .name("bench-plain-source")
             .source(queue_source(address))
@@ -245,7 +264,7 @@ fn sluice_source(dir: &std::path::Path, address: &str, topic: &str, n: usize) ->
 /// Receives (and accepts) `n` messages from the queue; returns the seconds from the
 /// first to the last.
 async fn drain(address: &str, n: usize) -> f64 {
-    let (mut c, mut s) = open(&unique("bench-drain")).await;
+    let (mut c, mut s) = open(&unique("bench-drain"), true).await;
     let mut rx = Receiver::builder()
         .name(unique("bench-drain"))
         .source(queue_source(address))
@@ -302,7 +321,7 @@ fn plain_sink(topic: &str, address: &str, n: usize) -> f64 {
             let address = address.to_string();
             async move { drain(&address, n).await }
         });
-        let (mut conn, mut s) = open("bench-plain-sink").await;
+        let (mut conn, mut s) = open("bench-plain-sink", false).await;
         let mut tx = Sender::builder()
             .name("bench-plain-sink")
             .target(queue_target(address))
@@ -321,10 +340,16 @@ fn plain_sink(topic: &str, address: &str, n: usize) -> f64 {
                 let outcome = pending.pop_front().unwrap().await.unwrap();
                 assert!(matches!(outcome, Outcome::Accepted(_)));
             }
-            // what the sink sets by default: durable, the message id
-            // <topic>-<partition>-<offset>, the body as one data section
+            // what the sink sends by default: durable, the message id
+            // <topic>-<partition>-<offset>, the record timestamp as creation-time, the
+            // JMS type annotation (BytesMessage), the body as one data section
             let msg = Message::builder()
                 .header(Header::builder().durable(true).build())
+                .message_annotations(
+                    MessageAnnotations::builder()
+                        .insert(Symbol::from("x-opt-jms-msg-type"), Value::Byte(3))
+                        .build(),
+                )
                 .properties(Properties {
                     message_id: Some(MessageId::String(format!(
                         "{}-{}-{}",
@@ -332,6 +357,11 @@ fn plain_sink(topic: &str, address: &str, n: usize) -> f64 {
                         m.partition(),
                         m.offset()
                     ))),
+                    creation_time: m
+                        .timestamp()
+                        .to_millis()
+                        .filter(|t| *t >= 0)
+                        .map(Timestamp::from_milliseconds),
                     ..Properties::default()
                 })
                 .data(Binary::from(m.payload().unwrap_or_default().to_vec()))

@@ -17,7 +17,7 @@ use sluice_runtime::data::SinkRecord;
 
 use super::config::SinkConfig;
 use super::message;
-use crate::amqp1::connection::{self, Opened};
+use crate::amqp1::connection::{self, Nagle, Opened};
 
 type Settlement = DeliveryFut<Result<Outcome, SendError>>;
 
@@ -64,7 +64,7 @@ impl Amqp1SinkTask {
         if self.opened.is_some() {
             return Ok(());
         }
-        match connection::open(&self.cfg.server, &self.container_id).await {
+        match connection::open(&self.cfg.server, &self.container_id, Nagle::On).await {
             Ok(o) => {
                 tracing::info!(server = %o.endpoint, "sending to the AMQP 1.0 broker");
                 self.ctx.status.clear();

@@ -4,12 +4,15 @@
 //! `released` (or `modified` with delivery-failed for a message that failed to
 //! convert) for what is left, so the broker redelivers it at once.
 //!
-//! Credit is granted by hand: the link never has more than `amqp1.credit` messages
-//! received and unsettled or on their way. New credit (`credit - unsettled`) is granted
-//! after an accepted batch, and only once the link's credit is used up: then nothing is
-//! in flight, so the broker reads the new credit the same way whether it follows the
-//! spec (credit counted from the receiver's delivery count) or not (RabbitMQ 3.x's
-//! plugin adds it to what it has already sent, and would overrun the window).
+//! Credit is granted by hand: received and unsettled messages plus the credit the
+//! broker may still use stay within `amqp1.credit`. After an accepted batch the credit
+//! is topped up (to `credit - unsettled`) once less than half of the window is left,
+//! so the broker keeps sending while Kafka acknowledges (a spec broker counts new
+//! credit from the receiver's delivery count: Artemis, Qpid). A broker that adds new
+//! credit to what it was already sending (RabbitMQ 3.x's plugin) shows itself by
+//! sending a message when no credit is left; from then on this link grants credit
+//! only once it is used up, when both readings agree. The channel to the task holds
+//! two windows, what such a broker may send before it is found out.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -124,6 +127,8 @@ pub async fn run(
     let mut seq = 0u64;
     // the credit the broker may still use (granted at open)
     let mut outstanding = credit;
+    // the broker adds new credit to the old (see the module doc)
+    let mut additive = false;
     let why = loop {
         enum Event {
             Cmd(Option<Command>),
@@ -149,10 +154,16 @@ pub async fn run(
                 if let Err(e) = receiver.accept_all(done).await {
                     break Some(format!("the accepted disposition failed: {}", e));
                 }
-                if outstanding > 0 {
+                let pending = unsettled.len() as u32;
+                let top_up = if additive {
+                    outstanding == 0
+                } else {
+                    pending + outstanding < credit.div_ceil(2)
+                };
+                if !top_up {
                     continue;
                 }
-                let grant = credit.saturating_sub(unsettled.len() as u32);
+                let grant = credit.saturating_sub(pending);
                 if let Err(e) = receiver.set_credit(grant).await {
                     break Some(format!("cannot grant link credit: {}", e));
                 }
@@ -175,11 +186,15 @@ pub async fn run(
             Event::Msg(r) => match *r {
                 Ok(d) => {
                     seq += 1;
+                    if outstanding == 0 && !additive {
+                        additive = true;
+                        tracing::info!("the broker sent past the link credit (it adds new credit to the old): granting credit only once it is used up");
+                    }
                     outstanding = outstanding.saturating_sub(1);
                     let (info, message) = d.into_parts();
                     unsettled.push_back((seq, info));
                     // Never full: credit bounds what arrives and the channel holds
-                    // credit messages; a full channel means the task is gone.
+                    // two windows; a full channel means the task is gone.
                     if tx.try_send(Incoming { seq, message }).is_err() {
                         break Some("the source task stopped taking messages".into());
                     }

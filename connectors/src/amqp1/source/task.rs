@@ -23,7 +23,7 @@ use super::config::SourceConfig;
 use super::driver::{self, Command, Ended, Incoming};
 use super::record::{id_text, raw_body, raw_headers, RecordMaker};
 use crate::amqp::committed_ids::{self, CommittedIds};
-use crate::amqp1::connection;
+use crate::amqp1::connection::{self, Nagle};
 
 const CLASS: &str = "io.sluice.connect.amqp1.Amqp1SourceTask";
 const SEQ_BITS: u32 = 44;
@@ -111,7 +111,9 @@ impl StartSourceTask for Amqp1SourceTask {
             let tasks_max = config.raw().get("tasks.max").map(String::as_str);
             committed_ids::require_single_task(tasks_max, "the AMQP 1.0 broker")?;
             let partition = committed_ids::partition(&cfg.source_name(), ctx.task);
-            let mut committed = CommittedIds::new(cfg.credit as usize);
+            // Two windows: a broker that adds credit to the old one may have that many
+            // unaccepted before the driver notices (see `driver`).
+            let mut committed = CommittedIds::new(2 * cfg.credit as usize);
             if let Some(offset) = ctx.offsets.offset(&partition).await? {
                 committed.load(&offset);
             }
@@ -119,7 +121,7 @@ impl StartSourceTask for Amqp1SourceTask {
                 source = %cfg.source_name(),
                 remembered = committed.remembered(),
                 "exactly-once: redelivered messages whose ids are among the last {} committed are skipped",
-                cfg.credit
+                2 * cfg.credit
             );
             Some((Arc::new(partition), committed))
         } else {
@@ -168,7 +170,7 @@ impl SourceTask for Amqp1SourceTask {
 
 impl Amqp1SourceTask {
     async fn open(&mut self) -> Result<Link, String> {
-        let mut opened = connection::open(&self.cfg.server, &self.container_id).await?;
+        let mut opened = connection::open(&self.cfg.server, &self.container_id, Nagle::Off).await?;
         let receiver = match tokio::time::timeout(
             self.cfg.server.connection_timeout,
             driver::attach(&mut opened, &self.cfg, &self.link_name),
@@ -183,7 +185,7 @@ impl Amqp1SourceTask {
             }
         };
         let endpoint = opened.endpoint.clone();
-        let (tx, rx) = mpsc::channel(self.cfg.credit as usize + 1);
+        let (tx, rx) = mpsc::channel(2 * self.cfg.credit as usize + 1);
         let (ctx, crx) = mpsc::channel(1024);
         let ended = Arc::new(Ended::default());
         let driver = tokio::spawn(driver::run(

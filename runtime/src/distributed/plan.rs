@@ -27,6 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::assignment::Unit;
 use super::membership::Membership;
+use super::records::StatusValue;
 use super::state::{ConfigState, RestartRequest, StatusState};
 use crate::config::files::TargetState;
 use crate::config::RawConfig;
@@ -114,6 +115,28 @@ pub fn units(cfg: &ConfigState) -> BTreeSet<Unit> {
     out
 }
 
+/// The unit's last status read from the status topic.
+fn status_of<'a>(statuses: &'a StatusState, u: &Unit) -> Option<&'a StatusValue> {
+    match u {
+        Unit::Connector(n) => statuses.connectors.get(n),
+        Unit::Task(n, t) => statuses.tasks.get(&(n.clone(), *t)),
+    }
+}
+
+/// Whether the unit runs on this worker (before this round's stops).
+fn runs_here(local: &Local, u: &Unit) -> bool {
+    match u {
+        Unit::Connector(n) => local.connectors.contains_key(n),
+        Unit::Task(n, t) => local.tasks.contains_key(&(n.clone(), *t)),
+    }
+}
+
+/// The assignment version from which the unit's current owner holds it (as a status
+/// generation).
+fn handed_over_at(cfg: &ConfigState, u: &Unit) -> i64 {
+    cfg.assigned_since.get(u).copied().unwrap_or(0) as i64
+}
+
 /// Decides the next round.
 pub fn plan(i: &Inputs<'_>) -> Plan {
     let cfg = i.config;
@@ -193,12 +216,8 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
         if running_after_stops {
             continue;
         }
-        let previous = match u {
-            Unit::Connector(n) => i.statuses.connectors.get(n),
-            Unit::Task(n, t) => i.statuses.tasks.get(&(n.clone(), *t)),
-        };
-        let since = cfg.assigned_since.get(u).copied().unwrap_or(0) as i64;
-        let free = previous.is_none_or(|s| {
+        let since = handed_over_at(cfg, u);
+        let free = status_of(i.statuses, u).is_none_or(|s| {
             s.worker_id == i.me
                 || departed(&s.worker_id)
                 || (s.state == State::Unassigned && s.generation >= since)
@@ -246,28 +265,18 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
         }
     }
 
-    // 6. Disown what another member holds and this worker no longer runs.
+    // 6. Disown what another member holds and this worker no longer runs (a unit
+    // running here is stopped above, which writes a fresh UNASSIGNED).
     if !fenced {
         for (u, owner) in &cfg.assignment.assignment {
-            if owner == i.me || !all.contains(u) {
+            if owner == i.me || !all.contains(u) || runs_here(i.local, u) {
                 continue;
             }
-            let (running_here, status) = match u {
-                Unit::Connector(n) => (
-                    i.local.connectors.contains_key(n),
-                    i.statuses.connectors.get(n),
-                ),
-                Unit::Task(n, t) => {
-                    let k = (n.clone(), *t);
-                    (i.local.tasks.contains_key(&k), i.statuses.tasks.get(&k))
-                }
-            };
-            let since = cfg.assigned_since.get(u).copied().unwrap_or(0) as i64;
-            let stale_mine = status.is_some_and(|s| {
+            let since = handed_over_at(cfg, u);
+            let stale_mine = status_of(i.statuses, u).is_some_and(|s| {
                 s.worker_id == i.me && (s.state != State::Unassigned || s.generation < since)
             });
-            // A unit running here is stopped above, which writes a fresh UNASSIGNED.
-            if stale_mine && !running_here {
+            if stale_mine {
                 plan.actions.push(Action::Disown(u.clone()));
             }
         }
@@ -330,6 +339,24 @@ mod tests {
             worker_id: worker.into(),
             generation: 1,
         }
+    }
+
+    /// Connector `c` (config `v`) and its task 0 running here.
+    fn running_here(v: &str) -> Local {
+        let mut local = Local::default();
+        local.connectors.insert(
+            "c".into(),
+            RunningConnector {
+                raw: raw(v),
+                target: TargetState::Running,
+                failed: false,
+            },
+        );
+        local.tasks.insert(
+            ("c".into(), 0),
+            local_task(v, 0, TargetState::Running, false),
+        );
+        local
     }
 
     fn local_task(v: &str, t: u32, target: TargetState, failed: bool) -> RunningTask {
@@ -469,19 +496,7 @@ mod tests {
         let mut st = StatusState::default();
         st.tasks
             .insert(("c".into(), 1), status(State::Unassigned, "w1"));
-        let mut local = Local::default();
-        local.connectors.insert(
-            "c".into(),
-            RunningConnector {
-                raw: raw("v1"),
-                target: TargetState::Running,
-                failed: false,
-            },
-        );
-        local.tasks.insert(
-            ("c".into(), 0),
-            local_task("v1", 0, TargetState::Running, false),
-        );
+        let mut local = running_here("v1");
         assert_eq!(
             run(&cfg, &m, &st, &local, false),
             vec![Action::Disown(t(1))]
@@ -511,19 +526,7 @@ mod tests {
     #[test]
     fn stops_everything_when_out_of_the_group_or_stopping() {
         let cfg = config("v1", 1, &[(c(), "w1"), (t(0), "w1")]);
-        let mut local = Local::default();
-        local.connectors.insert(
-            "c".into(),
-            RunningConnector {
-                raw: raw("v1"),
-                target: TargetState::Running,
-                failed: false,
-            },
-        );
-        local.tasks.insert(
-            ("c".into(), 0),
-            local_task("v1", 0, TargetState::Running, false),
-        );
+        let local = running_here("v1");
         let st = StatusState::default();
         let both = vec![
             Action::StopConnector("c".into()),
@@ -549,19 +552,7 @@ mod tests {
     #[test]
     fn a_changed_config_restarts_by_stop_then_start() {
         let cfg = config("v2", 1, &[(c(), "w1"), (t(0), "w1")]);
-        let mut local = Local::default();
-        local.connectors.insert(
-            "c".into(),
-            RunningConnector {
-                raw: raw("v1"),
-                target: TargetState::Running,
-                failed: false,
-            },
-        );
-        local.tasks.insert(
-            ("c".into(), 0),
-            local_task("v1", 0, TargetState::Running, false),
-        );
+        let local = running_here("v1");
         let mut st = StatusState::default();
         st.connectors
             .insert("c".into(), status(State::Running, "w1"));
@@ -585,19 +576,7 @@ mod tests {
             name: "c".into(),
             state: Some(TargetState::Paused),
         });
-        let mut local = Local::default();
-        local.connectors.insert(
-            "c".into(),
-            RunningConnector {
-                raw: raw("v1"),
-                target: TargetState::Running,
-                failed: false,
-            },
-        );
-        local.tasks.insert(
-            ("c".into(), 0),
-            local_task("v1", 0, TargetState::Running, false),
-        );
+        let local = running_here("v1");
         assert_eq!(
             run(
                 &cfg,
@@ -633,19 +612,7 @@ mod tests {
 
     #[test]
     fn restart_requests() {
-        let mut local = Local::default();
-        local.connectors.insert(
-            "c".into(),
-            RunningConnector {
-                raw: raw("v1"),
-                target: TargetState::Running,
-                failed: false,
-            },
-        );
-        local.tasks.insert(
-            ("c".into(), 0),
-            local_task("v1", 0, TargetState::Running, false),
-        );
+        let mut local = running_here("v1");
         local.tasks.insert(
             ("c".into(), 1),
             local_task("v1", 1, TargetState::Running, true),

@@ -43,11 +43,10 @@ use fe2o3_amqp::types::messaging::{
 use fe2o3_amqp::types::primitives::{Array, Binary, Symbol, Timestamp, Value};
 use fe2o3_amqp::{Connection, Receiver, Sender, Session};
 use futures::FutureExt;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message as _;
 use rdkafka::producer::future_producer::DeliveryFuture;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::ClientConfig;
 
 use common::*;
 use queues::rt;
@@ -65,12 +64,6 @@ fn n() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000)
-}
-
-fn body(i: usize) -> Vec<u8> {
-    let mut b = format!("{:08}-", i).into_bytes();
-    b.resize(BODY, b'x');
-    b
 }
 
 fn queue_source(address: &str) -> Source {
@@ -135,7 +128,7 @@ fn fill_queue(address: &str, n: usize) {
             }
             let m = Message::builder()
                 .header(Header::builder().durable(true).build())
-                .data(Binary::from(body(i)))
+                .data(Binary::from(numbered_value(i, BODY)))
                 .build();
             pending.push_back(tx.send_batchable(m).await.unwrap());
         }
@@ -226,17 +219,28 @@ fn worker(dir: &std::path::Path) -> String {
     worker_yaml(dir, free_port(), "").replace("offset.flush.interval.ms: 500\n", "")
 }
 
-/// `amqp1-source`, defaults: time from its first record in Kafka to the last.
-fn sluice_source(dir: &std::path::Path, address: &str, topic: &str, n: usize) -> f64 {
-    let name = unique("bench-amqp1-source");
+/// A connector file for `class` with the defaults but `settings` (YAML lines), the
+/// stack's Artemis and bytes as they are.
+fn connector_file(dir: &std::path::Path, class: &str, settings: &str) -> std::path::PathBuf {
+    let name = unique(&format!("bench-{class}"));
     let c = dir.join(format!("{name}.yaml"));
     std::fs::write(
         &c,
         format!(
-            "name: {name}\nconfig:\n  connector.class: amqp1-source\n  amqp1.uri: {URL}\n  amqp1.address: {address}\n  topic: {topic}\n  value.converter: org.apache.kafka.connect.converters.ByteArrayConverter\n"
+            "name: {name}\nconfig:\n  connector.class: {class}\n  amqp1.uri: {URL}\n{settings}  value.converter: org.apache.kafka.connect.converters.ByteArrayConverter\n"
         ),
     )
     .unwrap();
+    c
+}
+
+/// `amqp1-source`, defaults: time from its first record in Kafka to the last.
+fn sluice_source(dir: &std::path::Path, address: &str, topic: &str, n: usize) -> f64 {
+    let c = connector_file(
+        dir,
+        "amqp1-source",
+        &format!("  amqp1.address: {address}\n  topic: {topic}\n"),
+    );
     let mut w = Sluice::standalone(dir, &worker(dir), &[&c]);
     let start = Instant::now();
     let deadline = start + Duration::from_secs(900);
@@ -295,27 +299,9 @@ async fn drain(address: &str, n: usize) -> f64 {
     secs
 }
 
-fn fill_topic(topic: &str, n: usize) {
-    create_topic(topic, 1);
-    let values: Vec<Vec<u8>> = (0..n).map(body).collect();
-    for chunk in values.chunks(20_000) {
-        let msgs: Vec<Outgoing<'_>> = chunk.iter().map(|v| (None, Some(&v[..]), vec![])).collect();
-        produce(topic, &msgs);
-    }
-}
-
 /// The plain Kafka -> Artemis loop, timed by the drain receiver.
 fn plain_sink(topic: &str, address: &str, n: usize) -> f64 {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("bench-plain-amqp1-sink"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .unwrap();
-    c.assign(&tpl).unwrap();
+    let c = reader_from_start(topic, "bench-plain-amqp1-sink");
     rt().block_on(async {
         let drained = tokio::spawn({
             let address = address.to_string();
@@ -382,15 +368,11 @@ fn plain_sink(topic: &str, address: &str, n: usize) -> f64 {
 
 /// `amqp1-sink`, defaults, timed by the drain receiver.
 fn sluice_sink(dir: &std::path::Path, topic: &str, address: &str, n: usize) -> f64 {
-    let name = unique("bench-amqp1-sink");
-    let c = dir.join(format!("{name}.yaml"));
-    std::fs::write(
-        &c,
-        format!(
-            "name: {name}\nconfig:\n  connector.class: amqp1-sink\n  amqp1.uri: {URL}\n  amqp1.address: {address}\n  amqp1.capabilities: queue\n  topics: {topic}\n  value.converter: org.apache.kafka.connect.converters.ByteArrayConverter\n"
-        ),
-    )
-    .unwrap();
+    let c = connector_file(
+        dir,
+        "amqp1-sink",
+        &format!("  amqp1.address: {address}\n  amqp1.capabilities: queue\n  topics: {topic}\n"),
+    );
     let runtime = rt();
     let drained = runtime.spawn({
         let address = address.to_string();
@@ -430,7 +412,7 @@ fn main() {
     );
 
     let topic = unique("bench-amqp1-sink");
-    fill_topic(&topic, n);
+    fill_numbered(&topic, n, BODY);
     let (a_plain, a_sluice) = (
         unique("bench-amqp1-sink-plain"),
         unique("bench-amqp1-sink-sluice"),

@@ -19,9 +19,7 @@ use std::time::{Duration, Instant};
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use common::*;
 use queues::*;
@@ -36,34 +34,10 @@ fn n() -> usize {
         .unwrap_or(100_000)
 }
 
-fn fill_topic(topic: &str, n: usize) {
-    create_topic(topic, 1);
-    let values: Vec<Vec<u8>> = (0..n)
-        .map(|i| {
-            let mut b = format!("{:08}-", i).into_bytes();
-            b.resize(BODY, b'x');
-            b
-        })
-        .collect();
-    for chunk in values.chunks(20_000) {
-        let msgs: Vec<Outgoing<'_>> = chunk.iter().map(|v| (None, Some(&v[..]), vec![])).collect();
-        produce(topic, &msgs);
-    }
-}
-
 /// The plain loop: consume the topic, publish each value with confirms, at most
 /// WINDOW unconfirmed. Returns messages per second.
 fn plain(topic: &str, queue: &str, n: usize) -> f64 {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("bench-plain-sink"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .unwrap();
-    c.assign(&tpl).unwrap();
+    let c = reader_from_start(topic, "bench-plain-sink");
     rt().block_on(async {
         let conn = Connection::connect(AMQP_URI, ConnectionProperties::default())
             .await
@@ -166,7 +140,7 @@ fn main() {
     let n = n();
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("bench-amqp-sink");
-    fill_topic(&topic, n);
+    fill_numbered(&topic, n, BODY);
     let (q_plain, q_sluice) = (unique("bench-sink-plain"), unique("bench-sink-sluice"));
     declare_queue(&q_plain);
     declare_queue(&q_sluice);

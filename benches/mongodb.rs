@@ -23,9 +23,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, Bson, Document};
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use common::*;
 
@@ -110,16 +108,7 @@ impl Probe {
 
 /// A plain rdkafka consumer + `insert_many` loop. Returns records/s.
 fn plain(topic: &str, coll: &str, n: usize, batch: usize) -> f64 {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("bench-plain"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .unwrap();
-    c.assign(&tpl).unwrap();
+    let c = reader_from_start(topic, "bench-plain");
     let r = rt();
     r.block_on(async {
         let client = mongodb::Client::with_uri_str(mongo_uri()).await.unwrap();

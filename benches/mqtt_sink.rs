@@ -22,9 +22,7 @@ mod queues;
 
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
 use common::*;
@@ -40,37 +38,10 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn fill_topic(topic: &str, n: usize, size: usize) {
-    create_topic(topic, 1);
-    for start in (0..n).step_by(20_000) {
-        let values: Vec<Vec<u8>> = (start..(start + 20_000).min(n))
-            .map(|i| {
-                let mut b = format!("{:08}-", i).into_bytes();
-                b.resize(size, b'x');
-                b
-            })
-            .collect();
-        let msgs: Vec<Outgoing<'_>> = values
-            .iter()
-            .map(|v| (None, Some(&v[..]), vec![]))
-            .collect();
-        produce(topic, &msgs);
-    }
-}
-
 /// The plain loop: consume the topic, publish each value at QoS 1 with at most WINDOW
 /// unacknowledged. Returns messages per second.
 fn plain(topic: &str, mqtt_topic: &str, n: usize) -> f64 {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("bench-plain-mqtt-sink"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .unwrap();
-    c.assign(&tpl).unwrap();
+    let c = reader_from_start(topic, "bench-plain-mqtt-sink");
     rt().block_on(async {
         let mut opts = MqttOptions::new(unique("bench-plain"), "127.0.0.1", 1883);
         opts.set_keep_alive(Duration::from_secs(30))
@@ -174,7 +145,7 @@ fn main() {
     let size = env("SLUICE_BENCH_MQTT_SINK_BYTES", 100);
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("bench-mqtt-sink");
-    fill_topic(&topic, n, size);
+    fill_numbered(&topic, n, size);
     println!("Kafka -> MQTT: {n} records of {size} B, QoS 1, {WINDOW} unacknowledged at most");
     let p = plain(&topic, &unique("bench/plain"), n);
     let s = sluice(dir.path(), &topic, &unique("bench/sluice"), n);

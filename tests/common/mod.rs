@@ -133,6 +133,44 @@ impl Msg {
 /// A message to produce: key, value, headers.
 pub type Outgoing<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, Vec<(&'a str, &'a [u8])>);
 
+/// A benchmark value: `<i, 8 digits>-` padded with `x` to `size` bytes.
+pub fn numbered_value(i: usize, size: usize) -> Vec<u8> {
+    let mut b = format!("{:08}-", i).into_bytes();
+    b.resize(size, b'x');
+    b
+}
+
+/// Creates a one-partition topic holding `n` [`numbered_value`]s of `size` bytes.
+pub fn fill_numbered(topic: &str, n: usize, size: usize) {
+    create_topic(topic, 1);
+    for start in (0..n).step_by(20_000) {
+        let values: Vec<Vec<u8>> = (start..(start + 20_000).min(n))
+            .map(|i| numbered_value(i, size))
+            .collect();
+        let msgs: Vec<Outgoing<'_>> = values
+            .iter()
+            .map(|v| (None, Some(&v[..]), vec![]))
+            .collect();
+        produce(topic, &msgs);
+    }
+}
+
+/// A consumer (new group `<prefix>-...`, no commits) assigned partition 0 of `topic`
+/// from its beginning: the plain loops of the sink benchmarks.
+pub fn reader_from_start(topic: &str, prefix: &str) -> BaseConsumer {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique(prefix))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
+    c.assign(&tpl).unwrap();
+    c
+}
+
 /// Produces messages (key, value, headers) and waits for all acks.
 pub fn produce(topic: &str, msgs: &[Outgoing<'_>]) {
     let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()

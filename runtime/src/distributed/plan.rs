@@ -9,17 +9,19 @@
 //!    config changed (a task restarts when its own or its connector's config changed).
 //! 3. It applies target-state changes (pause, resume) to what keeps running.
 //! 4. Once the leader's latest assignment lists it as a member, it starts what is
-//!    assigned to it once the previous owner let go: the unit's
-//!    status is written by this worker, or by a worker that left (per this worker's
-//!    view of the group or the leader's latest assignment), or is an UNASSIGNED
-//!    written at or after the assignment version that gave the unit to this worker.
-//!    An older UNASSIGNED proves nothing: a worker restarted under the same id may have
-//!    run the unit again since it wrote it (on the way down).
+//!    assigned to it once the previous owner let go: the unit's status is written by a
+//!    worker that left (per the leader's latest assignment), or, written at or after the assignment version that gave the unit
+//!    to this worker, is an UNASSIGNED or this worker's own (or, for a unit nobody else
+//!    held, any status of this worker's own). An older status proves nothing: a worker
+//!    restarted under the same id may have run the unit again since it wrote it (on
+//!    the way down), and another may have started it since without its status read.
 //! 5. It carries out restart requests read since the last round, for units that keep
 //!    running here (`only_failed`: FAILED ones only).
 //! 6. It disowns what another member now holds and this worker does not run, when the
 //!    unit's status is still this worker's and older than that hand-over (or not
-//!    UNASSIGNED): it writes a fresh UNASSIGNED, which rule 4 on the new owner waits for.
+//!    UNASSIGNED), or the unit was handed over from this worker and no status is as new
+//!    as the hand-over: it writes a fresh UNASSIGNED, which rule 4 on the new owner
+//!    waits for.
 //!    Without it a unit this worker stopped before the hand-over (shutdown, fencing,
 //!    STOPPED) would wait forever.
 
@@ -132,9 +134,12 @@ fn runs_here(local: &Local, u: &Unit) -> bool {
 }
 
 /// The assignment version from which the unit's current owner holds it (as a status
-/// generation).
-fn handed_over_at(cfg: &ConfigState, u: &Unit) -> i64 {
-    cfg.assigned_since.get(u).copied().unwrap_or(0) as i64
+/// generation), and its previous owner.
+fn handed_over<'a>(cfg: &'a ConfigState, u: &Unit) -> (i64, Option<&'a str>) {
+    match cfg.assigned_since.get(u) {
+        Some(h) => (h.version as i64, h.from.as_deref()),
+        None => (0, None),
+    }
 }
 
 /// Decides the next round.
@@ -192,12 +197,12 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
         }
     }
 
-    // 4. Starts, once the previous owner has let go. A worker has left when this
-    // worker's view of the group or the leader's (the members of the assignment it
-    // published) lacks it: both come from Kafka's group, and the leader's may be the
-    // newer one (each worker describes the group on its own clock).
-    let departed =
-        |w: &String| !i.membership.members.contains(w) || !cfg.assignment.members.contains(w);
+    // 4. Starts, once the previous owner has let go. A worker has left when the
+    // leader's latest assignment (the view the units were assigned by) lacks it; this
+    // worker's own view of the group may lag behind it either way (each worker
+    // describes the group on its own clock): a worker that just joined and was given
+    // a unit is not in it yet.
+    let departed = |w: &String| !cfg.assignment.members.contains(w);
     // A worker starts nothing until the leader has published an assignment that
     // lists it as a member: until then, units the assignment still shows as its own
     // may be held for it from before a restart, and the leader may be handing them to
@@ -216,11 +221,14 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
         if running_after_stops {
             continue;
         }
-        let since = handed_over_at(cfg, u);
+        let (since, from) = handed_over(cfg, u);
         let free = status_of(i.statuses, u).is_none_or(|s| {
-            s.worker_id == i.me
-                || departed(&s.worker_id)
-                || (s.state == State::Unassigned && s.generation >= since)
+            let fresh = s.generation >= since;
+            departed(&s.worker_id)
+                || (fresh && (s.worker_id == i.me || s.state == State::Unassigned))
+                // a stale status of this worker's own, and nobody else held the unit
+                // (a new unit, e.g. a connector created again under the same name)
+                || (from.is_none() && s.worker_id == i.me)
         });
         if !free {
             continue; // wait for the previous owner's UNASSIGNED
@@ -272,11 +280,19 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
             if owner == i.me || !all.contains(u) || runs_here(i.local, u) {
                 continue;
             }
-            let since = handed_over_at(cfg, u);
-            let stale_mine = status_of(i.statuses, u).is_some_and(|s| {
+            let (since, from) = handed_over(cfg, u);
+            let status = status_of(i.statuses, u);
+            let stale_mine = status.is_some_and(|s| {
                 s.worker_id == i.me && (s.state != State::Unassigned || s.generation < since)
             });
-            if stale_mine {
+            // Handed over from this worker, which never ran it since: the new owner
+            // waits for an UNASSIGNED from here as new as the hand-over.
+            // (Another worker's live status is that worker's to clear.)
+            let owed = from == Some(i.me)
+                && status.is_none_or(|s| {
+                    s.generation < since && (s.worker_id == i.me || s.state == State::Unassigned)
+                });
+            if stale_mine || owed {
                 plan.actions.push(Action::Disown(u.clone()));
             }
         }
@@ -409,13 +425,13 @@ mod tests {
             .insert(("c".into(), 0), status(State::Unassigned, "w2"));
         let actions = run(&cfg, &members(&["w1", "w2"]), &st, &Local::default(), false);
         assert!(actions.contains(&Action::StartTask("c".into(), 0)));
+        // Left: the leader's latest assignment (members w1, w2) lacks w3, whatever
+        // this worker's own view of the group says.
         st.tasks
             .insert(("c".into(), 0), status(State::Running, "w2"));
         let actions = run(&cfg, &members(&["w1"]), &st, &Local::default(), false);
-        assert!(actions.contains(&Action::StartTask("c".into(), 0)));
+        assert!(!actions.contains(&Action::StartTask("c".into(), 0)));
         assert!(!actions.contains(&Action::StartTask("c".into(), 1)));
-        // The leader's assignment (members w1, w2) already lacks w3, though this
-        // worker's own view of the group still lists it: w3 has left.
         st.tasks
             .insert(("c".into(), 0), status(State::Running, "w3"));
         let actions = run(
@@ -471,8 +487,8 @@ mod tests {
     fn an_unassigned_older_than_the_hand_over_does_not_free_a_unit() {
         let mut cfg = config("v1", 2, &[(c(), "w1"), (t(0), "w2"), (t(1), "w2")]);
         reassign(&mut cfg, &[(c(), "w1"), (t(0), "w1"), (t(1), "w2")]);
-        assert_eq!(cfg.assigned_since.get(&t(0)), Some(&2));
-        assert_eq!(cfg.assigned_since.get(&t(1)), Some(&1));
+        assert_eq!(handed_over(&cfg, &t(0)), (2, Some("w2")));
+        assert_eq!(handed_over(&cfg, &t(1)), (1, None));
         let mut st = StatusState::default();
         // w2 wrote UNASSIGNED at generation 1 (say, on its way down before a restart
         // under the same id): it may be running task 0 again since.
@@ -485,6 +501,48 @@ mod tests {
         st.tasks.get_mut(&("c".into(), 0)).unwrap().generation = 2;
         let actions = run(&cfg, &m, &st, &Local::default(), false);
         assert!(actions.contains(&Action::StartTask("c".into(), 0)));
+    }
+
+    #[test]
+    fn a_stale_status_of_our_own_does_not_free_a_unit_handed_over_from_another() {
+        // Task 0 came from w2 at version 2; the status read is w1's own, from before
+        // (say, written on its way down before a restart): w2 may be running it now.
+        let mut cfg = config("v1", 1, &[(c(), "w1"), (t(0), "w2")]);
+        reassign(&mut cfg, &[(c(), "w1"), (t(0), "w1")]);
+        let mut st = StatusState::default();
+        st.tasks
+            .insert(("c".into(), 0), status(State::Unassigned, "w1"));
+        let m = members(&["w1", "w2"]);
+        let actions = run(&cfg, &m, &st, &Local::default(), false);
+        assert!(!actions.contains(&Action::StartTask("c".into(), 0)));
+        // w2's UNASSIGNED as new as the hand-over frees it.
+        st.tasks.insert(
+            ("c".into(), 0),
+            StatusValue {
+                generation: 2,
+                ..status(State::Unassigned, "w2")
+            },
+        );
+        let actions = run(&cfg, &m, &st, &Local::default(), false);
+        assert!(actions.contains(&Action::StartTask("c".into(), 0)));
+    }
+
+    #[test]
+    fn the_previous_owner_that_never_ran_a_unit_still_writes_its_unassigned() {
+        // Task 0 went from w1 to w2 at version 2; w1 does not run it and nothing as new
+        // as the hand-over was written: w2 waits for w1's word.
+        let mut cfg = config("v1", 1, &[(c(), "w1"), (t(0), "w1")]);
+        reassign(&mut cfg, &[(c(), "w1"), (t(0), "w2")]);
+        let m = members(&["w1", "w2"]);
+        let local = {
+            let mut l = running_here("v1");
+            l.tasks.clear();
+            l
+        };
+        assert_eq!(
+            run(&cfg, &m, &StatusState::default(), &local, false),
+            vec![Action::Disown(t(0))]
+        );
     }
 
     #[test]

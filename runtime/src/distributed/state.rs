@@ -22,6 +22,15 @@ pub enum RestartRequest {
     },
 }
 
+/// When a unit came to its current owner: the assignment version (the previous
+/// owner's UNASSIGNED must be at least this new to count) and the previous owner (none
+/// for a unit new to the assignments read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandOver {
+    pub version: u64,
+    pub from: Option<String>,
+}
+
 /// Everything the config topic says.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigState {
@@ -31,9 +40,8 @@ pub struct ConfigState {
     pub tasks: BTreeMap<String, Vec<RawConfig>>,
     pending: BTreeMap<(String, u32), RawConfig>,
     pub assignment: AssignmentRecord,
-    /// For each assigned unit, the assignment version from which its current owner
-    /// holds it: the previous owner's UNASSIGNED must be at least this new to count.
-    pub assigned_since: BTreeMap<Unit, u64>,
+    /// For each assigned unit, since when and from whom its current owner holds it.
+    pub assigned_since: BTreeMap<Unit, HandOver>,
     /// Restart requests in the order they were read, numbered.
     pub restarts: Vec<(u64, RestartRequest)>,
     next_restart: u64,
@@ -109,12 +117,15 @@ impl ConfigState {
                         .assignment
                         .iter()
                         .map(|(u, w)| {
-                            let kept = self.assignment.assignment.get(u) == Some(w);
-                            let since = match previous.get(u) {
-                                Some(v) if kept => *v,
-                                _ => a.version,
+                            let before = self.assignment.assignment.get(u);
+                            let held = match previous.get(u) {
+                                Some(h) if before == Some(w) => h.clone(),
+                                _ => HandOver {
+                                    version: a.version,
+                                    from: before.filter(|b| *b != w).cloned(),
+                                },
                             };
-                            (u.clone(), since)
+                            (u.clone(), held)
                         })
                         .collect();
                     self.assignment = a;

@@ -14,7 +14,8 @@ use bytes::Bytes;
 use serde_json::Value as Json;
 
 use super::json_schema::{schema_from_json, schema_to_json};
-use super::json_value::{value_from_json, value_from_json_with, value_to_json, DecimalFormat};
+use super::json_value::{value_from_json, value_from_json_with, DecimalFormat};
+use super::json_write::write_value;
 use super::{ConvertError, Converter, HeaderConverter};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, RawConfig};
 use crate::data::{Headers, SchemaAndValue, SchemaRef};
@@ -118,7 +119,10 @@ impl Default for JsonConverterConfig {
 /// schemas already read (by their JSON text).
 pub struct JsonConverter {
     config: JsonConverterConfig,
-    written: Vec<(SchemaRef, Json)>,
+    /// Schemas written, with their JSON text.
+    written: Vec<(SchemaRef, Bytes)>,
+    /// Length of the last output: the next buffer's starting size.
+    last_len: usize,
     read: HashMap<String, Option<SchemaRef>>,
     /// Bytes of schema text held by `read`.
     read_bytes: usize,
@@ -160,6 +164,7 @@ impl JsonConverter {
         JsonConverter {
             config,
             written: Vec::new(),
+            last_len: 0,
             read: HashMap::new(),
             read_bytes: 0,
         }
@@ -173,51 +178,55 @@ impl JsonConverter {
         })
     }
 
-    fn schema_json(&mut self, schema: &SchemaRef) -> Result<Json, ConvertError> {
-        if let Some((_, j)) = self
+    /// The envelope's `schema` text for `schema`, written once per schema: looked up
+    /// by identity first (records of one stream share their schema), then by equality.
+    fn schema_text(&mut self, schema: &SchemaRef) -> Result<Bytes, ConvertError> {
+        if let Some((_, text)) = self
             .written
             .iter()
             .find(|(s, _)| std::sync::Arc::ptr_eq(s, schema))
+            .or_else(|| self.written.iter().find(|(s, _)| **s == **schema))
         {
-            return Ok(j.clone());
+            return Ok(text.clone());
         }
-        let j = schema_to_json(schema, self.config.decimal_format)?;
+        let json = schema_to_json(schema, self.config.decimal_format)?;
+        let text = Bytes::from(serde_json::to_vec(&json).map_err(ser_err)?);
         if self.config.cache_size > 0 {
             if self.written.len() >= self.config.cache_size.min(64) {
                 self.written.remove(0);
             }
-            self.written.push((schema.clone(), j.clone()));
+            self.written.push((schema.clone(), text.clone()));
         }
-        Ok(j)
+        Ok(text)
     }
 
-    /// Serializes to JSON bytes (envelope or plain).
+    /// Serializes to JSON bytes (envelope or plain), writing the value straight to
+    /// text and the schema from its cached text.
     pub fn serialize(&mut self, data: &SchemaAndValue) -> Result<Option<Bytes>, ConvertError> {
         if data.schema.is_none() && data.value.is_null() {
             return Ok(None);
         }
-        let payload = value_to_json(
+        let mut buf = Vec::with_capacity(self.last_len + self.last_len / 4 + 16);
+        if self.config.schemas_enable {
+            buf.extend_from_slice(b"{\"schema\":");
+            match &data.schema {
+                Some(s) => buf.extend_from_slice(&self.schema_text(s)?),
+                None => buf.extend_from_slice(b"null"),
+            }
+            buf.extend_from_slice(b",\"payload\":");
+        }
+        write_value(
+            &mut buf,
             data.schema.as_deref(),
             &data.value,
             self.config.decimal_format,
             self.config.replace_null_with_default,
         )?;
-        let out = if self.config.schemas_enable {
-            let schema = match &data.schema {
-                Some(s) => self.schema_json(s)?,
-                None => Json::Null,
-            };
-            let mut buf = Vec::with_capacity(64);
-            buf.extend_from_slice(b"{\"schema\":");
-            serde_json::to_writer(&mut buf, &schema).map_err(ser_err)?;
-            buf.extend_from_slice(b",\"payload\":");
-            serde_json::to_writer(&mut buf, &payload).map_err(ser_err)?;
+        if self.config.schemas_enable {
             buf.push(b'}');
-            buf
-        } else {
-            serde_json::to_vec(&payload).map_err(ser_err)?
-        };
-        Ok(Some(Bytes::from(out)))
+        }
+        self.last_len = buf.len();
+        Ok(Some(Bytes::from(buf)))
     }
 
     /// Parses JSON bytes (envelope or plain).

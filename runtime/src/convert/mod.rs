@@ -17,6 +17,7 @@ pub mod json_schema_registry;
 #[cfg(test)]
 mod json_tests;
 mod json_value;
+mod json_write;
 mod number;
 pub mod protobuf;
 pub mod registry;

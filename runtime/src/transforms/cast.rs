@@ -10,7 +10,7 @@ use super::util::{
     replace_null_with_default_key, require_map, require_struct_err, with_default, SchemaCache,
     Side,
 };
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{
     ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig, TypedValue, Validator,
 };
@@ -420,12 +420,12 @@ fn cast_struct(
 }
 
 impl Transform for Cast {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
-        if self.side.get(&record).is_null() {
-            return Ok(Some(record));
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
+        if self.side.get(record).is_null() {
+            return Ok(Fate::Keep);
         }
         let name = self.name;
-        let SchemaAndValue { schema, mut value } = self.side.take(&mut record);
+        let SchemaAndValue { schema, mut value } = self.side.take(record);
         let out = match (schema, &self.spec) {
             (None, Spec::Whole(t)) => SchemaAndValue::schemaless(
                 cast_value(value, None, *t).map_err(|e| format!("{}: {}", name, e))?,
@@ -460,8 +460,8 @@ impl Transform for Cast {
                 SchemaAndValue::with_schema(updated, v)
             }
         };
-        self.side.put(&mut record, out);
-        Ok(Some(record))
+        self.side.put(record, out);
+        Ok(Fate::Keep)
     }
 }
 
@@ -550,37 +550,43 @@ mod tests {
     #[test]
     fn failures_name_the_problem() {
         let mut t = transform("Cast$Value", &[("spec", "int32")]);
-        let e = t
-            .apply(value_record(SchemaAndValue::schemaless(Value::from(
-                "not a number",
-            ))))
-            .unwrap_err();
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::schemaless(Value::from("not a number"))),
+        )
+        .unwrap_err();
         assert!(
             e.contains("Cast$Value") && e.contains("not a number") && e.contains("int32"),
             "{}",
             e
         );
-        let e = t
-            .apply(value_record(SchemaAndValue::schemaless(Value::Bytes(
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::schemaless(Value::Bytes(
                 Bytes::from_static(b"x"),
-            ))))
-            .unwrap_err();
+            ))),
+        )
+        .unwrap_err();
         assert!(
             e.contains("binary values can only be cast to string"),
             "{}",
             e
         );
-        let e = t
-            .apply(value_record(SchemaAndValue::schemaless(smap(vec![]))))
-            .unwrap_err();
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::schemaless(smap(vec![]))),
+        )
+        .unwrap_err();
         assert!(e.contains("does not support casting from map"), "{}", e);
         let mut t = transform("Cast$Value", &[("spec", "a:int32")]);
-        let e = t
-            .apply(value_record(SchemaAndValue::schemaless(smap(vec![(
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::schemaless(smap(vec![(
                 "a",
                 Value::from("x"),
-            )]))))
-            .unwrap_err();
+            )]))),
+        )
+        .unwrap_err();
         assert!(e.contains("field a"), "{}", e);
     }
 

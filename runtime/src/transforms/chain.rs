@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{find_predicate, find_transform, Predicate, Transform};
+use super::{find_predicate, find_transform, Fate, Predicate, Transform};
 use crate::config::{
     split_list, sub_config, ConfigDef, ConfigErrors, ConfigIssue, ConfigKey, RawConfig,
 };
@@ -169,12 +169,9 @@ impl TransformChain {
                     continue;
                 }
             }
-            match step.transform.apply(record) {
-                Ok(Some(r)) => {
-                    seen(&step.alias, Some(&r));
-                    record = r;
-                }
-                Ok(None) => {
+            match step.transform.apply(&mut record) {
+                Ok(Fate::Keep) => seen(&step.alias, Some(&record)),
+                Ok(Fate::Drop) => {
                     seen(&step.alias, None);
                     return Ok(None);
                 }

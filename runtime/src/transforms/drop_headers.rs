@@ -1,7 +1,7 @@
 //! `DropHeaders`: removes headers by name.
 
 use super::util::{non_empty_list, NameSet};
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig, Validator};
 use crate::data::Record;
 
@@ -33,11 +33,11 @@ fn create(c: &ParsedConfig) -> Result<Box<dyn Transform>, ConfigErrors> {
 }
 
 impl Transform for DropHeaders {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
         if !record.headers.is_empty() {
             record.headers.retain(|h| !self.headers.contains(&h.key));
         }
-        Ok(Some(record))
+        Ok(Fate::Keep)
     }
 }
 

@@ -2,7 +2,7 @@
 //! fields. With `field.syntax.version=V2`, dotted paths reach nested fields.
 
 use super::util::{config_error, map_get, replace_null_with_default_key, with_default, Side};
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, ParsedConfig};
 use crate::data::{Field, Record, SchemaAndValue, SchemaRef, Value};
 
@@ -168,8 +168,8 @@ fn create(c: &ParsedConfig, side: Side) -> Result<Box<dyn Transform>, ConfigErro
 const PURPOSE: &str = "field extraction";
 
 impl Transform for ExtractField {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
-        let data = self.side.get(&record);
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
+        let data = self.side.get(record);
         let out = match &data.schema {
             None => match &data.value {
                 Value::Null => SchemaAndValue::NULL,
@@ -202,8 +202,8 @@ impl Transform for ExtractField {
                 }
             }
         };
-        self.side.put(&mut record, out);
-        Ok(Some(record))
+        self.side.put(record, out);
+        Ok(Fate::Keep)
     }
 }
 
@@ -267,12 +267,14 @@ mod tests {
     fn with_schema_unknown_field_fails() {
         let schema = SchemaBuilder::struct_().field("magic", s(Int32)).build();
         let mut t = transform("ExtractField$Value", &[("field", "nonexistent")]);
-        let e = t
-            .apply(value_record(SchemaAndValue::with_schema(
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::with_schema(
                 schema.clone(),
                 Value::Struct(st(&schema, vec![Value::Int32(42)])),
-            )))
-            .unwrap_err();
+            )),
+        )
+        .unwrap_err();
         assert!(e.contains("unknown field: nonexistent"), "{}", e);
     }
 

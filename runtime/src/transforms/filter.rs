@@ -1,6 +1,6 @@
 //! `Filter`: drops every record it is applied to (use it with a predicate).
 
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ParsedConfig};
 use crate::data::Record;
 
@@ -19,8 +19,8 @@ fn create(_: &ParsedConfig) -> Result<Box<dyn Transform>, ConfigErrors> {
 }
 
 impl Transform for Filter {
-    fn apply(&mut self, _record: Record) -> Result<Option<Record>, String> {
-        Ok(None)
+    fn apply(&mut self, _record: &mut Record) -> Result<Fate, String> {
+        Ok(Fate::Drop)
     }
 }
 
@@ -32,8 +32,7 @@ mod tests {
     #[test]
     fn drops_everything() {
         let mut t = transform("Filter", &[]);
-        assert!(t
-            .apply(Record::new("t", SchemaAndValue::NULL))
+        assert!(try_apply(&mut t, Record::new("t", SchemaAndValue::NULL))
             .unwrap()
             .is_none());
     }

@@ -2,7 +2,7 @@
 //! joining field names with a delimiter.
 
 use super::util::{require_struct_err, struct_builder_like, SchemaCache, Side};
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, ParsedConfig};
 use crate::data::{Record, Schema, SchemaAndValue, SchemaBuilder, SchemaType, Struct, Value};
 
@@ -175,11 +175,11 @@ impl Flatten {
 }
 
 impl Transform for Flatten {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
-        if self.side.get(&record).is_null() {
-            return Ok(Some(record));
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
+        if self.side.get(record).is_null() {
+            return Ok(Fate::Keep);
         }
-        let SchemaAndValue { schema, value } = self.side.take(&mut record);
+        let SchemaAndValue { schema, value } = self.side.take(record);
         let out = match schema {
             None => match value {
                 Value::Map(entries) => {
@@ -229,8 +229,8 @@ impl Transform for Flatten {
                 SchemaAndValue::with_schema(updated, Value::Struct(st))
             }
         };
-        self.side.put(&mut record, out);
-        Ok(Some(record))
+        self.side.put(record, out);
+        Ok(Fate::Keep)
     }
 }
 
@@ -419,9 +419,11 @@ mod tests {
         let mut t = transform("Flatten$Value", &[]);
         let r = value_record(SchemaAndValue::NULL);
         assert_eq!(apply(&mut t, r.clone()), r);
-        let e = t
-            .apply(value_record(SchemaAndValue::schemaless(Value::Int64(1))))
-            .unwrap_err();
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::schemaless(Value::Int64(1))),
+        )
+        .unwrap_err();
         assert!(e.contains("Flatten$Value") && e.contains("int64"), "{}", e);
         let mut t = transform("Flatten$Key", &[]);
         let r = value_record(SchemaAndValue::NULL).with_key(SchemaAndValue::schemaless(smap(

@@ -4,7 +4,7 @@ use super::util::{
     config_error, map_get, map_remove, non_empty_list, replace_null_with_default_key, require_map,
     require_struct_err, struct_builder_like, with_default, NameSet, SchemaCache, Side,
 };
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig, Validator};
 use crate::data::{Record, SchemaAndValue, Struct, Value};
 
@@ -88,16 +88,16 @@ fn create(c: &ParsedConfig, side: Side) -> Result<Box<dyn Transform>, ConfigErro
 }
 
 impl Transform for HeaderFrom {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
-        if self.side.get(&record).is_null() {
-            return Ok(Some(record));
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
+        if self.side.get(record).is_null() {
+            return Ok(Fate::Keep);
         }
         let purpose = if self.is_move {
             "header move"
         } else {
             "header copy"
         };
-        let SchemaAndValue { schema, mut value } = self.side.take(&mut record);
+        let SchemaAndValue { schema, mut value } = self.side.take(record);
         let out = match schema {
             None => {
                 let entries = require_map(self.name, purpose, &mut value)?;
@@ -163,8 +163,8 @@ impl Transform for HeaderFrom {
                 }
             }
         };
-        self.side.put(&mut record, out);
-        Ok(Some(record))
+        self.side.put(record, out);
+        Ok(Fate::Keep)
     }
 }
 
@@ -261,12 +261,14 @@ mod tests {
     fn missing_field_and_tombstone() {
         let mut t = transform("HeaderFrom$Value", &cfg("copy"));
         let schema = SchemaBuilder::struct_().field("field1", s(String)).build();
-        let e = t
-            .apply(value_record(SchemaAndValue::with_schema(
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::with_schema(
                 schema.clone(),
                 Value::Struct(st(&schema, vec![Value::from("a")])),
-            )))
-            .unwrap_err();
+            )),
+        )
+        .unwrap_err();
         assert!(
             e.contains("HeaderFrom$Value") && e.contains("field2"),
             "{}",

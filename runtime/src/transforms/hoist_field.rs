@@ -2,7 +2,7 @@
 //! (with a schema) or map (schemaless).
 
 use super::util::{SchemaCache, Side};
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, ParsedConfig};
 use crate::data::{Record, SchemaAndValue, SchemaBuilder, Struct, Value};
 
@@ -45,8 +45,8 @@ fn create(c: &ParsedConfig, side: Side) -> Result<Box<dyn Transform>, ConfigErro
 }
 
 impl Transform for HoistField {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
-        let SchemaAndValue { schema, value } = self.side.take(&mut record);
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
+        let SchemaAndValue { schema, value } = self.side.take(record);
         let out = match schema {
             None => SchemaAndValue::schemaless(Value::Map(vec![(
                 Value::String(self.field.clone()),
@@ -69,8 +69,8 @@ impl Transform for HoistField {
                 SchemaAndValue::with_schema(updated, Value::Struct(st))
             }
         };
-        self.side.put(&mut record, out);
-        Ok(Some(record))
+        self.side.put(record, out);
+        Ok(Fate::Keep)
     }
 }
 
@@ -114,12 +114,11 @@ mod tests {
         );
         assert_eq!(get(&out.value.value, "f"), &Value::Null);
         // A required one cannot.
-        let e = t
-            .apply(value_record(SchemaAndValue::with_schema(
-                s(String),
-                Value::Null,
-            )))
-            .unwrap_err();
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::with_schema(s(String), Value::Null)),
+        )
+        .unwrap_err();
         assert!(
             e.contains("HoistField") && e.contains("not optional"),
             "{}",

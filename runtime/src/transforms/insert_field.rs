@@ -2,7 +2,7 @@
 //! or a static string as fields of a struct or schemaless map.
 
 use super::util::{config_error, copy_basics, require_map, require_struct_err, SchemaCache, Side};
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig};
 use crate::data::logical::timestamp_schema;
 use crate::data::{primitive, Record, SchemaAndValue, SchemaBuilder, SchemaType, Struct, Value};
@@ -146,11 +146,11 @@ impl InsertField {
 }
 
 impl Transform for InsertField {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
-        if self.side.get(&record).is_null() {
-            return Ok(Some(record));
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
+        if self.side.get(record).is_null() {
+            return Ok(Fate::Keep);
         }
-        let SchemaAndValue { schema, mut value } = self.side.take(&mut record);
+        let SchemaAndValue { schema, mut value } = self.side.take(record);
         match schema {
             None => {
                 let entries = require_map(self.name, PURPOSE, &mut value)?;
@@ -170,8 +170,7 @@ impl Transform for InsertField {
                 if let (Some(f), Some(v)) = (&self.static_field, &self.static_value) {
                     put(&f.name, Value::String(v.clone()));
                 }
-                self.side
-                    .put(&mut record, SchemaAndValue::schemaless(value));
+                self.side.put(record, SchemaAndValue::schemaless(value));
             }
             Some(_) => {
                 let Value::Struct(s) = value else {
@@ -218,12 +217,9 @@ impl Transform for InsertField {
                 })?;
                 let old_schema = s.schema().clone();
                 let mut values = Vec::with_capacity(updated.fields.len());
-                for (f, v) in old_schema.fields.iter().zip(s.into_values()) {
-                    values.push(super::util::with_default(
-                        f,
-                        v,
-                        self.replace_null_with_default,
-                    ));
+                values.extend(s.into_values());
+                for (f, v) in old_schema.fields.iter().zip(values.iter_mut()) {
+                    super::util::with_default_in_place(f, v, self.replace_null_with_default);
                 }
                 if self.topic.is_some() {
                     values.push(Value::String(record.topic.to_string()));
@@ -263,12 +259,12 @@ impl Transform for InsertField {
                 }
                 let st = Struct::from_values(updated.clone(), values)?;
                 self.side.put(
-                    &mut record,
+                    record,
                     SchemaAndValue::with_schema(updated, Value::Struct(st)),
                 );
             }
         }
-        Ok(Some(record))
+        Ok(Fate::Keep)
     }
 }
 
@@ -334,7 +330,7 @@ mod tests {
         );
         // A source record has no offset: a required offset field fails the record.
         let r = value_record(SchemaAndValue::with_schema(schema, Value::Struct(st)));
-        assert!(t.apply(r).unwrap_err().contains("off"));
+        assert!(try_apply(&mut t, r).unwrap_err().contains("off"));
     }
 
     #[test]
@@ -427,20 +423,21 @@ mod tests {
     #[test]
     fn wrong_types_fail_with_message() {
         let mut t = transform("InsertField$Value", CFG);
-        let e = t
-            .apply(value_record(SchemaAndValue::schemaless(Value::from("x"))))
-            .unwrap_err();
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::schemaless(Value::from("x"))),
+        )
+        .unwrap_err();
         assert!(
             e.contains("InsertField$Value") && e.contains("Map"),
             "{}",
             e
         );
-        let e = t
-            .apply(value_record(SchemaAndValue::with_schema(
-                s(String),
-                Value::from("x"),
-            )))
-            .unwrap_err();
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::with_schema(s(String), Value::from("x"))),
+        )
+        .unwrap_err();
         assert!(e.contains("Struct"), "{}", e);
     }
 
@@ -455,7 +452,7 @@ mod tests {
                 Value::Struct(st(&schema, vec![Value::Int32(1)])),
             ),
         );
-        let e = t.apply(r).unwrap_err();
+        let e = try_apply(&mut t, r).unwrap_err();
         assert!(
             e.contains("required field p") && e.contains("partition"),
             "{}",
@@ -496,12 +493,14 @@ mod tests {
     fn existing_field_name_fails() {
         let schema = SchemaBuilder::struct_().field("topic", s(String)).build();
         let mut t = transform("InsertField$Value", &[("topic.field", "topic")]);
-        let e = t
-            .apply(value_record(SchemaAndValue::with_schema(
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::with_schema(
                 schema.clone(),
                 Value::Struct(st(&schema, vec![Value::from("x")])),
-            )))
-            .unwrap_err();
+            )),
+        )
+        .unwrap_err();
         assert!(e.contains("already has a field"), "{}", e);
     }
 

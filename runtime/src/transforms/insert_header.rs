@@ -1,6 +1,6 @@
 //! `InsertHeader`: adds a header with a literal value to every record.
 
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig, Validator};
 use crate::convert::parse_header_string;
 use crate::data::{Record, SchemaAndValue};
@@ -47,9 +47,9 @@ fn create(c: &ParsedConfig) -> Result<Box<dyn Transform>, ConfigErrors> {
 }
 
 impl Transform for InsertHeader {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
         record.headers.add(self.header.clone(), self.value.clone());
-        Ok(Some(record))
+        Ok(Fate::Keep)
     }
 }
 

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 
 use super::util::{non_empty_list, require_map, require_struct_err, with_default, NameSet, Side};
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig, Validator};
 use crate::data::logical::{self, Logical};
 use crate::data::{Record, Schema, Struct, Value};
@@ -142,11 +142,11 @@ impl MaskField {
 }
 
 impl Transform for MaskField {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
-        if self.side.get(&record).is_null() {
-            return Ok(Some(record));
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
+        if self.side.get(record).is_null() {
+            return Ok(Fate::Keep);
         }
-        let data = self.side.get_mut(&mut record);
+        let data = self.side.get_mut(record);
         match &data.schema {
             None => {
                 let entries = require_map(self.name, PURPOSE, &mut data.value)?;
@@ -190,7 +190,7 @@ impl Transform for MaskField {
                 }
             }
         }
-        Ok(Some(record))
+        Ok(Fate::Keep)
     }
 }
 
@@ -383,24 +383,28 @@ mod tests {
             "MaskField$Value",
             &[("fields", "int"), ("replacement", "foo")],
         );
-        let e = t
-            .apply(value_record(SchemaAndValue::schemaless(smap(vec![(
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::schemaless(smap(vec![(
                 "int",
                 Value::Int64(1),
-            )]))))
-            .unwrap_err();
+            )]))),
+        )
+        .unwrap_err();
         assert!(
             e.contains("MaskField$Value") && e.contains("int") && e.contains("foo"),
             "{}",
             e
         );
         let mut t = transform("MaskField$Value", &[("fields", "b"), ("replacement", "x")]);
-        let e = t
-            .apply(value_record(SchemaAndValue::schemaless(smap(vec![(
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::schemaless(smap(vec![(
                 "b",
                 Value::Boolean(true),
-            )]))))
-            .unwrap_err();
+            )]))),
+        )
+        .unwrap_err();
         assert!(e.contains("custom replacement"), "{}", e);
         // The replacement must not be empty; fields must not be empty.
         assert!(try_transform("MaskField$Value", &[("fields", "a"), ("replacement", "")]).is_err());

@@ -1,9 +1,12 @@
 //! `RegexRouter`: rewrites the topic when the whole topic matches a regex.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use regex::{CaptureLocations, Regex};
 
 use super::util::{compile_whole, config_error};
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig};
 use crate::data::Record;
 
@@ -111,10 +114,17 @@ pub(crate) fn parse_replacement(rep: &str, re: &Regex) -> Result<Vec<Part>, Stri
     Ok(parts)
 }
 
+/// How many routed topics a RegexRouter remembers (it forgets them all when full).
+const ROUTED_CAPACITY: usize = 1024;
+
 struct RegexRouter {
     regex: Regex,
     locs: CaptureLocations,
     replacement: Vec<Part>,
+    /// Topics already routed, and where to.
+    routed: HashMap<Arc<str>, Arc<str>>,
+    /// The last topic routed, and where to.
+    last: Option<(Arc<str>, Arc<str>)>,
 }
 
 fn create(c: &ParsedConfig) -> Result<Box<dyn Transform>, ConfigErrors> {
@@ -125,30 +135,55 @@ fn create(c: &ParsedConfig) -> Result<Box<dyn Transform>, ConfigErrors> {
         locs: regex.capture_locations(),
         regex,
         replacement,
+        routed: HashMap::new(),
+        last: None,
     }))
 }
 
-impl Transform for RegexRouter {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
-        if self
-            .regex
-            .captures_read(&mut self.locs, &record.topic)
-            .is_some()
-        {
-            let mut topic = String::with_capacity(record.topic.len() + 16);
-            for p in &self.replacement {
-                match p {
-                    Part::Lit(s) => topic.push_str(s),
-                    Part::Group(g) => {
-                        if let Some((a, b)) = self.locs.get(*g) {
-                            topic.push_str(&record.topic[a..b]);
-                        }
+impl RegexRouter {
+    /// The topic `topic` is routed to (itself when the regex does not match).
+    fn route(&mut self, topic: &Arc<str>) -> Arc<str> {
+        if self.regex.captures_read(&mut self.locs, topic).is_none() {
+            return topic.clone();
+        }
+        let mut out = String::with_capacity(topic.len() + 16);
+        for p in &self.replacement {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Group(g) => {
+                    if let Some((a, b)) = self.locs.get(*g) {
+                        out.push_str(&topic[a..b]);
                     }
                 }
             }
-            record.topic = topic.into();
         }
-        Ok(Some(record))
+        out.into()
+    }
+}
+
+impl Transform for RegexRouter {
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
+        // Records of one stream share their topic: route it once, then reuse the
+        // answer (and its allocation).
+        if let Some((from, to)) = &self.last {
+            if Arc::ptr_eq(from, &record.topic) || **from == *record.topic {
+                record.topic = to.clone();
+                return Ok(Fate::Keep);
+            }
+        }
+        let to = match self.routed.get(&record.topic) {
+            Some(to) => to.clone(),
+            None => {
+                let to = self.route(&record.topic);
+                if self.routed.len() >= ROUTED_CAPACITY {
+                    self.routed.clear();
+                }
+                self.routed.insert(record.topic.clone(), to.clone());
+                to
+            }
+        };
+        self.last = Some((std::mem::replace(&mut record.topic, to.clone()), to));
+        Ok(Fate::Keep)
     }
 }
 
@@ -168,6 +203,33 @@ mod tests {
             SchemaAndValue::schemaless(Value::Bytes(Bytes::from_static(b"x"))),
         );
         apply(&mut t, r).topic.to_string()
+    }
+
+    #[test]
+    fn remembered_routes_follow_each_topic() {
+        let mut t = transform(
+            "RegexRouter",
+            &[("regex", "db\\.(.*)"), ("replacement", "$1-copy")],
+        );
+        let rec = |topic: &str| {
+            Record::new(
+                topic,
+                SchemaAndValue::schemaless(Value::Bytes(Bytes::from_static(b"x"))),
+            )
+        };
+        // Interleaved topics, each seen again: every record gets its own topic's route.
+        for topic in ["db.a", "db.b", "db.a", "other", "db.a", "other", "db.b"] {
+            let expected = match topic.strip_prefix("db.") {
+                Some(rest) => format!("{}-copy", rest),
+                None => topic.to_string(),
+            };
+            assert_eq!(&*apply(&mut t, rec(topic)).topic, expected.as_str());
+        }
+        // More topics than are remembered: still routed right.
+        for i in 0..(super::ROUTED_CAPACITY + 10) {
+            let out = apply(&mut t, rec(&format!("db.t{}", i)));
+            assert_eq!(&*out.topic, format!("t{}-copy", i).as_str());
+        }
     }
 
     #[test]

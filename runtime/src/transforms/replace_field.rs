@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use super::util::{
     config_error, map_put, replace_null_with_default_key, require_map, require_struct_err,
-    struct_builder_like, with_default, NameSet, SchemaCache, Side,
+    struct_builder_like, with_default_in_place, NameSet, SchemaCache, Side,
 };
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, ParsedConfig, TypedValue, Validator};
 use crate::data::{Record, SchemaAndValue, SchemaRef, Struct, Value};
 
@@ -139,11 +139,11 @@ impl Names {
 }
 
 impl Transform for ReplaceField {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
-        if self.side.get(&record).is_null() {
-            return Ok(Some(record));
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
+        if self.side.get(record).is_null() {
+            return Ok(Fate::Keep);
         }
-        let SchemaAndValue { schema, mut value } = self.side.take(&mut record);
+        let SchemaAndValue { schema, mut value } = self.side.take(record);
         let out = match schema {
             None => {
                 let entries = std::mem::take(require_map(self.name, PURPOSE, &mut value)?);
@@ -182,12 +182,16 @@ impl Transform for ReplaceField {
                     Ok((b.build(), Arc::from(keep)))
                 })?;
                 let old = s.schema().clone();
-                let mut values = Vec::with_capacity(updated.fields.len());
-                for ((f, v), k) in old.fields.iter().zip(s.into_values()).zip(keep.iter()) {
+                // In place: the struct's own vector keeps the fields that stay.
+                let mut values = s.into_values();
+                let mut fields = old.fields.iter().zip(keep.iter());
+                values.retain_mut(|v| {
+                    let (f, k) = fields.next().expect("a value per field");
                     if *k {
-                        values.push(with_default(f, v, self.replace_null_with_default));
+                        with_default_in_place(f, v, self.replace_null_with_default);
                     }
-                }
+                    *k
+                });
                 let st = Struct::from_values(updated.clone(), values).map_err(|e| {
                     format!(
                         "{}: {} (duplicate field names after renaming?)",
@@ -197,8 +201,8 @@ impl Transform for ReplaceField {
                 SchemaAndValue::with_schema(updated, Value::Struct(st))
             }
         };
-        self.side.put(&mut record, out);
-        Ok(Some(record))
+        self.side.put(record, out);
+        Ok(Fate::Keep)
     }
 }
 
@@ -321,12 +325,12 @@ mod tests {
         );
         let out = apply(&mut t, r);
         assert_eq!(out.key.value, smap(vec![("y", Value::Int32(2))]));
-        let e = t
-            .apply(
-                value_record(SchemaAndValue::NULL)
-                    .with_key(SchemaAndValue::schemaless(Value::Int32(3))),
-            )
-            .unwrap_err();
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::NULL)
+                .with_key(SchemaAndValue::schemaless(Value::Int32(3))),
+        )
+        .unwrap_err();
         assert!(
             e.contains("ReplaceField$Key") && e.contains("int32"),
             "{}",

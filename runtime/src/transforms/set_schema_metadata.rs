@@ -2,7 +2,7 @@
 //! version of the key or value.
 
 use super::util::{config_error, with_default, SchemaCache, Side};
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig};
 use crate::data::{Record, SchemaAndValue, SchemaBuilder, Struct, Value};
 
@@ -75,12 +75,12 @@ fn create(c: &ParsedConfig, side: Side) -> Result<Box<dyn Transform>, ConfigErro
 }
 
 impl Transform for SetSchemaMetadata {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
-        let SchemaAndValue { schema, value } = self.side.take(&mut record);
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
+        let SchemaAndValue { schema, value } = self.side.take(record);
         let Some(schema) = schema else {
             if value.is_null() {
                 // A schemaless null (tombstone) has no schema to update.
-                return Ok(Some(record));
+                return Ok(Fate::Keep);
             }
             return Err(format!(
                 "{}: schema required for [updating schema metadata], but the {} has none",
@@ -114,8 +114,8 @@ impl Transform for SetSchemaMetadata {
             other => other,
         };
         self.side
-            .put(&mut record, SchemaAndValue::with_schema(updated, value));
-        Ok(Some(record))
+            .put(record, SchemaAndValue::with_schema(updated, value));
+        Ok(Fate::Keep)
     }
 }
 
@@ -212,9 +212,11 @@ mod tests {
         // A schemaless tombstone passes; a schemaless value fails.
         let r = value_record(SchemaAndValue::NULL);
         assert_eq!(apply(&mut t, r.clone()), r);
-        let e = t
-            .apply(value_record(SchemaAndValue::schemaless(Value::from("x"))))
-            .unwrap_err();
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::schemaless(Value::from("x"))),
+        )
+        .unwrap_err();
         assert!(
             e.contains("SetSchemaMetadata$Value") && e.contains("schema required"),
             "{}",

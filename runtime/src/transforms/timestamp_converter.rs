@@ -7,7 +7,7 @@ use super::util::{
     config_error, copy_basics, map_get, map_put, replace_null_with_default_key, require_struct_err,
     with_default, SchemaCache, Side,
 };
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig};
 use crate::data::logical::{self, Logical};
 use crate::data::{
@@ -291,9 +291,9 @@ fn not_timestamp(name: &str, schema: &Schema) -> String {
 }
 
 impl Transform for TimestampConverter {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
         let name = self.name;
-        let SchemaAndValue { schema, mut value } = self.side.take(&mut record);
+        let SchemaAndValue { schema, mut value } = self.side.take(record);
         let out = match schema {
             None if self.field.is_empty() || value.is_null() => SchemaAndValue::schemaless(
                 self.conv
@@ -356,8 +356,8 @@ impl Transform for TimestampConverter {
                 }
             }
         };
-        self.side.put(&mut record, out);
-        Ok(Some(record))
+        self.side.put(record, out);
+        Ok(Fate::Keep)
     }
 }
 
@@ -585,11 +585,11 @@ mod tests {
             "TimestampConverter$Value",
             &[("target.type", "unix"), ("format", "yyyy-MM-dd")],
         );
-        let e = t
-            .apply(value_record(SchemaAndValue::schemaless(Value::from(
-                "not a date",
-            ))))
-            .unwrap_err();
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::schemaless(Value::from("not a date"))),
+        )
+        .unwrap_err();
         assert!(
             e.contains("TimestampConverter$Value")
                 && e.contains("not a date")
@@ -597,22 +597,24 @@ mod tests {
             "{}",
             e
         );
-        let e = t
-            .apply(value_record(SchemaAndValue::with_schema(
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::with_schema(
                 s(Boolean),
                 Value::Boolean(true),
-            )))
-            .unwrap_err();
+            )),
+        )
+        .unwrap_err();
         assert!(
             e.contains("does not correspond to a known timestamp type"),
             "{}",
             e
         );
-        let e = t
-            .apply(value_record(SchemaAndValue::schemaless(Value::Boolean(
-                true,
-            ))))
-            .unwrap_err();
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::schemaless(Value::Boolean(true))),
+        )
+        .unwrap_err();
         assert!(e.contains("does not support boolean"), "{}", e);
     }
 }

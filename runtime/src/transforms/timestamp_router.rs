@@ -2,7 +2,7 @@
 
 use super::datefmt::DateFormat;
 use super::util::config_error;
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig};
 use crate::data::Record;
 
@@ -76,7 +76,7 @@ fn create(c: &ParsedConfig) -> Result<Box<dyn Transform>, ConfigErrors> {
 }
 
 impl Transform for TimestampRouter {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
         let Some(ts) = record.timestamp else {
             return Err(format!(
                 "TimestampRouter: timestamp missing on record (topic {})",
@@ -92,7 +92,7 @@ impl Transform for TimestampRouter {
             }
         }
         record.topic = topic.into();
-        Ok(Some(record))
+        Ok(Fate::Keep)
     }
 }
 
@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn missing_timestamp_and_bad_format() {
         let mut t = transform("TimestampRouter", &[]);
-        let e = t.apply(Record::new("t", SchemaAndValue::NULL)).unwrap_err();
+        let e = try_apply(&mut t, Record::new("t", SchemaAndValue::NULL)).unwrap_err();
         assert!(
             e.contains("TimestampRouter") && e.contains("timestamp missing"),
             "{}",

@@ -153,6 +153,19 @@ pub(crate) fn with_default(field: &Field, value: Value, replace_null_with_defaul
     value
 }
 
+/// [`with_default`] on a value in place.
+pub(crate) fn with_default_in_place(
+    field: &Field,
+    value: &mut Value,
+    replace_null_with_default: bool,
+) {
+    if replace_null_with_default && value.is_null() {
+        if let Some(d) = &field.schema.default {
+            *value = d.clone();
+        }
+    }
+}
+
 /// Connect's `Requirements.requireMap`: the schemaless value must be a map.
 pub(crate) fn require_map<'a>(
     transform: &str,
@@ -355,9 +368,17 @@ pub(crate) mod testing {
     }
 
     pub fn apply(t: &mut Box<dyn Transform>, r: Record) -> Record {
-        t.apply(r)
+        try_apply(t, r)
             .expect("transform failed")
             .expect("record dropped")
+    }
+
+    /// The record after `t`, `None` if dropped, or the transform's error.
+    pub fn try_apply(t: &mut Box<dyn Transform>, mut r: Record) -> Result<Option<Record>, String> {
+        match t.apply(&mut r)? {
+            super::super::Fate::Keep => Ok(Some(r)),
+            super::super::Fate::Drop => Ok(None),
+        }
     }
 
     pub fn get<'a>(v: &'a Value, key: &str) -> &'a Value {

@@ -4,7 +4,7 @@ use super::util::{
     map_get, non_empty_list, replace_null_with_default_key, require_struct_err, with_default,
     SchemaCache,
 };
-use super::{Transform, TransformPlugin};
+use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig, Validator};
 use crate::data::{Record, SchemaAndValue, SchemaBuilder, Struct, Value};
 
@@ -46,7 +46,7 @@ const NAME: &str = "ValueToKey";
 const PURPOSE: &str = "copying fields from value to key";
 
 impl Transform for ValueToKey {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>, String> {
+    fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
         let key = match (&record.value.schema, &record.value.value) {
             (None, Value::Map(entries)) => SchemaAndValue::schemaless(Value::Map(
                 self.fields
@@ -96,7 +96,7 @@ impl Transform for ValueToKey {
             (Some(_), other) => return Err(require_struct_err(NAME, PURPOSE, other)),
         };
         record.key = key;
-        Ok(Some(record))
+        Ok(Fate::Keep)
     }
 }
 
@@ -151,19 +151,21 @@ mod tests {
     fn non_existing_field_fails() {
         let schema = SchemaBuilder::struct_().field("a", s(Int32)).build();
         let mut t = transform("ValueToKey", &[("fields", "not_exist")]);
-        let e = t
-            .apply(value_record(SchemaAndValue::with_schema(
+        let e = try_apply(
+            &mut t,
+            value_record(SchemaAndValue::with_schema(
                 schema.clone(),
                 Value::Struct(st(&schema, vec![Value::Int32(1)])),
-            )))
-            .unwrap_err();
+            )),
+        )
+        .unwrap_err();
         assert!(e.contains("field does not exist: not_exist"), "{}", e);
     }
 
     #[test]
     fn null_value_fails_like_connect() {
         let mut t = transform("ValueToKey", &[("fields", "a")]);
-        let e = t.apply(value_record(SchemaAndValue::NULL)).unwrap_err();
+        let e = try_apply(&mut t, value_record(SchemaAndValue::NULL)).unwrap_err();
         assert!(e.contains("ValueToKey") && e.contains("null"), "{}", e);
     }
 }

@@ -248,6 +248,7 @@ impl Worker {
                 if transactional.is_some() {
                     self.make_transactional(&mut producer, id);
                 }
+                let max_in_flight = max_in_flight(&producer);
                 let settings = SourceTaskSettings {
                     id: id.clone(),
                     task_config,
@@ -261,7 +262,7 @@ impl Worker {
                     status: status.clone(),
                     detail,
                     metrics: metrics.clone(),
-                    max_in_flight: 200_000,
+                    max_in_flight,
                     topics: launch.topics.clone(),
                     transactional,
                     topic_creator: source
@@ -382,4 +383,36 @@ pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+/// How many records a source task may have in flight (polled, not yet acknowledged by
+/// Kafka): what its producer may queue (`queue.buffering.max.messages`, 200,000 unless
+/// overridden; at most 10,000,000). A task polls no further ahead of Kafka's
+/// acknowledgements, so the producer's settings bound its memory.
+fn max_in_flight(producer: &ClientConfig) -> usize {
+    producer
+        .get("queue.buffering.max.messages")
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .map_or(200_000, |n| n.min(10_000_000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_tasks_keep_in_flight_what_their_producer_may_queue() {
+        let producer = |v: Option<&str>| {
+            let mut c = client_config(&[&source_producer_defaults()]);
+            if let Some(v) = v {
+                c.set("queue.buffering.max.messages", v);
+            }
+            c
+        };
+        assert_eq!(max_in_flight(&producer(None)), 200_000);
+        assert_eq!(max_in_flight(&producer(Some("5000"))), 5_000);
+        assert_eq!(max_in_flight(&producer(Some("2147483647"))), 10_000_000);
+        assert_eq!(max_in_flight(&producer(Some("0"))), 200_000);
+    }
 }

@@ -101,3 +101,50 @@ fn raw_topic_or_zero(t: &str) -> String {
     create_topic(t, 1);
     t.to_string()
 }
+
+/// FileStreamSink writes values only, so its consumer skips parsing headers, unless
+/// something in the pipeline needs them: here a predicate on a header key.
+#[test]
+fn a_header_predicate_sees_headers_in_a_file_sink() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let topic = unique("headers-to-file");
+    create_topic(&topic, 1);
+    produce(
+        &topic,
+        &[
+            (None, Some(b"keep-1"), vec![]),
+            (None, Some(b"drop-1"), vec![("skip", b"yes")]),
+            (None, Some(b"keep-2"), vec![("other", b"x")]),
+            (None, Some(b"drop-2"), vec![("other", b"x"), ("skip", b"")]),
+            (None, Some(b"keep-3"), vec![]),
+        ],
+    );
+    let out = d.join("out.txt");
+    let sink = d.join("sink.yaml");
+    std::fs::write(
+        &sink,
+        format!(
+            "name: headers-out\nconfig:\n  connector.class: FileStreamSink\n  topics: {topic}\n  file: {}\n\
+             \x20 transforms: drop\n\
+             \x20 transforms.drop.type: org.apache.kafka.connect.transforms.Filter\n  transforms.drop.predicate: flagged\n\
+             \x20 predicates: flagged\n  predicates.flagged.type: org.apache.kafka.connect.transforms.predicates.HasHeaderKey\n\
+             \x20 predicates.flagged.name: skip\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    let mut w = Sluice::standalone(d, &worker_yaml(d, free_port(), ""), &[&sink]);
+    wait_for(
+        "three lines in the sink file",
+        Duration::from_secs(60),
+        || lines(&out).len() >= 3,
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        lines(&out),
+        vec!["keep-1", "keep-2", "keep-3"],
+        "the records with a `skip` header were dropped"
+    );
+    assert!(w.terminate().success());
+}

@@ -238,6 +238,11 @@ impl StartSinkTask for FileSinkTask {
 
 #[async_trait]
 impl SinkTask for FileSinkTask {
+    /// Lines are values only.
+    fn reads_headers(&self) -> bool {
+        false
+    }
+
     async fn put(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
         let out = &mut self.out;
         match out {

@@ -41,6 +41,11 @@ impl TaskTap {
     /// Whether the next record is sampled: someone listens and the rate allows it.
     /// With nobody listening this is one atomic load.
     #[inline]
+    /// The connector's tap (whether anyone listens).
+    pub fn hub(&self) -> Arc<ConnectorTap> {
+        self.tap.clone()
+    }
+
     pub fn sample(&mut self) -> bool {
         if !self.tap.active() {
             return false;

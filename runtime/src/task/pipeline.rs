@@ -197,6 +197,22 @@ impl RecordPipeline {
         self.errors().handle(err, dead_letter)
     }
 
+    /// Whether records need their Kafka headers for this pipeline's own work:
+    /// transforms and predicates may look at them, dead letters carry them, and the
+    /// live tap shows them while someone watches (checked again for every batch).
+    pub fn headers_wanted(&self) -> Arc<dyn Fn() -> bool + Send + Sync> {
+        if !self.transforms.is_empty() || self.policy.dlq_topic.is_some() {
+            return Arc::new(|| true);
+        }
+        match &self.tap {
+            Some(tap) => {
+                let tap = tap.hub();
+                Arc::new(move || tap.active())
+            }
+            None => Arc::new(|| false),
+        }
+    }
+
     /// The error handler of this pipeline.
     pub fn errors(&self) -> ErrorHandler {
         ErrorHandler {

@@ -28,7 +28,7 @@ use tokio::sync::watch;
 
 use super::pipeline::{ErrorHandler, OutRecord, Outcome, RecordPipeline, RetryInput};
 use super::retry::RetryBudget;
-use super::sink_consumer::{Batch, ConsumerEvent, ConsumerThread, Subscription};
+use super::sink_consumer::{Batch, Batching, ConsumerEvent, ConsumerThread, Subscription};
 use super::start::{ensure_dlq_with_retry, start_with_retry, wait_or_stop};
 use super::{Backoff, TaskFailure, TaskId, TaskMetrics, TaskTarget};
 use crate::config::ParsedConfig;
@@ -192,10 +192,18 @@ pub async fn run_sink_task(
     let Some(mut task) = started else {
         return Ok(());
     };
+    let headers: Arc<dyn Fn() -> bool + Send + Sync> = if task.reads_headers() {
+        Arc::new(|| true)
+    } else {
+        s.pipeline.headers_wanted()
+    };
     let consumer = ConsumerThread::start(
         s.consumer_config.clone(),
         s.subscription.clone(),
-        s.max_batch,
+        Batching {
+            max: s.max_batch,
+            headers,
+        },
         s.shutdown_timeout.max(Duration::from_secs(30)),
         s.id.to_string(),
         s.metrics.clone(),

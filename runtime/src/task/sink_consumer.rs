@@ -239,12 +239,20 @@ pub struct ConsumerThread {
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
+/// How the consumer thread hands messages to the task.
+pub struct Batching {
+    /// The most messages in one batch (`consumer.max.poll.records`).
+    pub max: usize,
+    /// Asked once per batch: whether to copy the messages' headers.
+    pub headers: Arc<dyn Fn() -> bool + Send + Sync>,
+}
+
 impl ConsumerThread {
     /// Starts the thread: creates the consumer, subscribes, polls.
     pub fn start(
         config: ClientConfig,
         subscription: Subscription,
-        max_batch: usize,
+        batching: Batching,
         revoke_timeout: Duration,
         name: String,
         metrics: Arc<TaskMetrics>,
@@ -286,7 +294,7 @@ impl ConsumerThread {
         let gen2 = generation.clone();
         let handle = std::thread::Builder::new()
             .name(format!("consumer-{}", name))
-            .spawn(move || poll_loop(consumer, batch_tx, ev_tx, cmd_rx, gen2, stop2, max_batch))
+            .spawn(move || poll_loop(consumer, batch_tx, ev_tx, cmd_rx, gen2, stop2, batching))
             .map_err(|e| format!("cannot start the consumer thread: {}", e))?;
         Ok(ConsumerThread {
             events: ev_rx,
@@ -334,9 +342,11 @@ impl ConsumerThread {
     }
 }
 
-fn copy(m: &BorrowedMessage<'_>, topic: &Arc<str>) -> Consumed {
-    let headers = m
-        .headers()
+/// Copies a message out of librdkafka's buffers; its headers only `with_headers`.
+fn copy(m: &BorrowedMessage<'_>, topic: &Arc<str>, with_headers: bool) -> Consumed {
+    let headers = with_headers
+        .then(|| m.headers())
+        .flatten()
         .map(|hs| {
             hs.iter()
                 .map(|h| (h.key.to_string(), h.value.map(Bytes::copy_from_slice)))
@@ -389,12 +399,17 @@ fn poll_loop(
     commands: Arc<std::sync::Mutex<std_mpsc::Receiver<ConsumerCommand>>>,
     generation: Arc<AtomicU64>,
     stop: Arc<std::sync::atomic::AtomicBool>,
-    max_batch: usize,
+    batching: Batching,
 ) {
+    let Batching {
+        max: max_batch,
+        headers,
+    } = batching;
     let mut pending: Option<(u64, Vec<Consumed>)> = None;
     let mut blocked_since: Option<Instant> = None;
     let mut paused = false;
     let mut topics: std::collections::HashMap<String, Arc<str>> = std::collections::HashMap::new();
+    let mut last_topic: Option<Arc<str>> = None;
     while !stop.load(Ordering::SeqCst) {
         serve_commands(&consumer, &commands);
         if let Some((g, batch)) = pending.take() {
@@ -443,19 +458,30 @@ fn poll_loop(
             Some((pg, b)) if pg == g => b,
             _ => Vec::with_capacity(max_batch.min(4096)),
         };
+        let with_headers = headers();
         let mut next = Some(first);
         while let Some(r) = next.take() {
             match r {
                 Ok(m) => {
-                    let topic = match topics.get(m.topic()) {
-                        Some(t) => t.clone(),
-                        None => {
-                            let t: Arc<str> = Arc::from(m.topic());
-                            topics.insert(m.topic().to_string(), t.clone());
+                    let name = m.topic();
+                    // Most messages come from the topic of the one before: compare
+                    // with it before hashing.
+                    let topic = match &last_topic {
+                        Some(t) if **t == *name => t.clone(),
+                        _ => {
+                            let t = match topics.get(name) {
+                                Some(t) => t.clone(),
+                                None => {
+                                    let t: Arc<str> = Arc::from(name);
+                                    topics.insert(name.to_string(), t.clone());
+                                    t
+                                }
+                            };
+                            last_topic = Some(t.clone());
                             t
                         }
                     };
-                    batch.push(copy(&m, &topic));
+                    batch.push(copy(&m, &topic, with_headers));
                 }
                 Err(e) => {
                     if is_fatal(&e) {

@@ -338,6 +338,11 @@ impl StartSinkTask for MongoSinkTask {
 
 #[async_trait]
 impl SinkTask for MongoSinkTask {
+    /// Documents are built from keys and values; headers are never written.
+    fn reads_headers(&self) -> bool {
+        false
+    }
+
     async fn put(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
         if records.is_empty() {
             return Ok(());

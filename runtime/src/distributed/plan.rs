@@ -12,7 +12,9 @@
 //!    assigned to it once the previous owner let go: the unit's status is written by a
 //!    worker that left (per the leader's latest assignment), or, written at or after the assignment version that gave the unit
 //!    to this worker, is an UNASSIGNED or this worker's own (or, for a unit nobody else
-//!    held, any status of this worker's own). An older status proves nothing: a worker
+//!    held, any status of this worker's own). A unit with no status yet is free only if
+//!    nobody held it before (a new unit handed over at once may already run on its
+//!    first owner, whose RUNNING is not read yet). An older status proves nothing: a worker
 //!    restarted under the same id may have run the unit again since it wrote it (on
 //!    the way down), and another may have started it since without its status read.
 //! 5. It carries out restart requests read since the last round, for units that keep
@@ -202,7 +204,7 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
     // worker's own view of the group may lag behind it either way (each worker
     // describes the group on its own clock): a worker that just joined and was given
     // a unit is not in it yet.
-    let departed = |w: &String| !cfg.assignment.members.contains(w);
+    let departed = |w: &str| !cfg.assignment.members.iter().any(|m| m == w);
     // A worker starts nothing until the leader has published an assignment that
     // lists it as a member: until then, units the assignment still shows as its own
     // may be held for it from before a restart, and the leader may be handing them to
@@ -222,14 +224,22 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
             continue;
         }
         let (since, from) = handed_over(cfg, u);
-        let free = status_of(i.statuses, u).is_none_or(|s| {
-            let fresh = s.generation >= since;
-            departed(&s.worker_id)
-                || (fresh && (s.worker_id == i.me || s.state == State::Unassigned))
-                // a stale status of this worker's own, and nobody else held the unit
-                // (a new unit, e.g. a connector created again under the same name)
-                || (from.is_none() && s.worker_id == i.me)
-        });
+        let free = match status_of(i.statuses, u) {
+            // No status yet: free if nobody held it before, or its previous owner
+            // left. A new unit handed over at once may already run on the previous
+            // owner, whose first status is not written (or not read) yet; rule 6
+            // makes that owner write an UNASSIGNED if it never ran the unit.
+            None => from.is_none_or(departed),
+            Some(s) => {
+                let fresh = s.generation >= since;
+                departed(&s.worker_id)
+                    || (fresh && (s.worker_id == i.me || s.state == State::Unassigned))
+                    // a stale status of this worker's own, and nobody else held the
+                    // unit (a new unit, e.g. a connector created again under the
+                    // same name)
+                    || (from.is_none() && s.worker_id == i.me)
+            }
+        };
         if !free {
             continue; // wait for the previous owner's UNASSIGNED
         }
@@ -501,6 +511,60 @@ mod tests {
         st.tasks.get_mut(&("c".into(), 0)).unwrap().generation = 2;
         let actions = run(&cfg, &m, &st, &Local::default(), false);
         assert!(actions.contains(&Action::StartTask("c".into(), 0)));
+    }
+
+    #[test]
+    fn a_new_unit_handed_over_at_once_waits_for_its_first_owner() {
+        // Task 0 is new (no status yet): version 1 gave it to w2, version 2 to w1.
+        // w2 may have started it already, its RUNNING not written or not read yet.
+        let mut cfg = config("v1", 1, &[(c(), "w1"), (t(0), "w2")]);
+        reassign(&mut cfg, &[(c(), "w1"), (t(0), "w1")]);
+        let m = members(&["w1", "w2"]);
+        let mut st = StatusState::default();
+        let actions = run(&cfg, &m, &st, &Local::default(), false);
+        assert!(actions.contains(&Action::StartConnector("c".into())));
+        assert!(!actions.contains(&Action::StartTask("c".into(), 0)));
+        // w2's UNASSIGNED as new as the hand-over frees it.
+        st.tasks.insert(
+            ("c".into(), 0),
+            StatusValue {
+                generation: 2,
+                ..status(State::Unassigned, "w2")
+            },
+        );
+        let actions = run(&cfg, &m, &st, &Local::default(), false);
+        assert!(actions.contains(&Action::StartTask("c".into(), 0)));
+        // So does w2 leaving, with no status at all.
+        cfg.apply(ConfigRecord::Assignment(AssignmentRecord {
+            version: 3,
+            leader: "w1".into(),
+            members: vec!["w1".into()],
+            assignment: [(c(), "w1"), (t(0), "w1")]
+                .iter()
+                .map(|(u, w)| (u.clone(), w.to_string()))
+                .collect(),
+        }));
+        let actions = run(&cfg, &m, &StatusState::default(), &Local::default(), false);
+        assert!(actions.contains(&Action::StartTask("c".into(), 0)));
+    }
+
+    #[test]
+    fn the_first_owner_of_a_new_unit_handed_over_owes_an_unassigned() {
+        // As above, seen from w2 (which never started task 0): it writes the
+        // UNASSIGNED w1 waits for.
+        let mut cfg = config("v1", 1, &[(c(), "w1"), (t(0), "w2")]);
+        reassign(&mut cfg, &[(c(), "w2"), (t(0), "w1")]);
+        let actions = plan(&Inputs {
+            me: "w2",
+            membership: &members(&["w1", "w2"]),
+            stopping: false,
+            config: &cfg,
+            statuses: &StatusState::default(),
+            local: &Local::default(),
+            restarts_done: 0,
+        })
+        .actions;
+        assert!(actions.contains(&Action::Disown(t(0))));
     }
 
     #[test]

@@ -187,6 +187,11 @@ impl MqttSinkTask {
 
 #[async_trait]
 impl SinkTask for MqttSinkTask {
+    /// Headers become MQTT 5 user properties; MQTT 3.1.1 messages carry none.
+    fn reads_headers(&self) -> bool {
+        matches!(self.cfg.version, Version::V5)
+    }
+
     async fn put(&mut self, records: &[SinkRecord]) -> Result<(), ConnectError> {
         if records.is_empty() {
             return Ok(());

@@ -22,6 +22,8 @@
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
 mod common;
+#[path = "../tests/common/pg.rs"]
+mod pg;
 #[path = "../tests/common/queues.rs"]
 #[allow(unused_imports)]
 mod queues;
@@ -30,6 +32,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
+use pg::Pg;
 use queues::*;
 
 const SIZE: usize = 100;
@@ -101,41 +104,18 @@ fn jdbc_snapshot(n: usize) -> f64 {
 /// The JDBC snapshot with extra connector settings (`  key: value` lines).
 fn jdbc_snapshot_with(n: usize, extra: &str) -> f64 {
     let table = unique("bench_mem").replace('-', "_");
-    rt().block_on(async {
-        let (client, conn) = tokio_postgres::connect(
-            "host=127.0.0.1 port=5432 user=postgres dbname=test",
-            tokio_postgres::NoTls,
-        )
-        .await
-        .expect("PostgreSQL at 127.0.0.1:5432");
-        tokio::spawn(conn);
-        client
-            .batch_execute(&format!(
-                "CREATE TABLE {table} (id bigint PRIMARY KEY, name text, qty int, price numeric(12,2), created_at timestamptz);
-                 INSERT INTO {table} SELECT g, 'customer name ' || g, g % 1000, (g % 100000) / 100.0, now() FROM generate_series(1, {n}) g;"
-            ))
-            .await
-            .unwrap();
-    });
+    let pg = Pg::connect();
+    pg.exec(&format!(
+        "CREATE TABLE {table} (id bigint PRIMARY KEY, name text, qty int, price numeric(12,2), created_at timestamptz);
+         INSERT INTO {table} SELECT g, 'customer name ' || g, g % 1000, (g % 100000) / 100.0, now() FROM generate_series(1, {n}) g;"
+    ));
     let prefix = unique("bench-mem-jdbc-");
     let topic = format!("{}{}", prefix, table);
     let connector = format!(
         "name: {table}\nconfig:\n  connector.class: jdbc-source\n  connection.url: jdbc:postgresql://127.0.0.1:5432/test?user=postgres\n  mode: incrementing\n  incrementing.column.name: id\n  table.whitelist: {table}\n  topic.prefix: {prefix}\n{extra}"
     );
     let peak = peak_rss(&connector, || end_offset(&topic) >= n as i64);
-    rt().block_on(async {
-        let (client, conn) = tokio_postgres::connect(
-            "host=127.0.0.1 port=5432 user=postgres dbname=test",
-            tokio_postgres::NoTls,
-        )
-        .await
-        .unwrap();
-        tokio::spawn(conn);
-        client
-            .batch_execute(&format!("DROP TABLE {table}"))
-            .await
-            .unwrap();
-    });
+    pg.exec(&format!("DROP TABLE {table}"));
     peak
 }
 

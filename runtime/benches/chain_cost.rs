@@ -28,11 +28,12 @@ use bytes::Bytes;
 use sluice_runtime::config::RawConfig;
 use sluice_runtime::convert::{build_converter, build_header_converter};
 use sluice_runtime::convert::{Converter, HeaderConverter};
-use sluice_runtime::data::logical;
-use sluice_runtime::data::{
-    primitive, Record, SchemaAndValue, SchemaBuilder, SchemaRef, SchemaType, Struct, Value,
-};
+use sluice_runtime::data::{primitive, Record, SchemaAndValue, SchemaType, Struct, Value};
 use sluice_runtime::transforms::TransformChain;
+
+#[path = "fixtures/user.rs"]
+mod user;
+use user::{user_schema, user_values};
 
 const JSON: &str = "org.apache.kafka.connect.json.JsonConverter";
 const SIMPLE: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
@@ -128,37 +129,9 @@ fn line_scenario() -> Scenario {
     }
 }
 
-fn user_schema() -> SchemaRef {
-    let s = |kind| primitive(kind, false);
-    SchemaBuilder::struct_()
-        .name("com.example.User")
-        .field("id", s(SchemaType::Int64))
-        .field("name", s(SchemaType::String))
-        .field("email", primitive(SchemaType::String, true))
-        .field("age", s(SchemaType::Int32))
-        .field("score", s(SchemaType::Float64))
-        .field("active", s(SchemaType::Boolean))
-        .field("created", logical::timestamp_builder().build())
-        .field("balance", logical::decimal_builder(2).build())
-        .field("country", s(SchemaType::String))
-        .field("ssn", s(SchemaType::String))
-        .build()
-}
-
 fn struct_scenario() -> Scenario {
     let schema = user_schema();
-    let values = vec![
-        Value::Int64(123_456),
-        Value::from("Ada Lovelace"),
-        Value::from("ada@example.com"),
-        Value::Int32(36),
-        Value::Float64(98.6),
-        Value::Boolean(true),
-        Value::Int64(1_700_000_000_123),
-        Value::Bytes(Bytes::from(logical::decimal_to_bytes(1_234_567))),
-        Value::from("GB"),
-        Value::from("123-45-6789"),
-    ];
+    let values = user_values();
     let st = Struct::from_values(schema.clone(), values).unwrap();
     let mut record = Record::new(
         "db.users",

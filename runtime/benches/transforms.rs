@@ -5,48 +5,19 @@
 //! record outside the timed section, so the figures are the transform's own cost
 //! (including dropping what it replaced).
 
-use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use sluice_runtime::config::RawConfig;
-use sluice_runtime::data::logical;
 use sluice_runtime::data::{
     primitive, Record, SchemaAndValue, SchemaBuilder, SchemaRef, SchemaType, Struct, Value,
 };
 use sluice_runtime::transforms::TransformChain;
 
+#[path = "fixtures/user.rs"]
+mod user;
+use user::{user_schema, user_values};
+
 fn s(kind: SchemaType) -> SchemaRef {
     primitive(kind, false)
-}
-
-fn user_schema() -> SchemaRef {
-    SchemaBuilder::struct_()
-        .name("com.example.User")
-        .field("id", s(SchemaType::Int64))
-        .field("name", s(SchemaType::String))
-        .field("email", primitive(SchemaType::String, true))
-        .field("age", s(SchemaType::Int32))
-        .field("score", s(SchemaType::Float64))
-        .field("active", s(SchemaType::Boolean))
-        .field("created", logical::timestamp_builder().build())
-        .field("balance", logical::decimal_builder(2).build())
-        .field("country", s(SchemaType::String))
-        .field("ssn", s(SchemaType::String))
-        .build()
-}
-
-fn user_values() -> Vec<Value> {
-    vec![
-        Value::Int64(123_456),
-        Value::from("Ada Lovelace"),
-        Value::from("ada@example.com"),
-        Value::Int32(36),
-        Value::Float64(98.6),
-        Value::Boolean(true),
-        Value::Int64(1_700_000_000_123),
-        Value::Bytes(Bytes::from(logical::decimal_to_bytes(1_234_567))),
-        Value::from("GB"),
-        Value::from("123-45-6789"),
-    ]
 }
 
 fn struct_record() -> Record {

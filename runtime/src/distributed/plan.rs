@@ -338,15 +338,7 @@ mod tests {
             name: "c".into(),
             tasks,
         });
-        cfg.apply(ConfigRecord::Assignment(AssignmentRecord {
-            version: 1,
-            leader: "w1".into(),
-            members: vec!["w1".into(), "w2".into()],
-            assignment: assignment
-                .iter()
-                .map(|(u, w)| (u.clone(), w.to_string()))
-                .collect(),
-        }));
+        assign(&mut cfg, 1, "w1", &["w1", "w2"], assignment);
         cfg
     }
 
@@ -459,15 +451,7 @@ mod tests {
         // w1 is back after a restart; the assignment still holds its units for it
         // but was published while it was away (members: w2 only).
         let mut cfg = config("v1", 1, &[(c(), "w1"), (t(0), "w1")]);
-        cfg.apply(ConfigRecord::Assignment(AssignmentRecord {
-            version: 2,
-            leader: "w2".into(),
-            members: vec!["w2".into()],
-            assignment: [(c(), "w1"), (t(0), "w1")]
-                .iter()
-                .map(|(u, w)| (u.clone(), w.to_string()))
-                .collect(),
-        }));
+        assign(&mut cfg, 2, "w2", &["w2"], &[(c(), "w1"), (t(0), "w1")]);
         let m = members(&["w1", "w2"]);
         assert!(run(&cfg, &m, &StatusState::default(), &Local::default(), false).is_empty());
         reassign(&mut cfg, &[(c(), "w1"), (t(0), "w1")]);
@@ -480,17 +464,28 @@ mod tests {
         );
     }
 
-    /// Publishes assignment version 2 (w1 and w2 members).
-    fn reassign(cfg: &mut ConfigState, assignment: &[(Unit, &str)]) {
+    /// Publishes an assignment.
+    fn assign(
+        cfg: &mut ConfigState,
+        version: u64,
+        leader: &str,
+        members: &[&str],
+        assignment: &[(Unit, &str)],
+    ) {
         cfg.apply(ConfigRecord::Assignment(AssignmentRecord {
-            version: 2,
-            leader: "w1".into(),
-            members: vec!["w1".into(), "w2".into()],
+            version,
+            leader: leader.into(),
+            members: members.iter().map(|m| m.to_string()).collect(),
             assignment: assignment
                 .iter()
                 .map(|(u, w)| (u.clone(), w.to_string()))
                 .collect(),
         }));
+    }
+
+    /// Publishes assignment version 2 (w1 and w2 members).
+    fn reassign(cfg: &mut ConfigState, assignment: &[(Unit, &str)]) {
+        assign(cfg, 2, "w1", &["w1", "w2"], assignment);
     }
 
     #[test]
@@ -535,15 +530,7 @@ mod tests {
         let actions = run(&cfg, &m, &st, &Local::default(), false);
         assert!(actions.contains(&Action::StartTask("c".into(), 0)));
         // So does w2 leaving, with no status at all.
-        cfg.apply(ConfigRecord::Assignment(AssignmentRecord {
-            version: 3,
-            leader: "w1".into(),
-            members: vec!["w1".into()],
-            assignment: [(c(), "w1"), (t(0), "w1")]
-                .iter()
-                .map(|(u, w)| (u.clone(), w.to_string()))
-                .collect(),
-        }));
+        assign(&mut cfg, 3, "w1", &["w1"], &[(c(), "w1"), (t(0), "w1")]);
         let actions = run(&cfg, &m, &StatusState::default(), &Local::default(), false);
         assert!(actions.contains(&Action::StartTask("c".into(), 0)));
     }

@@ -3,6 +3,7 @@
 //! topics, and reading a topic to its end.
 
 mod admin;
+pub(crate) mod fetch_queue;
 pub mod diagnose;
 mod internal_topics;
 pub mod jaas;

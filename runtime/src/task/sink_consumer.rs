@@ -26,11 +26,12 @@ use bytes::Bytes;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::TaskMetrics;
 use crate::connector::{StatusDetail, TopicPartition};
 use crate::data::TimestampType;
+use crate::kafka::fetch_queue::{FetchQueue, Fetched};
 
 /// A message copied out of librdkafka.
 #[derive(Debug, Clone)]
@@ -87,6 +88,19 @@ struct SinkConsumerContext {
     name: String,
     metrics: Arc<TaskMetrics>,
     detail: StatusDetail,
+    /// Where the assigned partitions' messages are forwarded, read by the poll loop.
+    /// Set right after the consumer is created; taken (destroyed) before it is dropped.
+    fetch: std::sync::Mutex<Option<FetchQueue>>,
+    /// Whether partitions are assigned (and forwarded to `fetch`).
+    assigned: std::sync::atomic::AtomicBool,
+}
+
+impl SinkConsumerContext {
+    fn forward(&self, partitions: &[TopicPartition]) {
+        if let Some(fetch) = self.fetch.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            fetch.forward(partitions);
+        }
+    }
 }
 
 impl ClientContext for SinkConsumerContext {
@@ -151,6 +165,8 @@ impl ConsumerContext for SinkConsumerContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         if let Rebalance::Revoke(tpl) = rebalance {
+            // Eager rebalancing: every partition goes.
+            self.assigned.store(false, Ordering::SeqCst);
             let partitions = partitions_of(tpl);
             if partitions.is_empty() {
                 return;
@@ -212,6 +228,10 @@ impl ConsumerContext for SinkConsumerContext {
         if let Rebalance::Assign(tpl) = rebalance {
             let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
             let partitions = partitions_of(tpl);
+            // Before any message of theirs can be fetched: librdkafka starts fetching
+            // only after this callback returns.
+            self.forward(&partitions);
+            self.assigned.store(!partitions.is_empty(), Ordering::SeqCst);
             super::offset_check::spawn(self.config.clone(), partitions.clone(), self.name.clone());
             let _ = self.events.send(ConsumerEvent::Assigned {
                 generation,
@@ -234,6 +254,8 @@ pub struct ConsumerThread {
     pub events: mpsc::UnboundedReceiver<ConsumerEvent>,
     pub batches: mpsc::Receiver<Batch>,
     pub commands: std_mpsc::Sender<ConsumerCommand>,
+    /// Wakes the thread from a wait for room in the batch channel to serve commands.
+    wake: Arc<Notify>,
     pub generation: Arc<AtomicU64>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     handle: Option<std::thread::JoinHandle<()>>,
@@ -272,6 +294,8 @@ impl ConsumerThread {
             name: name.clone(),
             metrics,
             detail,
+            fetch: std::sync::Mutex::new(None),
+            assigned: std::sync::atomic::AtomicBool::new(false),
         };
         let mut config = config;
         if config.get("statistics.interval.ms").is_none() {
@@ -281,6 +305,8 @@ impl ConsumerThread {
         let consumer: BaseConsumer<SinkConsumerContext> = config
             .create_with_context(ctx)
             .map_err(|e| format!("cannot create the Kafka consumer: {}", e))?;
+        *consumer.context().fetch.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(FetchQueue::new(&consumer));
         match &subscription {
             Subscription::Topics(t) => {
                 let refs: Vec<&str> = t.iter().map(String::as_str).collect();
@@ -292,14 +318,27 @@ impl ConsumerThread {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop2 = stop.clone();
         let gen2 = generation.clone();
+        let wake = Arc::new(Notify::new());
+        let ends = Ends {
+            batches: batch_tx,
+            events: ev_tx,
+            commands: cmd_rx,
+            wake: wake.clone(),
+            rt: tokio::runtime::Handle::current(),
+        };
         let handle = std::thread::Builder::new()
             .name(format!("consumer-{}", name))
-            .spawn(move || poll_loop(consumer, batch_tx, ev_tx, cmd_rx, gen2, stop2, batching))
+            .spawn(move || {
+                poll_loop(&consumer, ends, gen2, stop2, batching);
+                // The fetch queue goes before the consumer whose handle it uses.
+                drop(consumer.context().fetch.lock().unwrap_or_else(|e| e.into_inner()).take());
+            })
             .map_err(|e| format!("cannot start the consumer thread: {}", e))?;
         Ok(ConsumerThread {
             events: ev_rx,
             batches: batch_rx,
             commands: cmd_tx,
+            wake,
             generation,
             stop,
             handle: Some(handle),
@@ -312,6 +351,7 @@ impl ConsumerThread {
         self.commands
             .send(ConsumerCommand::Commit(offsets, tx))
             .map_err(|_| "the consumer thread has stopped".to_string())?;
+        self.wake.notify_one();
         rx.await
             .map_err(|_| "the consumer thread has stopped".to_string())?
     }
@@ -319,6 +359,7 @@ impl ConsumerThread {
     /// Stops the thread (closing the consumer, which leaves the group).
     pub async fn shutdown(mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
         // Drain events so the thread is never stuck sending; answer revocations.
         let handle = self.handle.take();
         let mut events = self.events;
@@ -392,15 +433,30 @@ fn serve_commands<C: ConsumerContext>(
     }
 }
 
-fn poll_loop(
-    consumer: BaseConsumer<SinkConsumerContext>,
+/// The poll loop's ends of its channels to the task loop.
+struct Ends {
     batches: mpsc::Sender<Batch>,
     events: mpsc::UnboundedSender<ConsumerEvent>,
     commands: Arc<std::sync::Mutex<std_mpsc::Receiver<ConsumerCommand>>>,
+    wake: Arc<Notify>,
+    /// The runtime whose timer bounds a wait for room.
+    rt: tokio::runtime::Handle,
+}
+
+fn poll_loop(
+    consumer: &BaseConsumer<SinkConsumerContext>,
+    ends: Ends,
     generation: Arc<AtomicU64>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     batching: Batching,
 ) {
+    let Ends {
+        batches,
+        events,
+        commands,
+        wake,
+        rt,
+    } = ends;
     let Batching {
         max: max_batch,
         headers,
@@ -408,35 +464,34 @@ fn poll_loop(
     let mut pending: Option<(u64, Vec<Consumed>)> = None;
     let mut blocked_since: Option<Instant> = None;
     let mut paused = false;
-    let mut topics: std::collections::HashMap<String, Arc<str>> = std::collections::HashMap::new();
-    let mut last_topic: Option<Arc<str>> = None;
+    let mut names = TopicNames::default();
+    let mut last_forward = Instant::now();
     while !stop.load(Ordering::SeqCst) {
-        serve_commands(&consumer, &commands);
+        serve_commands(consumer, &commands);
         if let Some((g, batch)) = pending.take() {
-            match batches.try_send(Batch {
+            let batch = Batch {
                 generation: g,
                 messages: batch,
-            }) {
-                Ok(()) => {
-                    blocked_since = None;
-                    if paused {
-                        if let Ok(a) = consumer.assignment() {
-                            let _ = consumer.resume(&a);
+            };
+            let unsent = match batches.try_send(batch) {
+                Ok(()) => None,
+                Err(mpsc::error::TrySendError::Full(batch)) => Some(batch),
+                Err(_) => break,
+            };
+            if let Some(batch) = unsent {
+                let since = *blocked_since.get_or_insert_with(Instant::now);
+                if since.elapsed() < LONG_STALL {
+                    // The task is busy: wait for room, waking for its commit requests.
+                    match wait_for_room(&rt, &batches, &wake, batch, ROOM_WAIT) {
+                        Room::Sent => {}
+                        Room::Woken(b) => {
+                            pending = Some((b.generation, b.messages));
+                            continue;
                         }
-                        paused = false;
+                        Room::Closed => break,
                     }
-                }
-                Err(mpsc::error::TrySendError::Full(Batch {
-                    generation,
-                    messages,
-                })) => {
-                    pending = Some((generation, messages));
-                    let since = *blocked_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() < LONG_STALL {
-                        // The task is busy: wait for room, still serving commands.
-                        std::thread::sleep(Duration::from_millis(1));
-                        continue;
-                    }
+                } else {
+                    pending = Some((batch.generation, batch.messages));
                     if !paused {
                         tracing::info!(
                             "the sink task is stalled; pausing its partitions to stay in the group"
@@ -448,39 +503,45 @@ fn poll_loop(
                         let _ = consumer.pause(&a);
                     }
                 }
-                Err(_) => break,
+            }
+            if pending.is_none() {
+                blocked_since = None;
+                if paused {
+                    if let Ok(a) = consumer.assignment() {
+                        let _ = consumer.resume(&a);
+                    }
+                    paused = false;
+                }
             }
         }
-        let first = consumer.poll(Duration::from_millis(100));
-        let Some(first) = first else { continue };
+        let forwarding = consumer.context().assigned.load(Ordering::SeqCst);
+        if forwarding && last_forward.elapsed() >= REFORWARD_EVERY {
+            // Belt and braces: librdkafka clears a partition's forwarding when it stops
+            // fetching it; should that land after a reassignment forwarded it again,
+            // the partition would wait here for the next forward.
+            if let Ok(a) = consumer.assignment() {
+                consumer.context().forward(&partitions_of(&a));
+            }
+            last_forward = Instant::now();
+        }
         let g = generation.load(Ordering::SeqCst);
         let mut batch = match pending.take() {
             Some((pg, b)) if pg == g => b,
             _ => Vec::with_capacity(max_batch.min(4096)),
         };
         let with_headers = headers();
-        let mut next = Some(first);
+        // The main queue: rebalances, errors and statistics, and the messages of
+        // partitions not (yet) forwarded to the fetch queue.
+        let wait = if forwarding && !paused {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(100)
+        };
+        let mut next = consumer.poll(wait);
         while let Some(r) = next.take() {
             match r {
                 Ok(m) => {
-                    let name = m.topic();
-                    // Most messages come from the topic of the one before: compare
-                    // with it before hashing.
-                    let topic = match &last_topic {
-                        Some(t) if **t == *name => t.clone(),
-                        _ => {
-                            let t = match topics.get(name) {
-                                Some(t) => t.clone(),
-                                None => {
-                                    let t: Arc<str> = Arc::from(name);
-                                    topics.insert(name.to_string(), t.clone());
-                                    t
-                                }
-                            };
-                            last_topic = Some(t.clone());
-                            t
-                        }
-                    };
+                    let topic = names.of(m.topic());
                     batch.push(copy(&m, &topic, with_headers));
                 }
                 Err(e) => {
@@ -499,14 +560,177 @@ fn poll_loop(
             }
             next = consumer.poll(Duration::ZERO);
         }
+        if generation.load(Ordering::SeqCst) != g {
+            // A rebalance ran: what was read belongs to the assignment before it, whose
+            // partitions restart from their committed offsets.
+            continue;
+        }
+        if forwarding && !paused && batch.len() < max_batch {
+            let wait = if batch.is_empty() {
+                FETCH_WAIT
+            } else {
+                Duration::ZERO
+            };
+            let mut fetch = consumer
+                .context()
+                .fetch
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(fetch) = fetch.as_mut() {
+                let fetched = fetch.read(wait, max_batch - batch.len());
+                if let Err(e) = copy_fetched(&fetched, &mut batch, &mut names, with_headers) {
+                    let _ = events.send(ConsumerEvent::Fatal(format!(
+                        "Kafka consumer failed: {}",
+                        e
+                    )));
+                    return;
+                }
+            }
+        }
         if !batch.is_empty() {
             pending = Some((g, batch));
         }
     }
 }
 
+/// How long a read of the fetch queue waits for a first message before the loop
+/// polls the main queue again (rebalances are seen that late at most).
+const FETCH_WAIT: Duration = Duration::from_millis(50);
+
+/// How often the assigned partitions are forwarded to the fetch queue again.
+const REFORWARD_EVERY: Duration = Duration::from_secs(2);
+
+/// Topic names as shared strings, one per topic.
+#[derive(Default)]
+struct TopicNames {
+    by_name: std::collections::HashMap<String, Arc<str>>,
+    last: Option<Arc<str>>,
+}
+
+impl TopicNames {
+    fn of(&mut self, name: &str) -> Arc<str> {
+        // Most messages come from the topic of the one before: compare before hashing.
+        if let Some(t) = self.last.as_ref().filter(|t| ***t == *name) {
+            return t.clone();
+        }
+        let t = self
+            .by_name
+            .entry(name.to_string())
+            .or_insert_with(|| Arc::from(name))
+            .clone();
+        self.last = Some(t.clone());
+        t
+    }
+}
+
+/// Copies fetched messages onto `batch`. Their keys and values are copied into one
+/// buffer that the batch's records share: one allocation per batch, not two per
+/// message. Returns a consumer error that the task cannot recover from.
+fn copy_fetched(
+    fetched: &Fetched<'_>,
+    batch: &mut Vec<Consumed>,
+    names: &mut TopicNames,
+    with_headers: bool,
+) -> Result<(), rdkafka::error::KafkaError> {
+    if fetched.is_empty() {
+        return Ok(());
+    }
+    let size: usize = fetched
+        .iter()
+        .map(|m| m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len))
+        .sum();
+    let mut buf = Vec::with_capacity(size);
+    let mut spans = Vec::with_capacity(fetched.len());
+    let first = batch.len();
+    let mut handle = std::ptr::null();
+    let mut topic: Option<Arc<str>> = None;
+    for m in fetched.iter() {
+        if let Some(e) = m.error() {
+            if is_fatal(&e) {
+                return Err(e);
+            }
+            tracing::warn!("Kafka consumer error (retrying): {}", e);
+            continue;
+        }
+        // Within one batch a topic's messages share its handle.
+        let topic = match &topic {
+            Some(t) if handle == m.topic_handle() => t.clone(),
+            _ => {
+                handle = m.topic_handle();
+                topic.insert(names.of(m.topic())).clone()
+            }
+        };
+        let mut span = |bytes: Option<&[u8]>| {
+            bytes.map(|b| {
+                let start = buf.len();
+                buf.extend_from_slice(b);
+                start..buf.len()
+            })
+        };
+        spans.push((span(m.key()), span(m.payload())));
+        let (timestamp, timestamp_type) = m.timestamp();
+        batch.push(Consumed {
+            topic,
+            partition: m.partition(),
+            offset: m.offset(),
+            key: None,
+            value: None,
+            headers: if with_headers {
+                m.headers()
+            } else {
+                Vec::new()
+            },
+            timestamp,
+            timestamp_type,
+        });
+    }
+    let buf = Bytes::from(buf);
+    for (c, (key, value)) in batch[first..].iter_mut().zip(spans) {
+        c.key = key.map(|r| buf.slice(r));
+        c.value = value.map(|r| buf.slice(r));
+    }
+    Ok(())
+}
+
 /// How long the task may keep the consumer waiting before it pauses its partitions.
 const LONG_STALL: Duration = Duration::from_secs(20);
+
+/// The longest one wait for room lasts before the loop looks at its stop flag and the
+/// stall time again.
+const ROOM_WAIT: Duration = Duration::from_millis(50);
+
+/// How a wait for room in the batch channel ended.
+enum Room {
+    Sent,
+    /// A commit request came, or the time was up: the batch is still to send.
+    Woken(Batch),
+    Closed,
+}
+
+/// Waits until the task loop takes `batch`, a commit request arrives (`wake`), or
+/// `up_to` passes. The thread sleeps meanwhile: the task wakes it when it takes a
+/// batch, so a full channel costs no polling delay.
+fn wait_for_room(
+    rt: &tokio::runtime::Handle,
+    batches: &mpsc::Sender<Batch>,
+    wake: &Notify,
+    batch: Batch,
+    up_to: Duration,
+) -> Room {
+    rt.block_on(async {
+        tokio::select! {
+            permit = batches.reserve() => match permit {
+                Ok(permit) => {
+                    permit.send(batch);
+                    Room::Sent
+                }
+                Err(_) => Room::Closed,
+            },
+            _ = wake.notified() => Room::Woken(batch),
+            _ = tokio::time::sleep(up_to) => Room::Woken(batch),
+        }
+    })
+}
 
 fn is_fatal(e: &rdkafka::error::KafkaError) -> bool {
     matches!(

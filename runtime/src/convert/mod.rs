@@ -88,6 +88,14 @@ pub trait Converter: Send {
             .map_err(|e| (e, data))
     }
 
+    /// Whether [`to_connect_owned`](Self::to_connect_owned) makes the buffer it is
+    /// given its own (a string does), and so copies it unless nobody else holds it. The
+    /// Kafka consumer of a sink then gives each such field a buffer of its own rather
+    /// than a slice of one shared by its batch.
+    fn keeps_buffer(&self) -> bool {
+        false
+    }
+
     /// Like [`to_connect`](Self::to_connect) but takes the bytes, so a string or bytes
     /// value can reuse the buffer instead of copying it.
     fn to_connect_owned(

@@ -98,6 +98,9 @@ impl Converter for StringConverter {
             _ => Ok(Self::to_bytes(&data)),
         }
     }
+    fn keeps_buffer(&self) -> bool {
+        true
+    }
     fn to_connect_owned(
         &mut self,
         _: &str,

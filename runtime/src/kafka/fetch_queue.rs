@@ -95,7 +95,9 @@ impl FetchQueue {
             // SAFETY: librdkafka initialised the first `n` slots.
             unsafe { self.slots.set_len(n as usize) };
         }
-        Fetched { slots: &mut self.slots }
+        Fetched {
+            slots: &mut self.slots,
+        }
     }
 }
 
@@ -123,9 +125,9 @@ impl Fetched<'_> {
 
     pub fn iter(&self) -> impl Iterator<Item = FetchedMessage<'_>> {
         // SAFETY: every slot holds a message librdkafka returned, alive until drop.
-        self.slots.iter().map(|m| FetchedMessage {
-            m: unsafe { &**m },
-        })
+        self.slots
+            .iter()
+            .map(|m| FetchedMessage { m: unsafe { &**m } })
     }
 }
 
@@ -181,9 +183,8 @@ impl<'a> FetchedMessage<'a> {
 
     pub fn payload(&self) -> Option<&'a [u8]> {
         // SAFETY: as for the key.
-        (!self.m.payload.is_null()).then(|| unsafe {
-            std::slice::from_raw_parts(self.m.payload as *const u8, self.m.len)
-        })
+        (!self.m.payload.is_null())
+            .then(|| unsafe { std::slice::from_raw_parts(self.m.payload as *const u8, self.m.len) })
     }
 
     pub fn timestamp(&self) -> (Option<i64>, TimestampType) {
@@ -222,7 +223,9 @@ impl<'a> FetchedMessage<'a> {
             }
             // SAFETY: librdkafka returned a NUL-terminated name and a value of `size`
             // bytes (or a null value).
-            let key = unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned();
+            let key = unsafe { CStr::from_ptr(name) }
+                .to_string_lossy()
+                .into_owned();
             let value = (!value.is_null()).then(|| {
                 Bytes::copy_from_slice(unsafe {
                     std::slice::from_raw_parts(value as *const u8, size)

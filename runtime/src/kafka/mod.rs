@@ -3,8 +3,8 @@
 //! topics, and reading a topic to its end.
 
 mod admin;
-pub(crate) mod fetch_queue;
 pub mod diagnose;
+pub(crate) mod fetch_queue;
 mod internal_topics;
 pub mod jaas;
 mod read_to_end;

@@ -197,6 +197,12 @@ impl RecordPipeline {
         self.errors().handle(err, dead_letter)
     }
 
+    /// Whether the key and the value converter make the buffer they convert their own
+    /// (see [`Converter::keeps_buffer`]).
+    pub fn keeps_buffers(&self) -> (bool, bool) {
+        (self.key.keeps_buffer(), self.value.keeps_buffer())
+    }
+
     /// Whether records need their Kafka headers for this pipeline's own work:
     /// transforms and predicates may look at them, dead letters carry them, and the
     /// live tap shows them while someone watches (checked again for every batch).

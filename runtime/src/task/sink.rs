@@ -203,6 +203,7 @@ pub async fn run_sink_task(
         Batching {
             max: s.max_batch,
             headers,
+            own: s.pipeline.keeps_buffers(),
         },
         s.shutdown_timeout.max(Duration::from_secs(30)),
         s.id.to_string(),

@@ -97,7 +97,12 @@ struct SinkConsumerContext {
 
 impl SinkConsumerContext {
     fn forward(&self, partitions: &[TopicPartition]) {
-        if let Some(fetch) = self.fetch.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some(fetch) = self
+            .fetch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
             fetch.forward(partitions);
         }
     }
@@ -231,7 +236,8 @@ impl ConsumerContext for SinkConsumerContext {
             // Before any message of theirs can be fetched: librdkafka starts fetching
             // only after this callback returns.
             self.forward(&partitions);
-            self.assigned.store(!partitions.is_empty(), Ordering::SeqCst);
+            self.assigned
+                .store(!partitions.is_empty(), Ordering::SeqCst);
             super::offset_check::spawn(self.config.clone(), partitions.clone(), self.name.clone());
             let _ = self.events.send(ConsumerEvent::Assigned {
                 generation,
@@ -267,6 +273,9 @@ pub struct Batching {
     pub max: usize,
     /// Asked once per batch: whether to copy the messages' headers.
     pub headers: Arc<dyn Fn() -> bool + Send + Sync>,
+    /// Whether each message's key, and its value, get a buffer of their own (for a
+    /// converter that keeps it) instead of a slice of the batch's shared buffer.
+    pub own: (bool, bool),
 }
 
 impl ConsumerThread {
@@ -305,8 +314,11 @@ impl ConsumerThread {
         let consumer: BaseConsumer<SinkConsumerContext> = config
             .create_with_context(ctx)
             .map_err(|e| format!("cannot create the Kafka consumer: {}", e))?;
-        *consumer.context().fetch.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(FetchQueue::new(&consumer));
+        *consumer
+            .context()
+            .fetch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(FetchQueue::new(&consumer));
         match &subscription {
             Subscription::Topics(t) => {
                 let refs: Vec<&str> = t.iter().map(String::as_str).collect();
@@ -331,7 +343,14 @@ impl ConsumerThread {
             .spawn(move || {
                 poll_loop(&consumer, ends, gen2, stop2, batching);
                 // The fetch queue goes before the consumer whose handle it uses.
-                drop(consumer.context().fetch.lock().unwrap_or_else(|e| e.into_inner()).take());
+                drop(
+                    consumer
+                        .context()
+                        .fetch
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .take(),
+                );
             })
             .map_err(|e| format!("cannot start the consumer thread: {}", e))?;
         Ok(ConsumerThread {
@@ -460,6 +479,7 @@ fn poll_loop(
     let Batching {
         max: max_batch,
         headers,
+        own,
     } = batching;
     let mut pending: Option<(u64, Vec<Consumed>)> = None;
     let mut blocked_since: Option<Instant> = None;
@@ -578,7 +598,11 @@ fn poll_loop(
                 .unwrap_or_else(|e| e.into_inner());
             if let Some(fetch) = fetch.as_mut() {
                 let fetched = fetch.read(wait, max_batch - batch.len());
-                if let Err(e) = copy_fetched(&fetched, &mut batch, &mut names, with_headers) {
+                let copying = Copying {
+                    headers: with_headers,
+                    own,
+                };
+                if let Err(e) = copy_fetched(&fetched, &mut batch, &mut names, copying) {
                     let _ = events.send(ConsumerEvent::Fatal(format!(
                         "Kafka consumer failed: {}",
                         e
@@ -623,21 +647,34 @@ impl TopicNames {
     }
 }
 
-/// Copies fetched messages onto `batch`. Their keys and values are copied into one
-/// buffer that the batch's records share: one allocation per batch, not two per
-/// message. Returns a consumer error that the task cannot recover from.
+/// What [`copy_fetched`] copies, and how.
+#[derive(Clone, Copy)]
+struct Copying {
+    headers: bool,
+    /// Key and value: a buffer of their own for each message (see [`Batching::own`]).
+    own: (bool, bool),
+}
+
+/// Copies fetched messages onto `batch`. Keys and values are copied into one buffer
+/// that the batch's records share (one allocation per batch, not two per message),
+/// unless `copying.own` asks for a buffer per message. Returns a consumer error that
+/// the task cannot recover from.
 fn copy_fetched(
     fetched: &Fetched<'_>,
     batch: &mut Vec<Consumed>,
     names: &mut TopicNames,
-    with_headers: bool,
+    copying: Copying,
 ) -> Result<(), rdkafka::error::KafkaError> {
     if fetched.is_empty() {
         return Ok(());
     }
+    let (own_key, own_value) = copying.own;
     let size: usize = fetched
         .iter()
-        .map(|m| m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len))
+        .map(|m| {
+            let len = |b: Option<&[u8]>, own: bool| if own { 0 } else { b.map_or(0, <[u8]>::len) };
+            len(m.key(), own_key) + len(m.payload(), own_value)
+        })
         .sum();
     let mut buf = Vec::with_capacity(size);
     let mut spans = Vec::with_capacity(fetched.len());
@@ -660,22 +697,25 @@ fn copy_fetched(
                 topic.insert(names.of(m.topic())).clone()
             }
         };
-        let mut span = |bytes: Option<&[u8]>| {
-            bytes.map(|b| {
+        let mut span = |bytes: Option<&[u8]>, own: bool| match bytes {
+            Some(b) if !own => {
                 let start = buf.len();
                 buf.extend_from_slice(b);
-                start..buf.len()
-            })
+                Some(start..buf.len())
+            }
+            _ => None,
         };
-        spans.push((span(m.key()), span(m.payload())));
+        spans.push((span(m.key(), own_key), span(m.payload(), own_value)));
+        let owned =
+            |bytes: Option<&[u8]>, own: bool| bytes.filter(|_| own).map(Bytes::copy_from_slice);
         let (timestamp, timestamp_type) = m.timestamp();
         batch.push(Consumed {
             topic,
             partition: m.partition(),
             offset: m.offset(),
-            key: None,
-            value: None,
-            headers: if with_headers {
+            key: owned(m.key(), own_key),
+            value: owned(m.payload(), own_value),
+            headers: if copying.headers {
                 m.headers()
             } else {
                 Vec::new()
@@ -686,8 +726,12 @@ fn copy_fetched(
     }
     let buf = Bytes::from(buf);
     for (c, (key, value)) in batch[first..].iter_mut().zip(spans) {
-        c.key = key.map(|r| buf.slice(r));
-        c.value = value.map(|r| buf.slice(r));
+        if let Some(r) = key {
+            c.key = Some(buf.slice(r));
+        }
+        if let Some(r) = value {
+            c.value = Some(buf.slice(r));
+        }
     }
     Ok(())
 }

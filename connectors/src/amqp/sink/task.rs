@@ -195,17 +195,25 @@ impl AmqpSinkTask {
         let Some(p) = self.publisher.as_ref() else {
             return Ok(());
         };
-        let mut again = 0;
-        for m in self
+        let unpublished = |m: &InFlight| m.confirm.is_none() && m.settled.is_none();
+        let results = p
+            .publish_all(
+                &self.cfg.exchange,
+                self.cfg.mandatory,
+                self.window
+                    .iter()
+                    .filter(|m| unpublished(m))
+                    .map(|m| &m.msg),
+            )
+            .await;
+        let again = results.len();
+        for (m, r) in self
             .window
             .iter_mut()
-            .filter(|m| m.confirm.is_none() && m.settled.is_none())
+            .filter(|m| unpublished(m))
+            .zip(results)
         {
-            m.confirm = Some(
-                p.publish(&self.cfg.exchange, self.cfg.mandatory, &m.msg)
-                    .await?,
-            );
-            again += 1;
+            m.confirm = Some(r?);
         }
         if again > 0 {
             tracing::info!(messages = again, "published the unconfirmed messages again");
@@ -295,47 +303,85 @@ impl AmqpSinkTask {
         fp: &Fingerprint,
         start: usize,
     ) -> Result<(), ConnectError> {
-        for (i, r) in records.iter().enumerate().skip(start) {
-            self.resume = Some((fp.clone(), i));
-            while self.window.len() >= self.cfg.max_in_flight {
-                self.settle_front().await?;
-            }
+        let mut i = start;
+        while i < records.len() {
+            self.make_room().await?;
             self.ready().await?;
-            let msg = match message::build(&self.cfg, r) {
-                Ok(m) => m,
-                Err(e) => {
-                    self.report(r, &e).await?;
-                    continue;
+            let room = self
+                .cfg
+                .max_in_flight
+                .saturating_sub(self.window.len())
+                .max(1);
+            let end = (i + room).min(records.len());
+            for (j, r) in records.iter().enumerate().take(end).skip(i) {
+                self.resume = Some((fp.clone(), j));
+                match message::build(&self.cfg, r) {
+                    Ok(msg) => self.window.push_back(InFlight {
+                        msg,
+                        origin: r.origin.clone(),
+                        timestamp_type: r.timestamp_type,
+                        raw: r.raw.clone(),
+                        confirm: None,
+                        settled: None,
+                    }),
+                    Err(e) => self.report(r, &e).await?,
                 }
-            };
-            self.window.push_back(InFlight {
-                msg,
-                origin: r.origin.clone(),
-                timestamp_type: r.timestamp_type,
-                raw: r.raw.clone(),
-                confirm: None,
-                settled: None,
-            });
-            // From here the record is the window's: a retry resumes after it.
-            self.resume = Some((fp.clone(), i + 1));
-            let p = self.publisher.as_ref().expect("ready");
-            let m = self.window.back_mut().expect("pushed");
-            match p
-                .publish(&self.cfg.exchange, self.cfg.mandatory, &m.msg)
-                .await
-            {
+                // From here the record is the window's (or reported): a retry resumes
+                // after it.
+                self.resume = Some((fp.clone(), j + 1));
+            }
+            i = end;
+            self.publish_new().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until the window has room: for the oldest confirm when it is full, then
+    /// takes every message whose confirm came with it (RabbitMQ acks many at once), so
+    /// that the next publishes go out together.
+    async fn make_room(&mut self) -> Result<(), ConnectError> {
+        while self.window.len() >= self.cfg.max_in_flight {
+            self.settle_front().await?;
+        }
+        while self.window.front().is_some_and(|f| f.settled.is_some()) {
+            self.settle_front().await?;
+        }
+        Ok(())
+    }
+
+    /// Publishes the messages put into the window since the last publish, together.
+    async fn publish_new(&mut self) -> Result<(), ConnectError> {
+        let Some(p) = self.publisher.as_ref() else {
+            return Ok(());
+        };
+        let new = |m: &InFlight| m.confirm.is_none() && m.settled.is_none();
+        let results = p
+            .publish_all(
+                &self.cfg.exchange,
+                self.cfg.mandatory,
+                self.window.iter().filter(|m| new(m)).map(|m| &m.msg),
+            )
+            .await;
+        let mut failure = None;
+        for (m, r) in self.window.iter_mut().filter(|m| new(m)).zip(results) {
+            match r {
                 Ok(c) => m.confirm = Some(c),
                 Err(e) => {
-                    self.lost(format!("basic.publish failed: {}", e));
-                    return Err(ConnectError::retriable(format!(
-                        "lost the connection to RabbitMQ at {} while publishing: {}",
-                        self.cfg.server(),
-                        e
-                    )));
+                    failure.get_or_insert(e);
                 }
             }
         }
-        Ok(())
+        match failure {
+            None => Ok(()),
+            Some(e) => {
+                self.lost(format!("basic.publish failed: {}", e));
+                Err(ConnectError::retriable(format!(
+                    "lost the connection to RabbitMQ at {} while publishing: {}",
+                    self.cfg.server(),
+                    e
+                )))
+            }
+        }
     }
 }
 

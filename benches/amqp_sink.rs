@@ -5,7 +5,8 @@
 //! queue through the default exchange.
 //!
 //! Run with `cargo bench --bench amqp_sink` against the servers `scripts/stack.sh up`
-//! starts. `SLUICE_BENCH_AMQP_SINK_N` sets the record count (default 100,000).
+//! starts. `SLUICE_BENCH_AMQP_SINK_N` sets the record count (default 100,000),
+//! `SLUICE_BENCH_AMQP_SINK_BYTES` the value size (default 100).
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
@@ -24,14 +25,13 @@ use rdkafka::message::Message;
 use common::*;
 use queues::*;
 
-const BODY: usize = 256;
 const WINDOW: usize = 1000;
 
-fn n() -> usize {
-    std::env::var("SLUICE_BENCH_AMQP_SINK_N")
+fn env(key: &str, default: usize) -> usize {
+    std::env::var(key)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000)
+        .unwrap_or(default)
 }
 
 /// The plain loop: consume the topic, publish each value with confirms, at most
@@ -137,15 +137,16 @@ fn main() {
         println!("amqp_sink benchmark: run it with `cargo bench --bench amqp_sink`");
         return;
     }
-    let n = n();
+    let n = env("SLUICE_BENCH_AMQP_SINK_N", 100_000);
+    let body = env("SLUICE_BENCH_AMQP_SINK_BYTES", 100);
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("bench-amqp-sink");
-    fill_numbered(&topic, n, BODY);
+    fill_numbered(&topic, n, body);
     let (q_plain, q_sluice) = (unique("bench-sink-plain"), unique("bench-sink-sluice"));
     declare_queue(&q_plain);
     declare_queue(&q_sluice);
     println!(
-        "Kafka -> RabbitMQ: {n} records of {BODY} B, persistent, {WINDOW} unconfirmed at most"
+        "Kafka -> RabbitMQ: {n} records of {body} B, persistent, {WINDOW} unconfirmed at most"
     );
     let p = plain(&topic, &q_plain, n);
     let s = sluice(dir.path(), &topic, &q_sluice, n);

@@ -7,9 +7,11 @@
 //!    disk for persistent messages on durable queues), `basic.nack` if it could not take
 //!    it, and with the mandatory flag (`amqp.mandatory`, default on) a `basic.return`
 //!    before the ack if no queue is bound for it.
-//! 2. `put` builds each record's message and publishes it without waiting, keeping the
-//!    message in a window of unconfirmed messages in publish order. When the window
-//!    holds `amqp.max.in.flight` messages, `put` waits for the oldest confirm first.
+//! 2. `put` builds each record's message and keeps it in a window of unconfirmed
+//!    messages in publish order; the messages that fit in the window are published
+//!    together (in order), without waiting for confirms. When the window holds
+//!    `amqp.max.in.flight` messages, `put` waits for the oldest confirm first, and takes
+//!    every confirm that came with it before publishing more.
 //! 3. `flush` waits until every message of the window is confirmed. The runtime commits
 //!    a Kafka offset only after a `flush` that followed the `put` of that record, so an
 //!    offset is committed only for records RabbitMQ confirmed (or that went to the dead

@@ -1,9 +1,11 @@
 //! End-to-end benchmark of the queue sources, each against a plain client in the same
 //! run:
 //!
-//! * RabbitMQ -> Kafka through Sluice (release build) vs a plain `lapin` consumer with
-//!   the same prefetch that acks every `batch` messages with `multiple=true` and
-//!   discards them.
+//! * RabbitMQ -> Kafka through Sluice (release build) vs a plain bridge with the same
+//!   guarantee: a `lapin` consumer with the same prefetch, an rdkafka producer with
+//!   Sluice's settings (acks=all), and `basic.ack(multiple=true)` every `batch`
+//!   messages once Kafka acknowledged them. It also prints the RabbitMQ ceiling (the
+//!   same consumer writing nothing) and the Kafka ceiling (the producer alone).
 //! * MQTT (QoS 1) -> Kafka through Sluice vs a plain `rumqttc` subscriber (automatic
 //!   PUBACKs) that discards them.
 //!
@@ -112,6 +114,84 @@ fn plain_amqp(queue: &str, n: usize) -> f64 {
         let secs = start.unwrap().elapsed().as_secs_f64();
         let _ = c.close(200, "bye".into()).await;
         n as f64 / secs
+    })
+}
+
+/// The plain bridge with Sluice's guarantee: a lapin consumer (same prefetch) whose
+/// messages a plain rdkafka producer (Sluice's source producer settings: idempotent,
+/// acks=all) writes to a one-partition topic; every `batch` messages go to a task that
+/// waits for their Kafka acks, in order, then acks them in RabbitMQ with multiple=true,
+/// while the loop keeps consuming. Timed from the first delivery to the last
+/// RabbitMQ ack. This is the loop a user would write by hand for the same job.
+fn plain_amqp_to_kafka(queue: &str, n: usize) -> f64 {
+    use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+    let topic = unique("bench-plain-bridge");
+    create_topic(&topic, 1);
+    let producer: FutureProducer =
+        sluice_runtime::kafka::client_config(&[&sluice_runtime::kafka::source_producer_defaults()])
+            .set("bootstrap.servers", bootstrap())
+            .create()
+            .unwrap();
+    rt().block_on(async {
+        let c = Connection::connect(AMQP_URI, ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = c.create_channel().await.unwrap();
+        ch.basic_qos(prefetch(), BasicQosOptions::default())
+            .await
+            .unwrap();
+        let mut consumer = ch
+            .basic_consume(
+                queue.into(),
+                "bench-plain-bridge".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(u64, Vec<DeliveryFuture>)>(64);
+        let acker_ch = ch.clone();
+        let acker = tokio::spawn(async move {
+            while let Some((tag, acks)) = rx.recv().await {
+                for a in acks {
+                    a.await.unwrap().map_err(|(e, _)| e).unwrap();
+                }
+                acker_ch
+                    .basic_ack(tag, BasicAckOptions { multiple: true })
+                    .await
+                    .unwrap();
+            }
+            Instant::now()
+        });
+        let mut got = 0usize;
+        let mut start = None;
+        let mut acks = Vec::with_capacity(batch());
+        while got < n {
+            let d = consumer.next().await.unwrap().unwrap();
+            start.get_or_insert_with(Instant::now);
+            got += 1;
+            let mut record = FutureRecord::<(), [u8]>::to(&topic).payload(&d.data[..]);
+            let ack = loop {
+                match producer.send_result(record) {
+                    Ok(ack) => break ack,
+                    Err((_, back)) => {
+                        // the producer's queue is full: let it drain
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        record = back;
+                    }
+                }
+            };
+            acks.push(ack);
+            if acks.len() >= batch() || got == n {
+                tx.send((d.delivery_tag, std::mem::take(&mut acks)))
+                    .await
+                    .unwrap();
+            }
+        }
+        drop(tx);
+        let end = acker.await.unwrap();
+        let _ = c.close(200, "bye".into()).await;
+        n as f64 / (end - start.unwrap()).as_secs_f64()
     })
 }
 
@@ -390,14 +470,25 @@ fn main() {
 fn bench_amqp(dir: &std::path::Path, amqp_n: usize) {
     let q_plain = unique("bench-plain");
     fill_queue(&q_plain, amqp_n);
-    let plain = plain_amqp(&q_plain, amqp_n);
+    let consume_only = plain_amqp(&q_plain, amqp_n);
+    println!(
+        "RabbitMQ ceiling: a plain lapin consumer that writes nothing reads them at {:.0} msg/s",
+        consume_only
+    );
     let kafka = plain_kafka(amqp_n);
     println!(
         "Kafka ceiling: a plain idempotent producer writes the same {} messages at {:.0} msg/s",
         amqp_n, kafka
     );
+    let q_bridge = unique("bench-plain-bridge");
+    fill_queue(&q_bridge, amqp_n);
+    let plain = plain_amqp_to_kafka(&q_bridge, amqp_n);
     let q_sluice = unique("bench-sluice");
     fill_queue(&q_sluice, amqp_n);
     let sluice = sluice_amqp(dir, &q_sluice, amqp_n);
     report("AMQP", sluice, plain);
+    println!(
+        "      (plain = lapin consumer + rdkafka producer, acks=all, RabbitMQ acked after Kafka; against the consumer that writes nothing: {:.2})",
+        sluice / consume_only
+    );
 }

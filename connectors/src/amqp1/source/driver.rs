@@ -37,10 +37,11 @@ use crate::amqp1::connection::Opened;
 const SELECTOR_KEY: &str = "jms-selector";
 const SELECTOR_DESCRIPTOR: &str = "apache.org:selector-filter:string";
 
-/// A received message and its number on this link (1, 2, ...).
+/// A received message and its number on this link (1, 2, ...). The message is boxed:
+/// it is large, and moves through the channel to the task.
 pub struct Incoming {
     pub seq: u64,
-    pub message: Message<Body<Amqp>>,
+    pub message: Box<Message<Body<Amqp>>>,
 }
 
 /// What the task asks of the driver.
@@ -195,7 +196,13 @@ pub async fn run(
                     unsettled.push_back((seq, info));
                     // Never full: credit bounds what arrives and the channel holds
                     // two windows; a full channel means the task is gone.
-                    if tx.try_send(Incoming { seq, message }).is_err() {
+                    if tx
+                        .try_send(Incoming {
+                            seq,
+                            message: Box::new(message),
+                        })
+                        .is_err()
+                    {
                         break Some("the source task stopped taking messages".into());
                     }
                 }

@@ -1,8 +1,10 @@
 //! The Kafka consumer of a sink task, on its own thread.
 //!
 //! librdkafka's consumer is driven by blocking polls and calls rebalance callbacks from
-//! inside them. This thread owns the consumer: it polls batches and sends them to the
-//! task loop over a bounded channel, runs commits the loop asks for, and on a partition
+//! inside them. This thread owns the consumer: it polls the main queue for rebalances
+//! and errors, reads the assigned partitions' messages in batches from a fetch queue of
+//! its own (`kafka::fetch_queue`), and sends the batches to the task loop over a
+//! bounded channel, runs commits the loop asks for, and on a partition
 //! revocation hands the loop a chance to flush the task and return the offsets to
 //! commit before the partitions go (so the next owner starts where we stopped). While
 //! it waits for that answer it keeps serving commits: the loop may be waiting for a

@@ -328,3 +328,103 @@ fn lines_are_in_the_file_at_once_not_at_the_first_flush() {
     // The stop flushed and committed them.
     assert_eq!(whole_lines(&out), want);
 }
+
+/// A sink that cannot write for longer than half of `max.poll.interval.ms` (its
+/// stdout, which nobody reads) makes the consumer thread pause its partitions to stay
+/// in the group; once the sink writes again, the partitions resume where they stopped
+/// and the consumer reads its fetch queue again: every line once, in order.
+#[test]
+fn a_sink_stalled_past_half_the_poll_interval_pauses_then_resumes_losing_nothing() {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("stall");
+    create_topic(&topic, 1);
+    let want = produce_lines(&topic, 20_000);
+    let conn = dir.path().join("stall.yaml");
+    std::fs::write(
+        &conn,
+        format!(
+            // no `file`: the sink writes to stdout; a 6 s poll interval makes the
+            // consumer pause after 3 s of stall
+            "name: {}\nconfig:\n  connector.class: FileStreamSink\n  topics: {topic}\n  consumer.override.max.poll.interval.ms: 6000\n",
+            unique("stall-sink")
+        ),
+    )
+    .unwrap();
+    let worker = dir.path().join("worker.yaml");
+    std::fs::write(&worker, worker_yaml(dir.path(), free_port(), "")).unwrap();
+    let log = dir.path().join("worker.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("standalone")
+        .arg(&worker)
+        .arg(&conn)
+        .env("SLUICE_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    // Nobody reads the worker's stdout until `reading`: its pipe fills and the sink's
+    // write blocks.
+    let reading = Arc::new(AtomicBool::new(false));
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let (reading, out) = (reading.clone(), out.clone());
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                if !reading.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                match stdout.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => out.lock().unwrap().extend_from_slice(&buf[..n]),
+                }
+            }
+        })
+    };
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_for(
+        "the consumer to pause its partitions",
+        Duration::from_secs(60),
+        || log_text().contains("the sink task is stalled; pausing its partitions"),
+    );
+    // Paused for a while: the consumer keeps polling, the group keeps it.
+    std::thread::sleep(Duration::from_secs(4));
+    reading.store(true, Ordering::SeqCst);
+    let lines_out = || {
+        String::from_utf8_lossy(&out.lock().unwrap())
+            .lines()
+            .filter(|l| l.starts_with("line-"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while lines_out().len() < want.len() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let got = lines_out();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = reader.join();
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "lines on stdout; log:\n{}",
+        log_text()
+    );
+    assert!(
+        got == want,
+        "the lines are not the records, once each, in order"
+    );
+    assert!(
+        !log_text().contains("partitions revoked"),
+        "the consumer left the group while paused; log:\n{}",
+        log_text()
+    );
+}

@@ -12,8 +12,8 @@
 //! revocation (they would wait on each other until the revocation timeout).
 //!
 //! When the loop falls behind, the thread waits for room (librdkafka keeps prefetching
-//! meanwhile). Only after a long stall (a sink retrying through an outage, a paused
-//! connector) does it pause its partitions and keep polling, so that the group does not
+//! meanwhile). Only after a long stall (20 s, or half of `max.poll.interval.ms`; a sink
+//! retrying through an outage, a paused connector) does it pause its partitions and keep polling, so that the group does not
 //! evict it for exceeding `max.poll.interval.ms`. Pausing is kept for long stalls only
 //! because librdkafka drops prefetched data on pause.
 //! Batches carry the assignment generation; the loop drops batches fetched before the
@@ -332,6 +332,7 @@ impl ConsumerThread {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop2 = stop.clone();
         let gen2 = generation.clone();
+        let long_stall = long_stall(&config);
         let wake = Arc::new(Notify::new());
         let ends = Ends {
             batches: batch_tx,
@@ -343,7 +344,7 @@ impl ConsumerThread {
         let handle = std::thread::Builder::new()
             .name(format!("consumer-{}", name))
             .spawn(move || {
-                poll_loop(&consumer, ends, gen2, stop2, batching);
+                poll_loop(&consumer, ends, gen2, stop2, batching, long_stall);
                 // The fetch queue goes before the consumer whose handle it uses.
                 drop(
                     consumer
@@ -470,6 +471,7 @@ fn poll_loop(
     generation: Arc<AtomicU64>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     batching: Batching,
+    long_stall: Duration,
 ) {
     let Ends {
         batches,
@@ -502,7 +504,7 @@ fn poll_loop(
             };
             if let Some(batch) = unsent {
                 let since = *blocked_since.get_or_insert_with(Instant::now);
-                if since.elapsed() < LONG_STALL {
+                if since.elapsed() < long_stall {
                     // The task is busy: wait for room, waking for its commit requests.
                     match wait_for_room(&rt, &batches, &wake, batch, ROOM_WAIT) {
                         Room::Sent => {}
@@ -738,8 +740,16 @@ fn copy_fetched(
     Ok(())
 }
 
-/// How long the task may keep the consumer waiting before it pauses its partitions.
-const LONG_STALL: Duration = Duration::from_secs(20);
+/// How long the task may keep the consumer waiting before it pauses its partitions:
+/// 20 s, or half of `max.poll.interval.ms` if that is shorter (the group evicts a
+/// consumer that does not poll within it).
+fn long_stall(config: &ClientConfig) -> Duration {
+    let interval = config
+        .get("max.poll.interval.ms")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(300_000);
+    Duration::from_millis(interval / 2).min(Duration::from_secs(20))
+}
 
 /// The longest one wait for room lasts before the loop looks at its stop flag and the
 /// stall time again.

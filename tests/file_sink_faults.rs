@@ -1,7 +1,9 @@
 //! The file sink under real write failures: a disk that fills up and gets space back
 //! (a small tmpfs), and fsync calls that fail (EIO injected into the running worker's
 //! `fdatasync` by strace). After either, the file holds every line exactly once and
-//! whole, and offsets are committed only for lines that were fsynced.
+//! whole, and offsets are committed only for lines that were fsynced. And a sink whose
+//! writes block (stdout nobody reads) long enough for its consumer to pause and then
+//! resume its partitions.
 
 mod common;
 

@@ -75,25 +75,32 @@ fn fill_queue(queue: &str, n: usize) {
     );
 }
 
+/// A lapin consumer of `queue` with the benchmark's prefetch: its connection, channel
+/// and consumer.
+async fn consume(queue: &str, tag: &str) -> (Connection, lapin::Channel, lapin::Consumer) {
+    let c = Connection::connect(AMQP_URI, ConnectionProperties::default())
+        .await
+        .unwrap();
+    let ch = c.create_channel().await.unwrap();
+    ch.basic_qos(prefetch(), BasicQosOptions::default())
+        .await
+        .unwrap();
+    let consumer = ch
+        .basic_consume(
+            queue.into(),
+            tag.into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    (c, ch, consumer)
+}
+
 /// A plain lapin consumer: prefetch, ack every batch with multiple=true, discard.
 fn plain_amqp(queue: &str, n: usize) -> f64 {
     rt().block_on(async {
-        let c = Connection::connect(AMQP_URI, ConnectionProperties::default())
-            .await
-            .unwrap();
-        let ch = c.create_channel().await.unwrap();
-        ch.basic_qos(prefetch(), BasicQosOptions::default())
-            .await
-            .unwrap();
-        let mut consumer = ch
-            .basic_consume(
-                queue.into(),
-                "bench-plain".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
+        let (c, ch, mut consumer) = consume(queue, "bench-plain").await;
         let mut got = 0usize;
         let mut start = None;
         let mut last_tag = 0;
@@ -133,22 +140,7 @@ fn plain_amqp_to_kafka(queue: &str, n: usize) -> f64 {
             .create()
             .unwrap();
     rt().block_on(async {
-        let c = Connection::connect(AMQP_URI, ConnectionProperties::default())
-            .await
-            .unwrap();
-        let ch = c.create_channel().await.unwrap();
-        ch.basic_qos(prefetch(), BasicQosOptions::default())
-            .await
-            .unwrap();
-        let mut consumer = ch
-            .basic_consume(
-                queue.into(),
-                "bench-plain-bridge".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
+        let (c, ch, mut consumer) = consume(queue, "bench-plain-bridge").await;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(u64, Vec<DeliveryFuture>)>(64);
         let acker_ch = ch.clone();
         let acker = tokio::spawn(async move {

@@ -192,29 +192,10 @@ impl AmqpSinkTask {
         if !self.republish_needed {
             return Ok(());
         }
-        let Some(p) = self.publisher.as_ref() else {
+        if self.publisher.is_none() {
             return Ok(());
-        };
-        let unpublished = |m: &InFlight| m.confirm.is_none() && m.settled.is_none();
-        let results = p
-            .publish_all(
-                &self.cfg.exchange,
-                self.cfg.mandatory,
-                self.window
-                    .iter()
-                    .filter(|m| unpublished(m))
-                    .map(|m| &m.msg),
-            )
-            .await;
-        let again = results.len();
-        for (m, r) in self
-            .window
-            .iter_mut()
-            .filter(|m| unpublished(m))
-            .zip(results)
-        {
-            m.confirm = Some(r?);
         }
+        let again = self.publish_unconfirmed().await?;
         if again > 0 {
             tracing::info!(messages = again, "published the unconfirmed messages again");
         }
@@ -351,29 +332,9 @@ impl AmqpSinkTask {
 
     /// Publishes the messages put into the window since the last publish, together.
     async fn publish_new(&mut self) -> Result<(), ConnectError> {
-        let Some(p) = self.publisher.as_ref() else {
-            return Ok(());
-        };
-        let new = |m: &InFlight| m.confirm.is_none() && m.settled.is_none();
-        let results = p
-            .publish_all(
-                &self.cfg.exchange,
-                self.cfg.mandatory,
-                self.window.iter().filter(|m| new(m)).map(|m| &m.msg),
-            )
-            .await;
-        let mut failure = None;
-        for (m, r) in self.window.iter_mut().filter(|m| new(m)).zip(results) {
-            match r {
-                Ok(c) => m.confirm = Some(c),
-                Err(e) => {
-                    failure.get_or_insert(e);
-                }
-            }
-        }
-        match failure {
-            None => Ok(()),
-            Some(e) => {
+        match self.publish_unconfirmed().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
                 self.lost(format!("basic.publish failed: {}", e));
                 Err(ConnectError::retriable(format!(
                     "lost the connection to RabbitMQ at {} while publishing: {}",
@@ -382,6 +343,41 @@ impl AmqpSinkTask {
                 )))
             }
         }
+    }
+
+    /// Publishes, together and in order, the window's messages that have no confirm on
+    /// this connection (and no outcome yet); returns how many.
+    async fn publish_unconfirmed(&mut self) -> Result<usize, lapin::Error> {
+        let Some(p) = self.publisher.as_ref() else {
+            return Ok(0);
+        };
+        let unpublished = |m: &InFlight| m.confirm.is_none() && m.settled.is_none();
+        let results = p
+            .publish_all(
+                &self.cfg.exchange,
+                self.cfg.mandatory,
+                self.window
+                    .iter()
+                    .filter(|m| unpublished(m))
+                    .map(|m| &m.msg),
+            )
+            .await;
+        let n = results.len();
+        let mut failure = None;
+        for (m, r) in self
+            .window
+            .iter_mut()
+            .filter(|m| unpublished(m))
+            .zip(results)
+        {
+            match r {
+                Ok(c) => m.confirm = Some(c),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        failure.map_or(Ok(n), Err)
     }
 }
 

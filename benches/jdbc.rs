@@ -1,8 +1,14 @@
 //! End-to-end benchmark of the JDBC source: rows/s for a table of 1,000,000 rows
 //! through Sluice (release build, incrementing mode, JsonConverter without schemas)
-//! into Kafka, against, in the same run, the plain ceiling: `COPY (SELECT ...) TO
-//! STDOUT` streamed through a plain rdkafka producer loop (one message per row, same
-//! producer settings as Sluice's source producer).
+//! into Kafka, against two plain loops in the same run, both with the same producer
+//! settings as Sluice's source producer (acks=all, idempotent):
+//!
+//! - the plain client loop: the rows streamed with tokio-postgres (`query_raw`, binary
+//!   rows, as Sluice reads them), each written as one JSON object with serde (the same
+//!   fields as Sluice's record; the numeric as Connect's JSON writes a Decimal) and
+//!   produced as one message: what a user would write by hand for the same output;
+//! - the ceiling: `COPY (SELECT ...) TO STDOUT` text lines sent as they are, with no
+//!   decoding and no JSON.
 //!
 //! Run with `cargo bench --bench jdbc` against the servers `scripts/stack.sh up`
 //! starts (PostgreSQL 15 and Apache Kafka on 127.0.0.1:9092; set SLUICE_TEST_BOOTSTRAP
@@ -49,20 +55,149 @@ async fn pg() -> tokio_postgres::Client {
 
 const COLUMNS: &str = "id, name, qty, price, created_at";
 
-/// `COPY (SELECT ...) TO STDOUT`, each row produced as one message.
-fn plain(table: &str, n: usize) -> f64 {
-    let topic = unique("bench-jdbc-plain");
+fn plain_producer() -> ThreadedProducer<DefaultProducerContext> {
+    sluice_runtime::kafka::client_config(&[&sluice_runtime::kafka::source_producer_defaults()])
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .unwrap()
+}
+
+fn send(p: &ThreadedProducer<DefaultProducerContext>, topic: &str, payload: &[u8]) {
+    let mut r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).payload(payload);
+    loop {
+        match p.send(r) {
+            Ok(()) => break,
+            Err((_, back)) => {
+                std::thread::sleep(Duration::from_millis(1));
+                r = back;
+            }
+        }
+    }
+}
+
+/// A PostgreSQL binary numeric as Connect's JsonConverter writes a Decimal of this
+/// scale without schemas: base64 of the unscaled value, big-endian two's complement.
+struct Numeric(String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Numeric {
+    fn from_sql(
+        _: &tokio_postgres::types::Type,
+        b: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        use base64::Engine;
+        let word = |i: usize| i16::from_be_bytes([b[i], b[i + 1]]) as i64;
+        let (ndigits, weight, negative, scale) = (word(0), word(2), word(4) != 0, 2i64);
+        let mut unscaled: i128 = 0;
+        for i in 0..ndigits as usize {
+            unscaled = unscaled * 10_000 + word(8 + 2 * i) as i128;
+        }
+        let tens = 4 * (weight - ndigits + 1) + scale;
+        unscaled = if tens >= 0 {
+            unscaled * 10i128.pow(tens as u32)
+        } else {
+            unscaled / 10i128.pow((-tens) as u32)
+        };
+        if negative {
+            unscaled = -unscaled;
+        }
+        let bytes = unscaled.to_be_bytes();
+        let skip = (0..15)
+            .take_while(|i| {
+                (bytes[*i] == 0 && bytes[i + 1] < 0x80)
+                    || (bytes[*i] == 0xff && bytes[i + 1] >= 0x80)
+            })
+            .count();
+        Ok(Numeric(
+            base64::engine::general_purpose::STANDARD.encode(&bytes[skip..]),
+        ))
+    }
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        *ty == tokio_postgres::types::Type::NUMERIC
+    }
+}
+
+#[derive(serde::Serialize)]
+struct JsonRow<'a> {
+    id: i64,
+    name: &'a str,
+    qty: i32,
+    price: String,
+    created_at: i64,
+}
+
+/// The plain client loop: rows streamed with tokio-postgres, each one JSON message.
+fn plain_rows(table: &str, n: usize) -> (f64, String) {
+    let topic = unique("bench-jdbc-rows");
     create_topic(&topic, 1);
-    let p: ThreadedProducer<DefaultProducerContext> =
-        sluice_runtime::kafka::client_config(&[&sluice_runtime::kafka::source_producer_defaults()])
-            .set("bootstrap.servers", bootstrap())
-            .create()
-            .unwrap();
+    let p = plain_producer();
     let rt = rt();
     let start = Instant::now();
     let rows = rt.block_on(async {
         let c = pg().await;
-        eprintln!("copy out...");
+        let stream = c
+            .query_raw(
+                &format!("SELECT {} FROM {} ORDER BY id", COLUMNS, table),
+                std::iter::empty::<i32>(),
+            )
+            .await
+            .unwrap();
+        futures::pin_mut!(stream);
+        let mut rows = 0usize;
+        let mut json = Vec::with_capacity(256);
+        while let Some(row) = stream.next().await {
+            let row = row.unwrap();
+            let created: std::time::SystemTime = row.get(4);
+            let v = JsonRow {
+                id: row.get(0),
+                name: row.get(1),
+                qty: row.get(2),
+                price: row.get::<_, Numeric>(3).0,
+                created_at: created
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis() as i64,
+            };
+            json.clear();
+            serde_json::to_writer(&mut json, &v).unwrap();
+            send(&p, &topic, &json);
+            rows += 1;
+        }
+        rows
+    });
+    p.flush(Duration::from_secs(300)).unwrap();
+    assert_eq!(rows, n);
+    (n as f64 / start.elapsed().as_secs_f64(), topic)
+}
+
+/// The value of a topic's first message.
+fn first_value(topic: &str) -> Vec<u8> {
+    use rdkafka::consumer::BaseConsumer;
+    use rdkafka::Message;
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("bench"))
+        .create()
+        .unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, rdkafka::Offset::Beginning)
+        .unwrap();
+    c.assign(&tpl).unwrap();
+    loop {
+        if let Some(Ok(m)) = c.poll(Duration::from_secs(10)) {
+            return m.payload().unwrap_or_default().to_vec();
+        }
+    }
+}
+
+/// The ceiling: `COPY (SELECT ...) TO STDOUT`, each text line produced as one message.
+fn plain(table: &str, n: usize) -> f64 {
+    let topic = unique("bench-jdbc-plain");
+    create_topic(&topic, 1);
+    let p = plain_producer();
+    let rt = rt();
+    let start = Instant::now();
+    let rows = rt.block_on(async {
+        let c = pg().await;
         let stream = c
             .copy_out(&format!(
                 "COPY (SELECT {} FROM {} ORDER BY id) TO STDOUT",
@@ -77,17 +212,7 @@ fn plain(table: &str, n: usize) -> f64 {
             rest.extend_from_slice(&chunk.unwrap());
             let mut from = 0;
             while let Some(nl) = rest[from..].iter().position(|b| *b == b'\n') {
-                let line = &rest[from..from + nl];
-                let mut r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&topic).payload(line);
-                loop {
-                    match p.send(r) {
-                        Ok(()) => break,
-                        Err((_, back)) => {
-                            std::thread::sleep(Duration::from_millis(1));
-                            r = back;
-                        }
-                    }
-                }
+                send(&p, &topic, &rest[from..from + nl]);
                 rows += 1;
                 from += nl + 1;
             }
@@ -102,7 +227,7 @@ fn plain(table: &str, n: usize) -> f64 {
 
 /// Sluice from the first record in Kafka until the stored offset (written only after
 /// Kafka acknowledged every record) reaches the last id.
-fn sluice(dir: &std::path::Path, table: &str, n: usize, batch: usize) -> f64 {
+fn sluice(dir: &std::path::Path, table: &str, n: usize, batch: usize) -> (f64, String) {
     let prefix = format!("{}-", unique("bench-jdbc"));
     create_topic(&format!("{}{}", prefix, table), 1);
     let name = unique("bench-jdbc");
@@ -166,7 +291,7 @@ fn sluice(dir: &std::path::Path, table: &str, n: usize, batch: usize) -> f64 {
         .to_string();
     println!("      sluice worker peak RSS: {}", hwm.trim());
     w.terminate();
-    rate
+    (rate, topic)
 }
 
 fn main() {
@@ -195,15 +320,30 @@ fn main() {
         batch
     );
     let dir = tempfile::tempdir().unwrap();
+    eprintln!("plain rows + JSON + producer...");
+    let (base, plain_topic) = plain_rows(&table, n);
     eprintln!("plain COPY + producer...");
-    let base = plain(&table, n);
-    eprintln!("plain: {:.0} rows/s; sluice...", base);
-    let s = sluice(dir.path(), &table, n, batch);
+    let ceiling = plain(&table, n);
+    eprintln!("sluice...");
+    let (s, sluice_topic) = sluice(dir.path(), &table, n, batch);
+    // The plain loop writes what Sluice writes.
+    let (mine, theirs) = (first_value(&sluice_topic), first_value(&plain_topic));
+    assert_eq!(
+        String::from_utf8_lossy(&mine),
+        String::from_utf8_lossy(&theirs),
+        "the plain loop's JSON differs from Sluice's"
+    );
+    println!("      first record: {}", String::from_utf8_lossy(&mine));
     println!(
-        "JDBC  sluice {:>9.0} rows/s   plain COPY+producer {:>9.0} rows/s   ratio {:.2}",
+        "JDBC  sluice {:>9.0} rows/s   plain rows+JSON+producer {:>9.0} rows/s   ratio {:.2}",
         s,
         base,
         s / base
+    );
+    println!(
+        "      (ceiling: COPY text sent as is {:.0} rows/s; sluice against it: {:.2})",
+        ceiling,
+        s / ceiling
     );
     rt().block_on(async {
         pg().await

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use sluice_runtime::config::ParsedConfig;
 use sluice_runtime::connector::{
-    ConnectError, Progress, ProgressUnit, SourceBatch, SourceTask, SourceTaskContext,
+    ConnectError, Polled, Progress, ProgressUnit, SourceBatch, SourceTask, SourceTaskContext,
     StartSourceTask, StatusDetail,
 };
 use sluice_runtime::data::{Record, SchemaAndValue, SourcePartition, SourceRecord, Struct, Value};
@@ -69,7 +69,16 @@ struct Pass {
     progress: Option<Progress>,
 }
 
-type Prefetch = tokio::task::JoinHandle<Result<Vec<Row>, tokio_postgres::Error>>;
+type Prefetch = tokio::task::JoinHandle<Result<Chunk, ConnectError>>;
+
+/// One fetched chunk of a pass, already turned into records.
+struct Chunk {
+    records: Vec<Polled>,
+    /// The last incrementing value and timestamp read, and the chunk's largest timestamp.
+    last_inc: Option<i64>,
+    last_ts: Option<i64>,
+    max_ts: Option<i64>,
+}
 
 impl Drop for Pass {
     fn drop(&mut self) {
@@ -79,10 +88,39 @@ impl Drop for Pass {
     }
 }
 
-fn prefetch(client: &Arc<Client>, fetch: &Statement) -> Prefetch {
+/// Fetches the pass's next chunk and builds its records in a task of its own, so that
+/// reading and decoding overlap with the runtime converting and sending the previous
+/// chunk (on another core when there is one).
+fn prefetch(client: &Arc<Client>, pass: &Pass, topic: &Arc<str>) -> Prefetch {
     let client = client.clone();
-    let fetch = fetch.clone();
-    tokio::spawn(async move { client.query(&fetch, &[]).await })
+    let fetch = pass.fetch.clone();
+    let plan = pass.plan.clone();
+    let (inc_at, ts_at) = (pass.inc_at, pass.ts_at);
+    let topic = topic.clone();
+    tokio::spawn(async move {
+        let rows = client
+            .query(&fetch, &[])
+            .await
+            .map_err(|e| to_connect(e, "cannot fetch rows"))?;
+        let mut chunk = Chunk {
+            records: Vec::with_capacity(rows.len()),
+            last_inc: None,
+            last_ts: None,
+            max_ts: None,
+        };
+        for row in &rows {
+            let (record, inc, ts) = to_record(row, &plan, inc_at, ts_at, &topic)?;
+            if inc.is_some() {
+                chunk.last_inc = inc;
+            }
+            if let Some(t) = ts {
+                chunk.last_ts = Some(t);
+                chunk.max_ts = Some(chunk.max_ts.map_or(t, |m: i64| m.max(t)));
+            }
+            chunk.records.push(Polled::Record(record));
+        }
+        Ok(chunk)
+    })
 }
 
 /// Polls tables or a query of PostgreSQL.
@@ -349,34 +387,36 @@ impl JdbcSourceTask {
         let poll_interval = self.cfg().poll_interval;
         let client = self.client.clone().expect("session");
         let pass = self.pass.as_mut().expect("pass");
+        let topic = self.sources[pass.idx].topic.clone();
         let pending = match pass.next.take() {
             Some(h) => h,
-            None => prefetch(&client, &pass.fetch),
+            None => prefetch(&client, pass, &topic),
         };
-        let rows = pending
+        let chunk = pending
             .await
-            .map_err(|e| ConnectError::retriable(format!("fetch task failed: {}", e)))?
-            .map_err(|e| to_connect(e, "cannot fetch rows"))?;
-        if rows.len() >= n {
-            pass.next = Some(prefetch(&client, &pass.fetch));
+            .map_err(|e| ConnectError::retriable(format!("fetch task failed: {}", e)))??;
+        let rows = chunk.records.len();
+        if rows >= n {
+            pass.next = Some(prefetch(&client, pass, &topic));
         }
         let pass = self.pass.as_ref().expect("pass");
-        let exhausted = rows.len() < n;
-        let mut batch = SourceBatch::with_capacity(rows.len());
+        let exhausted = rows < n;
         let src = &self.sources[pass.idx];
         let mut last_offset = src.offset;
-        let mut max_ts = pass.max_ts;
-        for row in &rows {
-            let (record, inc, ts) = to_record(row, pass, &src.topic)?;
-            if let Some(i) = inc {
-                last_offset.inc = Some(i);
-            }
-            if let Some(t) = ts {
-                last_offset.ts_micros = Some(t);
-                max_ts = Some(max_ts.map_or(t, |m: i64| m.max(t)));
-            }
-            batch.push(record);
+        if chunk.last_inc.is_some() {
+            last_offset.inc = chunk.last_inc;
         }
+        if chunk.last_ts.is_some() {
+            last_offset.ts_micros = chunk.last_ts;
+        }
+        let max_ts = match (pass.max_ts, chunk.max_ts) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let mut batch = SourceBatch {
+            items: chunk.records,
+            ack: None,
+        };
         // Timestamp mode resumes at `ts > offset`: rows sharing the last timestamp may
         // still follow in the next chunk, so the offset stops one microsecond short
         // (re-reading them after a restart rather than skipping them).
@@ -396,7 +436,7 @@ impl JdbcSourceTask {
         }
         let idx = pass.idx;
         if let Some(p) = self.pass.as_mut() {
-            p.rows += rows.len() as u64;
+            p.rows += rows as u64;
             if let Some(progress) = p.progress.as_mut() {
                 if exhausted {
                     progress.finish(p.rows, &self.detail);
@@ -416,7 +456,7 @@ impl JdbcSourceTask {
             src.offset = last_offset;
             // The offset rides on the last record of the chunk; the runtime stores it
             // once Kafka acknowledged that record and every one before it.
-            if let Some(sluice_runtime::connector::Polled::Record(r)) = batch.items.last_mut() {
+            if let Some(Polled::Record(r)) = batch.items.last_mut() {
                 r.source_partition = Some(src.partition.clone());
                 r.source_offset = Some(last_offset.to_json());
             } else {
@@ -431,10 +471,11 @@ impl JdbcSourceTask {
 /// One row to a record: value struct, key struct (primary key), offset values.
 fn to_record(
     row: &Row,
-    pass: &Pass,
+    plan: &Plan,
+    inc_at: Option<usize>,
+    ts_at: Option<usize>,
     topic: &Arc<str>,
 ) -> Result<(SourceRecord, Option<i64>, Option<i64>), ConnectError> {
-    let plan = &pass.plan;
     let mut values = Vec::with_capacity(plan.columns.len());
     for (i, c) in plan.columns.iter().enumerate() {
         let raw: Option<Raw> = row
@@ -446,13 +487,13 @@ fn to_record(
                 .map_err(|e| ConnectError::fatal(format!("column {:?}: {}", c.name, e)))?,
         });
     }
-    let inc = match pass.inc_at {
+    let inc = match inc_at {
         Some(i) => row
             .try_get::<_, Option<i64>>(i)
             .map_err(|e| ConnectError::fatal(e.to_string()))?,
         None => None,
     };
-    let ts = match pass.ts_at {
+    let ts = match ts_at {
         Some(i) => match row
             .try_get::<_, Option<Raw>>(i)
             .map_err(|e| ConnectError::fatal(e.to_string()))?

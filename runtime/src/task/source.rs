@@ -252,6 +252,12 @@ impl Loop {
                                 self.s.detail.clear();
                             }
                             self.s.metrics.batch(batch.len(), elapsed);
+                            // Let what the poll woke run first: a task the connector
+                            // spawned or woke (a prefetch, a client's connection task)
+                            // waits in this thread's LIFO slot, where no other thread
+                            // may take it, until this task yields; processing a whole
+                            // batch does not yield.
+                            tokio::task::yield_now().await;
                             self.process(batch).await;
                         }
                         Err(e) if e.is_retriable() => match poll_budget.next_delay() {

@@ -4,9 +4,10 @@
 //! settings as Sluice's source producer (acks=all, idempotent):
 //!
 //! - the plain client loop: the rows streamed with tokio-postgres (`query_raw`, binary
-//!   rows, as Sluice reads them), each written as one JSON object with serde (the same
-//!   fields as Sluice's record; the numeric as Connect's JSON writes a Decimal) and
-//!   produced as one message: what a user would write by hand for the same output;
+//!   rows, as Sluice reads them), each written as JSON with serde (the key `{"id":..}`
+//!   and the value with the same fields as Sluice's record, the numeric as Connect's
+//!   JSON writes a Decimal) and produced as one message: what a user would write by
+//!   hand for the same output;
 //! - the ceiling: `COPY (SELECT ...) TO STDOUT` text lines sent as they are, with no
 //!   decoding and no JSON.
 //!
@@ -62,8 +63,16 @@ fn plain_producer() -> ThreadedProducer<DefaultProducerContext> {
         .unwrap()
 }
 
-fn send(p: &ThreadedProducer<DefaultProducerContext>, topic: &str, payload: &[u8]) {
+fn send(
+    p: &ThreadedProducer<DefaultProducerContext>,
+    topic: &str,
+    key: Option<&[u8]>,
+    payload: &[u8],
+) {
     let mut r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).payload(payload);
+    if let Some(k) = key {
+        r = r.key(k);
+    }
     loop {
         match p.send(r) {
             Ok(()) => break,
@@ -117,6 +126,11 @@ impl<'a> tokio_postgres::types::FromSql<'a> for Numeric {
 }
 
 #[derive(serde::Serialize)]
+struct JsonKey {
+    id: i64,
+}
+
+#[derive(serde::Serialize)]
 struct JsonRow<'a> {
     id: i64,
     name: &'a str,
@@ -144,6 +158,7 @@ fn plain_rows(table: &str, n: usize) -> (f64, String) {
         futures::pin_mut!(stream);
         let mut rows = 0usize;
         let mut json = Vec::with_capacity(256);
+        let mut key = Vec::with_capacity(32);
         while let Some(row) = stream.next().await {
             let row = row.unwrap();
             let created: std::time::SystemTime = row.get(4);
@@ -157,9 +172,11 @@ fn plain_rows(table: &str, n: usize) -> (f64, String) {
                     .unwrap()
                     .as_millis() as i64,
             };
+            key.clear();
+            serde_json::to_writer(&mut key, &JsonKey { id: v.id }).unwrap();
             json.clear();
             serde_json::to_writer(&mut json, &v).unwrap();
-            send(&p, &topic, &json);
+            send(&p, &topic, Some(&key), &json);
             rows += 1;
         }
         rows
@@ -169,8 +186,8 @@ fn plain_rows(table: &str, n: usize) -> (f64, String) {
     (n as f64 / start.elapsed().as_secs_f64(), topic)
 }
 
-/// The value of a topic's first message.
-fn first_value(topic: &str) -> Vec<u8> {
+/// The key and value of a topic's first message, as text.
+fn first_message(topic: &str) -> String {
     use rdkafka::consumer::BaseConsumer;
     use rdkafka::Message;
     let c: BaseConsumer = ClientConfig::new()
@@ -184,7 +201,11 @@ fn first_value(topic: &str) -> Vec<u8> {
     c.assign(&tpl).unwrap();
     loop {
         if let Some(Ok(m)) = c.poll(Duration::from_secs(10)) {
-            return m.payload().unwrap_or_default().to_vec();
+            return format!(
+                "key {} value {}",
+                String::from_utf8_lossy(m.key().unwrap_or_default()),
+                String::from_utf8_lossy(m.payload().unwrap_or_default())
+            );
         }
     }
 }
@@ -212,7 +233,7 @@ fn plain(table: &str, n: usize) -> f64 {
             rest.extend_from_slice(&chunk.unwrap());
             let mut from = 0;
             while let Some(nl) = rest[from..].iter().position(|b| *b == b'\n') {
-                send(&p, &topic, &rest[from..from + nl]);
+                send(&p, &topic, None, &rest[from..from + nl]);
                 rows += 1;
                 from += nl + 1;
             }
@@ -327,13 +348,9 @@ fn main() {
     eprintln!("sluice...");
     let (s, sluice_topic) = sluice(dir.path(), &table, n, batch);
     // The plain loop writes what Sluice writes.
-    let (mine, theirs) = (first_value(&sluice_topic), first_value(&plain_topic));
-    assert_eq!(
-        String::from_utf8_lossy(&mine),
-        String::from_utf8_lossy(&theirs),
-        "the plain loop's JSON differs from Sluice's"
-    );
-    println!("      first record: {}", String::from_utf8_lossy(&mine));
+    let (mine, theirs) = (first_message(&sluice_topic), first_message(&plain_topic));
+    assert_eq!(mine, theirs, "the plain loop's JSON differs from Sluice's");
+    println!("      first record: {}", mine);
     println!(
         "JDBC  sluice {:>9.0} rows/s   plain rows+JSON+producer {:>9.0} rows/s   ratio {:.2}",
         s,

@@ -446,10 +446,12 @@ impl Loop {
             };
             match outcome {
                 Outcome::Ok(out) | Outcome::DeadLetter(out) => {
+                    // Records of one stream share their topic's Arc; a connector
+                    // that builds one per record still skips the lookups below.
                     if !self
                         .last_topic
                         .as_ref()
-                        .is_some_and(|t| Arc::ptr_eq(t, &out.topic))
+                        .is_some_and(|t| Arc::ptr_eq(t, &out.topic) || **t == *out.topic)
                     {
                         if let Some(creator) = self.s.topic_creator.as_mut() {
                             if let Err(e) = creator.ensure(&out.topic).await {

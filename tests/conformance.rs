@@ -627,6 +627,9 @@ fn steps() -> Vec<Step> {
             None,
             None,
         ),
+        // Kafka Connect applies the reset's tombstones to the offsets it serves a
+        // moment after the DELETE answered.
+        WaitList("/connectors/{t}-src/offsets", "/offsets", false),
         Call(
             "offsets after delete",
             "GET",

@@ -647,6 +647,10 @@ fn a_slow_first_table_listing_does_not_hold_the_connector_past_the_limit() {
         w.log_text()
             .contains("table.monitoring.startup.polling.limit.ms=500 ms")
     });
+    // The log line can come before the REST server listens.
+    wait_for("the REST server", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
     let r = api.get(&format!("/connectors/{}/status", name));
     assert!(
         Instant::now() < release,

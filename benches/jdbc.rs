@@ -73,15 +73,7 @@ fn send(
     if let Some(k) = key {
         r = r.key(k);
     }
-    loop {
-        match p.send(r) {
-            Ok(()) => break,
-            Err((_, back)) => {
-                std::thread::sleep(Duration::from_millis(1));
-                r = back;
-            }
-        }
-    }
+    send_retrying(p, r, Duration::from_millis(1));
 }
 
 /// A PostgreSQL binary numeric as Connect's JsonConverter writes a Decimal of this

@@ -283,16 +283,8 @@ fn plain_kafka(n: usize) -> f64 {
     let start = Instant::now();
     for i in 0..n {
         let b = body(i);
-        let mut r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&topic).payload(&b[..]);
-        loop {
-            match p.send(r) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    std::thread::sleep(Duration::from_millis(1));
-                    r = back;
-                }
-            }
-        }
+        let r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&topic).payload(&b[..]);
+        send_retrying(&p, r, Duration::from_millis(1));
     }
     p.flush(Duration::from_secs(300)).unwrap();
     n as f64 / start.elapsed().as_secs_f64()

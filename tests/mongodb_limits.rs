@@ -183,18 +183,10 @@ fn produce_big(topic: &str, values: &[String]) {
         .create()
         .unwrap();
     for v in values {
-        let mut r = BaseRecord::<[u8], [u8]>::to(topic)
+        let r = BaseRecord::<[u8], [u8]>::to(topic)
             .partition(0)
             .payload(v.as_bytes());
-        loop {
-            match p.send(r) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    std::thread::sleep(Duration::from_millis(5));
-                    r = back;
-                }
-            }
-        }
+        send_retrying(&p, r, Duration::from_millis(5));
     }
     p.flush(Duration::from_secs(60)).unwrap();
 }

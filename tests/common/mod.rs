@@ -172,6 +172,24 @@ pub fn reader_from_start(topic: &str, prefix: &str) -> BaseConsumer {
 }
 
 /// Produces messages (key, value, headers) and waits for all acks.
+/// Sends `r`, sleeping `pause` and trying again while the producer's queue is full.
+pub fn send_retrying<K, P, C>(p: &ThreadedProducer<C>, mut r: BaseRecord<'_, K, P>, pause: Duration)
+where
+    K: rdkafka::message::ToBytes + ?Sized,
+    P: rdkafka::message::ToBytes + ?Sized,
+    C: rdkafka::producer::ProducerContext<DeliveryOpaque = ()> + 'static,
+{
+    loop {
+        match p.send(r) {
+            Ok(()) => return,
+            Err((_, back)) => {
+                std::thread::sleep(pause);
+                r = back;
+            }
+        }
+    }
+}
+
 pub fn produce(topic: &str, msgs: &[Outgoing<'_>]) {
     let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
@@ -196,15 +214,7 @@ pub fn produce(topic: &str, msgs: &[Outgoing<'_>]) {
             }
             r = r.headers(h);
         }
-        loop {
-            match p.send(r) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    std::thread::sleep(Duration::from_millis(5));
-                    r = back;
-                }
-            }
-        }
+        send_retrying(&p, r, Duration::from_millis(5));
     }
     // long enough for a broker that a test restarts meanwhile (the spare broker)
     p.flush(Duration::from_secs(120)).unwrap();

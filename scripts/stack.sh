@@ -18,7 +18,9 @@
 #   MongoDB protocol (SecantusDB)                    127.0.0.1:27017 (and TLS on 27018)
 #   ActiveMQ Artemis 2.40.0 (AMQP 1.0 only)           127.0.0.1:5673 (user sluice /
 #                                                    sluice-secret, login required),
-#                                                    TLS 127.0.0.1:5674
+#                                                    TLS 127.0.0.1:5674, and TLS
+#                                                    with client certificates and
+#                                                    SASL EXTERNAL on 127.0.0.1:5675
 #   Apicurio Registry 3.0.9 (Confluent API under       127.0.0.1:8081 (schemas in Kafka)
 #   /apis/ccompat/v7)                                (and `start-secure-registry`:
 #                                                    https://127.0.0.1:8082, basic auth)
@@ -605,6 +607,7 @@ ARTEMIS_HOME="$STACK/apache-artemis-$ARTEMIS_VERSION"
 ARTEMIS_INST="$DATA/artemis"
 ARTEMIS_PORT=5673
 ARTEMIS_TLS_PORT=5674
+ARTEMIS_CERT_PORT=5675
 
 install_artemis() {
   [ -f "$ARTEMIS_HOME/.complete" ] && return 0
@@ -657,6 +660,52 @@ PY
 
 artemis_running() { pgrep -f "artemis.instance=$ARTEMIS_INST " >/dev/null; }
 
+# SASL EXTERNAL: an acceptor on $ARTEMIS_CERT_PORT that requires a client certificate
+# signed by the stack's CA and offers only EXTERNAL. The certificate login module maps
+# the subject CN=sluice_client to the user `sluice-cert` (role amq, as the user
+# sluice); it is `sufficient` before the password module, so password logins on the
+# other acceptors (which ask for no certificate) are unchanged. Added to an instance
+# made before it existed too; Artemis reads both files at start (returns 0 when it
+# changed something).
+artemis_cert_login() {
+  local etc="$ARTEMIS_INST/etc" changed=1
+  if ! grep -q 'name="amqps-cert"' "$etc/broker.xml"; then
+    python3 - "$etc/broker.xml" "$TLS" "$TLS_PASS" "$ARTEMIS_CERT_PORT" <<'PY'
+import sys
+path, tls, password, port = sys.argv[1:]
+xml = open(path).read()
+opts = "protocols=AMQP;useEpoll=true;amqpCredits=1000;amqpLowCredits=300;saslMechanisms=EXTERNAL"
+acceptor = (f'<acceptor name="amqps-cert">tcp://127.0.0.1:{port}?{opts};sslEnabled=true;'
+            f'keyStoreType=PKCS12;keyStorePath={tls}/server.p12;keyStorePassword={password};'
+            f'needClientAuth=true;trustStoreType=PKCS12;trustStorePath={tls}/truststore.p12;'
+            f'trustStorePassword={password}</acceptor>\n      </acceptors>')
+xml = xml.replace("</acceptors>", acceptor, 1)
+open(path, "w").write(xml)
+PY
+    changed=0
+  fi
+  if ! grep -q TextFileCertificateLoginModule "$etc/login.config"; then
+    python3 - "$etc/login.config" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+cert = """activemq {
+   org.apache.activemq.artemis.spi.core.security.jaas.TextFileCertificateLoginModule sufficient
+       debug=false
+       reload=true
+       org.apache.activemq.jaas.textfiledn.user="cert-users.properties"
+       org.apache.activemq.jaas.textfiledn.role="cert-roles.properties";
+"""
+text = text.replace("activemq {\n", cert, 1)
+open(path, "w").write(text)
+PY
+    changed=0
+  fi
+  printf 'sluice-cert=CN=sluice_client\n' >"$etc/cert-users.properties"
+  printf 'amq=sluice-cert\n' >"$etc/cert-roles.properties"
+  return $changed
+}
+
 start_artemis() {
   create_artemis_instance
   # A test broker must not block producers when the disk passes 90 % (Artemis's
@@ -673,13 +722,18 @@ start_artemis() {
     sed -i 's#<address-settings>#<address-settings>\n         <!-- sluice tests: full.* addresses refuse messages past 10 KB -->\n         <address-setting match="full.\#"><max-size-bytes>10240</max-size-bytes><address-full-policy>FAIL</address-full-policy><auto-create-queues>true</auto-create-queues><auto-create-addresses>true</auto-create-addresses></address-setting>#' \
       "$ARTEMIS_INST/etc/broker.xml"
   fi
+  if artemis_cert_login && artemis_running; then
+    log "restarting ActiveMQ Artemis to add the SASL EXTERNAL acceptor"
+    stop_artemis TERM
+  fi
   if ! artemis_running; then
-    log "starting ActiveMQ Artemis $ARTEMIS_VERSION (AMQP 127.0.0.1:$ARTEMIS_PORT, TLS :$ARTEMIS_TLS_PORT)"
+    log "starting ActiveMQ Artemis $ARTEMIS_VERSION (AMQP 127.0.0.1:$ARTEMIS_PORT, TLS :$ARTEMIS_TLS_PORT, EXTERNAL :$ARTEMIS_CERT_PORT)"
     mkdir -p "$ARTEMIS_INST/log"
     setsid nohup "$ARTEMIS_INST/bin/artemis" run </dev/null >>"$ARTEMIS_INST/log/console.log" 2>&1 &
   fi
   wait_port "$ARTEMIS_PORT" "ActiveMQ Artemis" 120
   wait_port "$ARTEMIS_TLS_PORT" "ActiveMQ Artemis (TLS)" 30
+  wait_port "$ARTEMIS_CERT_PORT" "ActiveMQ Artemis (TLS, SASL EXTERNAL)" 30
   python_env
   # listening is not enough: wait until a SASL PLAIN login and a link attach succeed
   "$VENV/bin/python" - "$ARTEMIS_PORT" <<'PY'
@@ -809,7 +863,7 @@ stop_registry() { # main|secure
 
 status() {
   for p in 9092:kafka 9095:kafka-strict 9101:kafka-spare 9097:kafka-secure 5672:rabbitmq 5671:rabbitmq-tls \
-           1883:mosquitto 8883:mosquitto-tls 5432:postgres 27017:mongodb 27018:mongodb-tls 5673:artemis 5674:artemis-tls \
+           1883:mosquitto 8883:mosquitto-tls 5432:postgres 27017:mongodb 27018:mongodb-tls 5673:artemis 5674:artemis-tls 5675:artemis-external \
            8081:registry 8082:registry-tls; do
     if listening "${p%%:*}"; then echo "${p##*:} up"; else echo "${p##*:} down"; fi
   done

@@ -735,6 +735,75 @@ fn tls_connections_with_the_stacks_ca_and_a_refused_one() {
     assert_eq!(check_all_present(&msgs, 50), 0);
 }
 
+/// SASL EXTERNAL: the source and the sink authenticate by the stack's client
+/// certificate on the acceptor that offers nothing else; a certificate from another CA
+/// is refused, and the status says so.
+#[test]
+fn sasl_external_by_client_certificate_and_a_refused_certificate() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let address = unique("ext");
+    let topic = unique("ext");
+    let back = unique("ext-back");
+    create_topic(&topic, 1);
+    create_topic(&back, 1);
+    amqp1::send(&address, "queue", &amqp1::numbered(0, 40));
+    let keys = |cert: &str, key: &str| {
+        format!(
+            "  amqp1.uri: {}\n  amqp1.sasl.mechanism: EXTERNAL\n  amqp1.ssl.ca.location: {}\n  amqp1.ssl.certificate.location: {}\n  amqp1.ssl.key.location: {}\n",
+            amqp1::EXTERNAL_URI,
+            tls::tls_file("ca.pem"),
+            tls::tls_file(cert),
+            tls::tls_file(key)
+        )
+    };
+    let good = keys("client.pem", "client.key");
+    let src = source(d, &unique("ext-src"), &address, &topic, &good);
+    let sink = config(
+        d,
+        &unique("ext-sink"),
+        "amqp1-sink",
+        &format!("  topics: {topic}\n  amqp1.address: {back}-q\n{good}"),
+    );
+    let src_back = source(d, &unique("ext-src2"), &format!("{back}-q"), &back, &good);
+    let bad_name = unique("ext-bad");
+    let bad = source(
+        d,
+        &bad_name,
+        &address,
+        &topic,
+        &keys("other-client.pem", "other-client.key"),
+    );
+    let port = free_port();
+    let mut w = Sluice::standalone(
+        d,
+        &worker_yaml(d, port, ""),
+        &[&src, &sink, &src_back, &bad],
+    );
+    wait_records(&topic, 40, 60, &w);
+    wait_records(&back, 40, 60, &w);
+    let api = Api::new(port);
+    let mut trace = String::new();
+    wait_for(
+        "the refused certificate in the status",
+        Duration::from_secs(30),
+        || {
+            let s = api.get(&format!("/connectors/{}/status", bad_name));
+            trace = s.body.to_string();
+            trace.contains("127.0.0.1:5675") || trace.contains("localhost:5675")
+        },
+    );
+    assert!(
+        trace.contains("fatal alert: CertificateUnknown"),
+        "the refusal names the TLS alert: {}",
+        trace
+    );
+    assert!(w.terminate().success());
+    assert_eq!(check_all_present(&read_all(&topic), 40), 0);
+    assert_eq!(check_all_present(&read_all(&back), 40), 0);
+}
+
 /// Artemis refuses messages to a `full.*` address past 10 KB (stack.sh sets its
 /// address-full-policy to FAIL) and settles them `rejected`: each is a failed record,
 /// in the dead letter queue with the reason when tolerated, the task FAILED naming it

@@ -13,6 +13,9 @@ pub const PASSWORD: &str = "sluice-secret";
 /// Plain AMQP and AMQP over TLS.
 pub const URI: &str = "amqp://sluice:sluice-secret@127.0.0.1:5673";
 pub const TLS_URI: &str = "amqps://sluice:sluice-secret@localhost:5674";
+/// TLS that requires a client certificate and offers only SASL EXTERNAL: the stack's
+/// client certificate (CN=sluice_client) logs in as the user `sluice-cert`.
+pub const EXTERNAL_URI: &str = "amqps://localhost:5675";
 
 fn python() -> PathBuf {
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());

@@ -39,7 +39,12 @@ impl std::fmt::Display for Endpoint {
 #[derive(Clone, PartialEq, Eq)]
 pub enum Sasl {
     Anonymous,
-    Plain { user: String, password: String },
+    Plain {
+        user: String,
+        password: String,
+    },
+    /// The identity is the TLS client certificate's (see `sasl_external`).
+    External,
 }
 
 impl std::fmt::Debug for Sasl {
@@ -47,6 +52,7 @@ impl std::fmt::Debug for Sasl {
         match self {
             Sasl::Anonymous => f.write_str("ANONYMOUS"),
             Sasl::Plain { user, .. } => write!(f, "PLAIN({})", user),
+            Sasl::External => f.write_str("EXTERNAL"),
         }
     }
 }
@@ -91,8 +97,8 @@ pub fn connection_def() -> ConfigDef {
         .define(ConfigKey::password("amqp1.uri").optional().importance(Importance::High).group(GROUP)
             .validator(Validator::Custom(check_uri))
             .doc("The broker, as amqp://user:password@host:5672 (amqps:// for TLS from the first byte, as Artemis' sslEnabled acceptors, Azure Service Bus and IBM MQ TLS channels expect). Several URIs separated by commas form a failover list, tried in order at each (re)connection. Credentials are percent-encoded and sent with SASL PLAIN; without them SASL ANONYMOUS is used. Required unless mq.connection.name.list is set. It holds a secret: use a config provider such as ${env:AMQP1_URI}; it is masked in REST responses and never logged."))
-        .define(ConfigKey::string("amqp1.sasl.mechanism").default("").one_of(&["", "PLAIN", "ANONYMOUS"]).importance(Importance::Medium).group(GROUP)
-            .doc("PLAIN or ANONYMOUS; empty chooses PLAIN when the URI (or mq.user.name) has a user and ANONYMOUS otherwise. EXTERNAL (authentication by the TLS client certificate) is not supported: the client library negotiates it only over its own TLS stack; a client certificate can still be presented with amqp1.ssl.* and PLAIN or ANONYMOUS."))
+        .define(ConfigKey::string("amqp1.sasl.mechanism").default("").one_of(&["", "PLAIN", "ANONYMOUS", "EXTERNAL"]).importance(Importance::Medium).group(GROUP)
+            .doc("PLAIN, ANONYMOUS or EXTERNAL; empty chooses PLAIN when the URI (or mq.user.name) has a user and ANONYMOUS otherwise. EXTERNAL authenticates by the TLS client certificate: it needs amqps:// URIs, a client certificate (amqp1.ssl.certificate.location and amqp1.ssl.key.location, or amqp1.ssl.keystore.location) and no user or password."))
         .define(ConfigKey::long("amqp1.connection.timeout.ms").default("10000").at_least(1.0).importance(Importance::Low).group(GROUP)
             .doc("How long one attempt to connect, authenticate and attach the link may take before it counts as failed (and the next URI of the list is tried)."))
         .define(ConfigKey::long("amqp1.idle.timeout.ms").default("30000").at_least(0.0).importance(Importance::Low).group(GROUP)
@@ -301,7 +307,16 @@ pub fn server_config(p: &ParsedConfig, issues: &mut Vec<ConfigIssue>) -> Option<
     let creds = creds.or_else(|| {
         opt("mq.user.name").map(|u| (u, p.raw().get("mq.password").cloned().unwrap_or_default()))
     });
-    let sasl = match (p.str("amqp1.sasl.mechanism").as_str(), creds) {
+    let mechanism = p.str("amqp1.sasl.mechanism");
+    let sasl = match (mechanism.as_str(), creds) {
+        ("EXTERNAL", Some(_)) => {
+            issues.push(ConfigIssue::new(
+                "amqp1.sasl.mechanism",
+                "EXTERNAL takes the identity from the client certificate: remove the user and password (from amqp1.uri, or mq.user.name and mq.password)",
+            ));
+            return None;
+        }
+        ("EXTERNAL", None) => Sasl::External,
         ("ANONYMOUS", _) | ("", None) => Sasl::Anonymous,
         (_, Some((user, password))) => Sasl::Plain { user, password },
         ("PLAIN", None) => {
@@ -320,6 +335,20 @@ pub fn server_config(p: &ParsedConfig, issues: &mut Vec<ConfigIssue>) -> Option<
         }
     };
     let uses_tls = endpoints.iter().any(|e| e.tls);
+    if sasl == Sasl::External {
+        if let Some(e) = endpoints.iter().find(|e| !e.tls) {
+            issues.push(ConfigIssue::new(
+                "amqp1.sasl.mechanism",
+                format!("EXTERNAL needs TLS, but {} is not amqps://", e),
+            ));
+        }
+        if cert.is_none() && keystore.is_none() {
+            issues.push(ConfigIssue::new(
+                "amqp1.sasl.mechanism",
+                "EXTERNAL needs a client certificate: set amqp1.ssl.certificate.location and amqp1.ssl.key.location, or amqp1.ssl.keystore.location",
+            ));
+        }
+    }
     if any_tls && !uses_tls {
         issues.push(ConfigIssue::new(
             "amqp1.uri",

@@ -1,5 +1,5 @@
 //! Opening one AMQP 1.0 connection and session: TCP, TLS (tokio-rustls, from the
-//! first byte) for amqps://, SASL, open and begin, trying the endpoints of the
+//! first byte) for amqps://, SASL (EXTERNAL by `sasl_external`), open and begin, trying the endpoints of the
 //! failover list in order.
 
 use fe2o3_amqp::connection::ConnectionHandle;
@@ -9,6 +9,7 @@ use fe2o3_amqp::{Connection, Session};
 use tokio::net::TcpStream;
 
 use super::config::{Endpoint, Sasl, ServerConfig};
+use super::sasl_external;
 
 /// An open connection with one session.
 pub struct Opened {
@@ -26,13 +27,16 @@ impl Opened {
     }
 }
 
-fn profile(s: &Sasl) -> SaslProfile {
+/// The profile fe2o3-amqp negotiates; none for EXTERNAL, which Sluice negotiates
+/// itself on the TLS stream before handing it over (`sasl_external`).
+fn profile(s: &Sasl) -> Option<SaslProfile> {
     match s {
-        Sasl::Anonymous => SaslProfile::Anonymous,
-        Sasl::Plain { user, password } => SaslProfile::Plain {
+        Sasl::Anonymous => Some(SaslProfile::Anonymous),
+        Sasl::Plain { user, password } => Some(SaslProfile::Plain {
             username: user.clone(),
             password: password.clone(),
-        },
+        }),
+        Sasl::External => None,
     }
 }
 
@@ -63,8 +67,11 @@ async fn open_one(
     let builder = Connection::builder()
         .container_id(container_id.to_string())
         .hostname(e.host.as_str())
-        .sasl_profile(profile(&cfg.sasl))
         .scheme("amqp");
+    let builder = match profile(&cfg.sasl) {
+        Some(p) => builder.sasl_profile(p),
+        None => builder,
+    };
     let builder = if cfg.idle_timeout.is_zero() {
         builder
     } else {
@@ -77,10 +84,13 @@ async fn open_one(
             .ok_or_else(|| "amqps:// without a TLS configuration".to_string())?;
         let name = rustls::pki_types::ServerName::try_from(e.host.clone())
             .map_err(|err| format!("{} is not a valid TLS server name: {}", e.host, err))?;
-        let stream = tokio_rustls::TlsConnector::from(tls.0.clone())
+        let mut stream = tokio_rustls::TlsConnector::from(tls.0.clone())
             .connect(name, tcp)
             .await
             .map_err(|err| format!("TLS handshake failed: {}", err))?;
+        if cfg.sasl == Sasl::External {
+            sasl_external::negotiate(&mut stream, &e.host).await?;
+        }
         builder.open_with_stream(stream).await
     } else {
         builder.open_with_stream(tcp).await

@@ -344,6 +344,35 @@ mod tests {
     }
 
     #[test]
+    fn sasl_external_needs_tls_a_certificate_and_no_password() {
+        let err = parse(&[
+            ("amqp1.uri", "amqp://u:secret@h"),
+            ("amqp1.sasl.mechanism", "EXTERNAL"),
+            ("amqp1.address", "q"),
+            ("topic", "t"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.contains("remove the user and password") && !err.contains("secret"),
+            "{}",
+            err
+        );
+        let err = parse(&[
+            ("amqp1.uri", "amqps://h1,amqp://h2"),
+            ("amqp1.sasl.mechanism", "EXTERNAL"),
+            ("amqp1.address", "q"),
+            ("topic", "t"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.contains("amqp://h2:5672 is not amqps://")
+                && err.contains("EXTERNAL needs a client certificate"),
+            "{}",
+            err
+        );
+    }
+
+    #[test]
     fn every_problem_is_reported() {
         let err = parse(&[("amqp1.uri", "http://u:secret@h"), ("topic", "t")]).unwrap_err();
         assert!(

@@ -163,6 +163,11 @@ impl Struct {
         self.values
     }
 
+    /// The schema and the values, without cloning either.
+    pub fn into_parts(self) -> (SchemaRef, Vec<Value>) {
+        (self.schema, self.values)
+    }
+
     /// Fields paired with their values.
     pub fn iter(&self) -> impl Iterator<Item = (&Field, &Value)> {
         self.schema.fields.iter().zip(self.values.iter())

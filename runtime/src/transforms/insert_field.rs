@@ -1,11 +1,16 @@
 //! `InsertField$Key` / `InsertField$Value`: adds the topic, partition, offset, timestamp
 //! or a static string as fields of a struct or schemaless map.
 
-use super::util::{config_error, copy_basics, require_map, require_struct_err, SchemaCache, Side};
+use super::util::{
+    any_field_default, config_error, copy_basics, require_map, require_struct_err, SchemaCache,
+    Side,
+};
 use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig};
 use crate::data::logical::timestamp_schema;
-use crate::data::{primitive, Record, SchemaAndValue, SchemaBuilder, SchemaType, Struct, Value};
+use crate::data::{
+    primitive, Record, SchemaAndValue, SchemaBuilder, SchemaRef, SchemaType, Struct, Value,
+};
 
 const DOC: &str = "Insert field(s) using attributes from the record metadata or a configured static value. Use the concrete transformation type designed for the record key (org.apache.kafka.connect.transforms.InsertField$Key) or value (org.apache.kafka.connect.transforms.InsertField$Value).";
 
@@ -105,7 +110,8 @@ struct InsertField {
     static_field: Option<Spec>,
     static_value: Option<String>,
     replace_null_with_default: bool,
-    cache: SchemaCache,
+    /// The updated schema of an input schema, and whether the input has field defaults.
+    cache: SchemaCache<(SchemaRef, bool)>,
 }
 
 fn create(c: &ParsedConfig, side: Side) -> Result<Box<dyn Transform>, ConfigErrors> {
@@ -156,7 +162,7 @@ impl Transform for InsertField {
                 let entries = require_map(self.name, PURPOSE, &mut value)?;
                 let mut put = |name: &str, v: Value| super::util::map_put(entries, name, v);
                 if let Some(f) = &self.topic {
-                    put(&f.name, Value::String(record.topic.to_string()));
+                    put(&f.name, Value::String(String::from(&*record.topic)));
                 }
                 if let (Some(f), Some(p)) = (&self.partition, record.partition) {
                     put(&f.name, Value::Int32(p));
@@ -213,16 +219,19 @@ impl Transform for InsertField {
                     if let Some(f) = &self.static_field {
                         b = b.field(f.name.clone(), string(f.optional));
                     }
-                    Ok(b.build())
+                    Ok((b.build(), any_field_default(schema)))
                 })?;
-                let old_schema = s.schema().clone();
+                let (updated, defaults) = updated;
+                let (old_schema, old_values) = s.into_parts();
                 let mut values = Vec::with_capacity(updated.fields.len());
-                values.extend(s.into_values());
-                for (f, v) in old_schema.fields.iter().zip(values.iter_mut()) {
-                    super::util::with_default_in_place(f, v, self.replace_null_with_default);
+                values.extend(old_values);
+                if defaults && self.replace_null_with_default {
+                    for (f, v) in old_schema.fields.iter().zip(values.iter_mut()) {
+                        super::util::with_default_in_place(f, v, true);
+                    }
                 }
                 if self.topic.is_some() {
-                    values.push(Value::String(record.topic.to_string()));
+                    values.push(Value::String(String::from(&*record.topic)));
                 }
                 if let Some(f) = &self.partition {
                     match record.partition {

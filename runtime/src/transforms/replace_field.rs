@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::util::{
-    config_error, map_put, replace_null_with_default_key, require_map, require_struct_err,
-    struct_builder_like, with_default_in_place, NameSet, SchemaCache, Side,
+    any_field_default, config_error, map_put, replace_null_with_default_key, require_map,
+    require_struct_err, struct_builder_like, with_default_in_place, NameSet, SchemaCache, Side,
 };
 use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, ParsedConfig, TypedValue, Validator};
@@ -97,9 +97,22 @@ struct ReplaceField {
     name: &'static str,
     names: Names,
     replace_null_with_default: bool,
-    /// Per input schema: the output schema and which input fields are kept.
-    cache: SchemaCache<(SchemaRef, Arc<[bool]>)>,
+    /// Per input schema: the output schema and how to derive the values.
+    cache: SchemaCache<(SchemaRef, Arc<Plan>)>,
 }
+
+/// How a struct's values become the output's, for one input schema.
+struct Plan {
+    /// Per input field: whether it stays.
+    keep: Box<[bool]>,
+    /// The indexes of the fields that go, ascending.
+    dropped: Box<[usize]>,
+    /// Whether any input field has a default (else nulls need no replacing).
+    defaults: bool,
+}
+
+/// Up to this many dropped fields are removed one by one; more are filtered in one pass.
+const REMOVE_ONE_BY_ONE: usize = 4;
 
 fn create(c: &ParsedConfig, side: Side) -> Result<Box<dyn Transform>, ConfigErrors> {
     // The deprecated names apply only when the new ones are not set.
@@ -169,7 +182,7 @@ impl Transform for ReplaceField {
                     return Err(require_struct_err(self.name, PURPOSE, &value));
                 };
                 let names = &self.names;
-                let (updated, keep) = self.cache.get_or_build(s.schema(), |schema| {
+                let (updated, plan) = self.cache.get_or_build(s.schema(), |schema| {
                     let mut b = struct_builder_like(schema);
                     let mut keep = Vec::with_capacity(schema.fields.len());
                     for f in &schema.fields {
@@ -179,19 +192,40 @@ impl Transform for ReplaceField {
                         }
                         keep.push(k);
                     }
-                    Ok((b.build(), Arc::from(keep)))
+                    let dropped = keep
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, k)| !**k)
+                        .map(|(i, _)| i);
+                    let plan = Plan {
+                        dropped: dropped.collect(),
+                        keep: keep.into(),
+                        defaults: any_field_default(schema),
+                    };
+                    Ok((b.build(), Arc::new(plan)))
                 })?;
-                let old = s.schema().clone();
+                let (old, mut values) = s.into_parts();
                 // In place: the struct's own vector keeps the fields that stay.
-                let mut values = s.into_values();
-                let mut fields = old.fields.iter().zip(keep.iter());
-                values.retain_mut(|v| {
-                    let (f, k) = fields.next().expect("a value per field");
-                    if *k {
-                        with_default_in_place(f, v, self.replace_null_with_default);
+                if plan.defaults && self.replace_null_with_default {
+                    for ((f, v), k) in old
+                        .fields
+                        .iter()
+                        .zip(values.iter_mut())
+                        .zip(plan.keep.iter())
+                    {
+                        if *k {
+                            with_default_in_place(f, v, true);
+                        }
                     }
-                    *k
-                });
+                }
+                if plan.dropped.len() <= REMOVE_ONE_BY_ONE {
+                    for i in plan.dropped.iter().rev() {
+                        values.remove(*i);
+                    }
+                } else {
+                    let mut keep = plan.keep.iter();
+                    values.retain(|_| *keep.next().expect("a value per field"));
+                }
                 let st = Struct::from_values(updated.clone(), values).map_err(|e| {
                     format!(
                         "{}: {} (duplicate field names after renaming?)",
@@ -225,6 +259,70 @@ mod tests {
             .build();
         let r = value_record(SchemaAndValue::with_schema(schema, Value::Null));
         assert_eq!(apply(&mut t, r.clone()), r);
+    }
+
+    /// Few dropped fields are removed one by one, many in one filtering pass; either
+    /// way the kept values stay in order and nulls take their field's default unless
+    /// `replace.null.with.default` is false.
+    #[test]
+    fn dropping_few_or_many_fields_with_defaults() {
+        let with_default = SchemaBuilder::new(Int32)
+            .optional()
+            .default_value(Value::Int32(9))
+            .build();
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        let mut b = SchemaBuilder::struct_().field("dflt", with_default);
+        for n in names {
+            b = b.field(n, s(Int32));
+        }
+        let schema = b.build();
+        let mut values = vec![Value::Null];
+        values.extend((0..names.len() as i32).map(Value::Int32));
+        let rec = || {
+            value_record(SchemaAndValue::with_schema(
+                schema.clone(),
+                Value::Struct(st(&schema, values.clone())),
+            ))
+        };
+        for (exclude, kept) in [
+            ("b,g", vec!["a", "c", "d", "e", "f", "h"]),
+            ("a,b,d,e,g,h", vec!["c", "f"]),
+        ] {
+            for replace in [true, false] {
+                let mut t = transform(
+                    "ReplaceField$Value",
+                    &[
+                        ("exclude", exclude),
+                        (
+                            "replace.null.with.default",
+                            if replace { "true" } else { "false" },
+                        ),
+                    ],
+                );
+                let out = apply(&mut t, rec());
+                let expected_default = if replace {
+                    Value::Int32(9)
+                } else {
+                    Value::Null
+                };
+                assert_eq!(get(&out.value.value, "dflt"), &expected_default);
+                let Value::Struct(o) = &out.value.value else {
+                    panic!("a struct")
+                };
+                let got: Vec<&str> = o
+                    .schema()
+                    .fields
+                    .iter()
+                    .skip(1)
+                    .map(|f| f.name.as_str())
+                    .collect();
+                assert_eq!(got, kept, "exclude {}", exclude);
+                for n in &kept {
+                    let i = names.iter().position(|x| x == n).unwrap() as i32;
+                    assert_eq!(get(&out.value.value, n), &Value::Int32(i), "field {}", n);
+                }
+            }
+        }
     }
 
     #[test]

@@ -153,6 +153,12 @@ pub(crate) fn with_default(field: &Field, value: Value, replace_null_with_defaul
     value
 }
 
+/// Whether any field of a struct schema has a default: if none has, the
+/// null-with-default pass over a struct's values can be skipped.
+pub(crate) fn any_field_default(schema: &Schema) -> bool {
+    schema.fields.iter().any(|f| f.schema.default.is_some())
+}
+
 /// [`with_default`] on a value in place.
 pub(crate) fn with_default_in_place(
     field: &Field,

@@ -657,81 +657,105 @@ fn sink_round_trip_kafka_artemis_kafka_keeps_body_key_and_properties() {
     }
 }
 
-#[test]
-fn tls_connections_with_the_stacks_ca_and_a_refused_one() {
-    let _s = serial();
+/// A worker running, with the same connection keys `good`, a source (queue -> `topic`),
+/// a sink (`topic` -> a second queue) and a second source (that queue -> `back`), and
+/// beside them a source with the keys `bad`.
+struct RefusedBeside {
+    w: Sluice,
+    /// The bad source's status once `refused` held for it.
+    trace: String,
+    topic: String,
+    back: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts [`RefusedBeside`] with `n` messages in the first queue; returns once both
+/// topics hold `n` records and the bad source's status satisfies `refused`.
+fn round_trip_beside_a_refused_source(
+    prefix: &str,
+    n: usize,
+    good: &str,
+    bad: &str,
+    what: &str,
+    refused: impl Fn(&str) -> bool,
+) -> RefusedBeside {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let address = unique("tls");
-    let topic = unique("tls");
-    let back = unique("tls-back");
+    let address = unique(prefix);
+    let topic = unique(prefix);
+    let back = unique(&format!("{prefix}-back"));
     create_topic(&topic, 1);
     create_topic(&back, 1);
-    amqp1::send(&address, "queue", &amqp1::numbered(0, 50));
-    let ca = tls::tls_file("ca.pem");
-    let other = tls::tls_file("other-ca.pem");
-    let tls_keys = format!(
-        "  amqp1.uri: {}\n  amqp1.ssl.ca.location: {}\n",
-        amqp1::TLS_URI,
-        ca
-    );
-    let name = unique("tls-src");
-    let src = source(d, &name, &address, &topic, &tls_keys);
+    amqp1::send(&address, "queue", &amqp1::numbered(0, n));
+    let src = source(d, &unique(&format!("{prefix}-src")), &address, &topic, good);
     let sink = config(
         d,
-        &unique("tls-sink"),
+        &unique(&format!("{prefix}-sink")),
         "amqp1-sink",
-        &format!("  topics: {topic}\n  amqp1.address: {back}-q\n{tls_keys}"),
+        &format!("  topics: {topic}\n  amqp1.address: {back}-q\n{good}"),
     );
     let src_back = source(
         d,
-        &unique("tls-src2"),
+        &unique(&format!("{prefix}-src2")),
         &format!("{back}-q"),
         &back,
-        &tls_keys,
+        good,
     );
-    let bad_name = unique("tls-bad");
-    let bad = source(
-        d,
-        &bad_name,
-        &address,
-        &topic,
-        &format!(
-            "  amqp1.uri: {}\n  amqp1.ssl.ca.location: {}\n",
-            amqp1::TLS_URI,
-            other
-        ),
-    );
+    let bad_name = unique(&format!("{prefix}-bad"));
+    let bad = source(d, &bad_name, &address, &topic, bad);
     let port = free_port();
-    let mut w = Sluice::standalone(
+    let w = Sluice::standalone(
         d,
         &worker_yaml(d, port, ""),
         &[&src, &sink, &src_back, &bad],
     );
-    wait_records(&topic, 50, 60, &w);
-    wait_records(&back, 50, 60, &w);
+    wait_records(&topic, n, 60, &w);
+    wait_records(&back, n, 60, &w);
     let api = Api::new(port);
     let mut trace = String::new();
-    wait_for(
+    wait_for(what, Duration::from_secs(30), || {
+        let s = api.get(&format!("/connectors/{}/status", bad_name));
+        trace = s.body.to_string();
+        refused(&trace)
+    });
+    RefusedBeside {
+        w,
+        trace,
+        topic,
+        back,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn tls_connections_with_the_stacks_ca_and_a_refused_one() {
+    let _s = serial();
+    let keys = |ca: &str| {
+        format!(
+            "  amqp1.uri: {}\n  amqp1.ssl.ca.location: {}\n",
+            amqp1::TLS_URI,
+            tls::tls_file(ca)
+        )
+    };
+    let mut r = round_trip_beside_a_refused_source(
+        "tls",
+        50,
+        &keys("ca.pem"),
+        &keys("other-ca.pem"),
         "the refused handshake in the status",
-        Duration::from_secs(30),
-        || {
-            let s = api.get(&format!("/connectors/{}/status", bad_name));
-            trace = s.body.to_string();
-            trace.contains("TLS handshake failed")
-        },
+        |t| t.contains("TLS handshake failed"),
     );
     assert!(
-        !trace.contains("sluice-secret"),
+        !r.trace.contains("sluice-secret"),
         "no secret in the status: {}",
-        trace
+        r.trace
     );
     assert!(
-        !w.log_text().contains("sluice-secret"),
+        !r.w.log_text().contains("sluice-secret"),
         "no secret in the log"
     );
-    assert!(w.terminate().success());
-    let msgs = read_all(&back);
+    assert!(r.w.terminate().success());
+    let msgs = read_all(&r.back);
     assert_eq!(check_all_present(&msgs, 50), 0);
 }
 
@@ -741,14 +765,6 @@ fn tls_connections_with_the_stacks_ca_and_a_refused_one() {
 #[test]
 fn sasl_external_by_client_certificate_and_a_refused_certificate() {
     let _s = serial();
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let address = unique("ext");
-    let topic = unique("ext");
-    let back = unique("ext-back");
-    create_topic(&topic, 1);
-    create_topic(&back, 1);
-    amqp1::send(&address, "queue", &amqp1::numbered(0, 40));
     let keys = |cert: &str, key: &str| {
         format!(
             "  amqp1.uri: {}\n  amqp1.sasl.mechanism: EXTERNAL\n  amqp1.ssl.ca.location: {}\n  amqp1.ssl.certificate.location: {}\n  amqp1.ssl.key.location: {}\n",
@@ -758,50 +774,22 @@ fn sasl_external_by_client_certificate_and_a_refused_certificate() {
             tls::tls_file(key)
         )
     };
-    let good = keys("client.pem", "client.key");
-    let src = source(d, &unique("ext-src"), &address, &topic, &good);
-    let sink = config(
-        d,
-        &unique("ext-sink"),
-        "amqp1-sink",
-        &format!("  topics: {topic}\n  amqp1.address: {back}-q\n{good}"),
-    );
-    let src_back = source(d, &unique("ext-src2"), &format!("{back}-q"), &back, &good);
-    let bad_name = unique("ext-bad");
-    let bad = source(
-        d,
-        &bad_name,
-        &address,
-        &topic,
+    let mut r = round_trip_beside_a_refused_source(
+        "ext",
+        40,
+        &keys("client.pem", "client.key"),
         &keys("other-client.pem", "other-client.key"),
-    );
-    let port = free_port();
-    let mut w = Sluice::standalone(
-        d,
-        &worker_yaml(d, port, ""),
-        &[&src, &sink, &src_back, &bad],
-    );
-    wait_records(&topic, 40, 60, &w);
-    wait_records(&back, 40, 60, &w);
-    let api = Api::new(port);
-    let mut trace = String::new();
-    wait_for(
         "the refused certificate in the status",
-        Duration::from_secs(30),
-        || {
-            let s = api.get(&format!("/connectors/{}/status", bad_name));
-            trace = s.body.to_string();
-            trace.contains("127.0.0.1:5675") || trace.contains("localhost:5675")
-        },
+        |t| t.contains("127.0.0.1:5675") || t.contains("localhost:5675"),
     );
     assert!(
-        trace.contains("fatal alert: CertificateUnknown"),
+        r.trace.contains("fatal alert: CertificateUnknown"),
         "the refusal names the TLS alert: {}",
-        trace
+        r.trace
     );
-    assert!(w.terminate().success());
-    assert_eq!(check_all_present(&read_all(&topic), 40), 0);
-    assert_eq!(check_all_present(&read_all(&back), 40), 0);
+    assert!(r.w.terminate().success());
+    assert_eq!(check_all_present(&read_all(&r.topic), 40), 0);
+    assert_eq!(check_all_present(&read_all(&r.back), 40), 0);
 }
 
 /// Artemis refuses messages to a `full.*` address past 10 KB (stack.sh sets its

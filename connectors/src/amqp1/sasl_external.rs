@@ -49,16 +49,12 @@ where
         ));
     }
     let mechanisms: SaslMechanisms = decode(&read_frame(stream).await?, "sasl-mechanisms")?;
-    let offered: Vec<String> = mechanisms
-        .sasl_server_mechanisms
-        .0
-        .iter()
-        .map(|m| m.0.clone())
-        .collect();
-    if !offered.iter().any(|m| m == EXTERNAL) {
+    let offered = &mechanisms.sasl_server_mechanisms.0;
+    if !offered.iter().any(|m| m.0 == EXTERNAL) {
+        let names: Vec<&str> = offered.iter().map(|m| m.0.as_str()).collect();
         return Err(format!(
             "SASL: the broker does not offer EXTERNAL (it offers {}); it needs a listener that asks for client certificates with EXTERNAL enabled",
-            offered.join(", ")
+            names.join(", ")
         ));
     }
     let init = SaslInit {

@@ -190,7 +190,7 @@ impl Transform for InsertField {
                     &self.timestamp,
                     &self.static_field,
                 ];
-                let updated = self.cache.get_or_build(s.schema(), |schema| {
+                let (updated, defaults) = self.cache.get_or_build(s.schema(), |schema| {
                     for spec in specs.iter().filter_map(|s| s.as_ref()) {
                         if schema.field(&spec.name).is_some() {
                             return Err(format!(
@@ -221,7 +221,6 @@ impl Transform for InsertField {
                     }
                     Ok((b.build(), any_field_default(schema)))
                 })?;
-                let (updated, defaults) = updated;
                 let (old_schema, old_values) = s.into_parts();
                 let mut values = Vec::with_capacity(updated.fields.len());
                 values.extend(old_values);

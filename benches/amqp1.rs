@@ -16,7 +16,8 @@
 //!
 //! Run with `cargo bench --bench amqp1` against the servers `scripts/stack.sh up`
 //! starts. `SLUICE_BENCH_AMQP1_N` sets the message count (default 200,000; the issue's
-//! figure is 1,000,000), each with a body of 100 bytes.
+//! figure is 1,000,000), each with a body of 100 bytes; `SLUICE_BENCH_ROUNDS` the rounds
+//! (default 3; the median ratio of each direction is printed last).
 
 #[path = "../tests/common/amqp1.rs"]
 mod amqp1;
@@ -395,34 +396,43 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     println!("AMQP 1.0 (ActiveMQ Artemis) <-> Kafka: {n} messages of {BODY} B, durable, acks=all");
 
-    // One queue filled at a time, each emptied before the next (the broker's heap).
-    let (q_plain, q_sluice) = (unique("bench-amqp1-plain"), unique("bench-amqp1-sluice"));
-    let (t_plain, t_sluice) = (unique("bench-amqp1-plain"), unique("bench-amqp1-sluice"));
-    create_topic(&t_plain, 1);
-    create_topic(&t_sluice, 1);
-    fill_queue(&q_plain, n);
-    let p = plain_source(&q_plain, &t_plain, n);
-    fill_queue(&q_sluice, n);
-    let s = sluice_source(dir.path(), &q_sluice, &t_sluice, n);
-    println!(
-        "Artemis -> Kafka  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
-        s,
-        p,
-        s / p
-    );
+    let mut sources = Vec::new();
+    let mut sinks = Vec::new();
+    for round in 1..=bench_rounds() {
+        println!("round {round}");
+        // One queue filled at a time, each emptied before the next (the broker's heap).
+        let (q_plain, q_sluice) = (unique("bench-amqp1-plain"), unique("bench-amqp1-sluice"));
+        let (t_plain, t_sluice) = (unique("bench-amqp1-plain"), unique("bench-amqp1-sluice"));
+        create_topic(&t_plain, 1);
+        create_topic(&t_sluice, 1);
+        fill_queue(&q_plain, n);
+        let p = plain_source(&q_plain, &t_plain, n);
+        fill_queue(&q_sluice, n);
+        let s = sluice_source(dir.path(), &q_sluice, &t_sluice, n);
+        println!(
+            "Artemis -> Kafka  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
+            s,
+            p,
+            s / p
+        );
+        sources.push((s, p));
 
-    let topic = unique("bench-amqp1-sink");
-    fill_numbered(&topic, n, BODY);
-    let (a_plain, a_sluice) = (
-        unique("bench-amqp1-sink-plain"),
-        unique("bench-amqp1-sink-sluice"),
-    );
-    let p = plain_sink(&topic, &a_plain, n);
-    let s = sluice_sink(dir.path(), &topic, &a_sluice, n);
-    println!(
-        "Kafka -> Artemis  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
-        s,
-        p,
-        s / p
-    );
+        let topic = unique("bench-amqp1-sink");
+        fill_numbered(&topic, n, BODY);
+        let (a_plain, a_sluice) = (
+            unique("bench-amqp1-sink-plain"),
+            unique("bench-amqp1-sink-sluice"),
+        );
+        let p = plain_sink(&topic, &a_plain, n);
+        let s = sluice_sink(dir.path(), &topic, &a_sluice, n);
+        println!(
+            "Kafka -> Artemis  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
+            s,
+            p,
+            s / p
+        );
+        sinks.push((s, p));
+    }
+    median_ratio("Artemis -> Kafka", &sources);
+    median_ratio("Kafka -> Artemis", &sinks);
 }

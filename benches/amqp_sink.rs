@@ -6,7 +6,8 @@
 //!
 //! Run with `cargo bench --bench amqp_sink` against the servers `scripts/stack.sh up`
 //! starts. `SLUICE_BENCH_AMQP_SINK_N` sets the record count (default 100,000),
-//! `SLUICE_BENCH_AMQP_SINK_BYTES` the value size (default 100).
+//! `SLUICE_BENCH_AMQP_SINK_BYTES` the value size (default 100), `SLUICE_BENCH_ROUNDS` the
+//! rounds (default 3; the median ratio is printed last).
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
@@ -142,20 +143,25 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("bench-amqp-sink");
     fill_numbered(&topic, n, body);
-    let (q_plain, q_sluice) = (unique("bench-sink-plain"), unique("bench-sink-sluice"));
-    declare_queue(&q_plain);
-    declare_queue(&q_sluice);
     println!(
         "Kafka -> RabbitMQ: {n} records of {body} B, persistent, {WINDOW} unconfirmed at most"
     );
-    let p = plain(&topic, &q_plain, n);
-    let s = sluice(dir.path(), &topic, &q_sluice, n);
-    println!(
-        "AMQP sink  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
-        s,
-        p,
-        s / p
-    );
-    drain(&q_plain);
-    drain(&q_sluice);
+    let mut rounds = Vec::new();
+    for _ in 0..bench_rounds() {
+        let (q_plain, q_sluice) = (unique("bench-sink-plain"), unique("bench-sink-sluice"));
+        declare_queue(&q_plain);
+        declare_queue(&q_sluice);
+        let p = plain(&topic, &q_plain, n);
+        let s = sluice(dir.path(), &topic, &q_sluice, n);
+        println!(
+            "AMQP sink  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
+            s,
+            p,
+            s / p
+        );
+        rounds.push((s, p));
+        drain(&q_plain);
+        drain(&q_sluice);
+    }
+    median_ratio("Kafka -> RabbitMQ", &rounds);
 }

@@ -14,7 +14,9 @@
 //! Run with `cargo bench --bench jdbc` against the servers `scripts/stack.sh up`
 //! starts (PostgreSQL 15 and Apache Kafka on 127.0.0.1:9092; set SLUICE_TEST_BOOTSTRAP
 //! to use another broker).
-//! `SLUICE_BENCH_JDBC_N` sets the row count, `SLUICE_BENCH_JDBC_BATCH` batch.max.rows.
+//! `SLUICE_BENCH_JDBC_N` sets the row count, `SLUICE_BENCH_JDBC_BATCH` batch.max.rows,
+//! `SLUICE_BENCH_ROUNDS` the rounds (default 3; each runs the plain loop, then Sluice;
+//! the median ratio is printed last).
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
@@ -333,27 +335,32 @@ fn main() {
         batch
     );
     let dir = tempfile::tempdir().unwrap();
-    eprintln!("plain rows + JSON + producer...");
-    let (base, plain_topic) = plain_rows(&table, n);
-    eprintln!("plain COPY + producer...");
+    eprintln!("plain COPY + producer (the ceiling)...");
     let ceiling = plain(&table, n);
-    eprintln!("sluice...");
-    let (s, sluice_topic) = sluice(dir.path(), &table, n, batch);
-    // The plain loop writes what Sluice writes.
-    let (mine, theirs) = (first_message(&sluice_topic), first_message(&plain_topic));
-    assert_eq!(mine, theirs, "the plain loop's JSON differs from Sluice's");
-    println!("      first record: {}", mine);
-    println!(
-        "JDBC  sluice {:>9.0} rows/s   plain rows+JSON+producer {:>9.0} rows/s   ratio {:.2}",
-        s,
-        base,
-        s / base
-    );
-    println!(
-        "      (ceiling: COPY text sent as is {:.0} rows/s; sluice against it: {:.2})",
-        ceiling,
-        s / ceiling
-    );
+    let mut rounds = Vec::new();
+    for round in 1..=bench_rounds() {
+        eprintln!("round {round}: plain rows + JSON + producer, then sluice...");
+        let (base, plain_topic) = plain_rows(&table, n);
+        let rdir = dir.path().join(format!("round-{round}"));
+        std::fs::create_dir_all(&rdir).unwrap();
+        let (s, sluice_topic) = sluice(&rdir, &table, n, batch);
+        // The plain loop writes what Sluice writes.
+        let (mine, theirs) = (first_message(&sluice_topic), first_message(&plain_topic));
+        assert_eq!(mine, theirs, "the plain loop's JSON differs from Sluice's");
+        if round == 1 {
+            println!("      first record: {}", mine);
+        }
+        println!(
+            "JDBC  sluice {:>9.0} rows/s   plain rows+JSON+producer {:>9.0} rows/s   ratio {:.2}   (against the COPY ceiling {:.0} rows/s: {:.2})",
+            s,
+            base,
+            s / base,
+            ceiling,
+            s / ceiling
+        );
+        rounds.push((s, base));
+    }
+    median_ratio("JDBC source against the plain rows + JSON loop", &rounds);
     rt().block_on(async {
         pg().await
             .batch_execute(&format!("DROP TABLE {table}"))

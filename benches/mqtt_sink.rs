@@ -11,7 +11,8 @@
 //!
 //! Run with `cargo bench --bench mqtt_sink` against the servers `scripts/stack.sh up`
 //! starts. `SLUICE_BENCH_MQTT_SINK_N` sets the record count (default 1,000,000),
-//! `SLUICE_BENCH_MQTT_SINK_BYTES` the value size (default 100).
+//! `SLUICE_BENCH_MQTT_SINK_BYTES` the value size (default 100), `SLUICE_BENCH_ROUNDS` the
+//! rounds (default 3; the median ratio is printed last).
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
@@ -147,12 +148,17 @@ fn main() {
     let topic = unique("bench-mqtt-sink");
     fill_numbered(&topic, n, size);
     println!("Kafka -> MQTT: {n} records of {size} B, QoS 1, {WINDOW} unacknowledged at most");
-    let p = plain(&topic, &unique("bench/plain"), n);
-    let s = sluice(dir.path(), &topic, &unique("bench/sluice"), n);
-    println!(
-        "MQTT sink  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
-        s,
-        p,
-        s / p
-    );
+    let mut rounds = Vec::new();
+    for _ in 0..bench_rounds() {
+        let p = plain(&topic, &unique("bench/plain"), n);
+        let s = sluice(dir.path(), &topic, &unique("bench/sluice"), n);
+        println!(
+            "MQTT sink  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
+            s,
+            p,
+            s / p
+        );
+        rounds.push((s, p));
+    }
+    median_ratio("Kafka -> MQTT", &rounds);
 }

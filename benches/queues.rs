@@ -10,7 +10,8 @@
 //!   PUBACKs) that discards them.
 //!
 //! Run with `cargo bench --bench queues` against the servers `scripts/stack.sh up`
-//! starts. `SLUICE_BENCH_AMQP_N` / `SLUICE_BENCH_MQTT_N` set the message counts.
+//! starts. `SLUICE_BENCH_AMQP_N` / `SLUICE_BENCH_MQTT_N` set the message counts,
+//! `SLUICE_BENCH_ROUNDS` the rounds (default 3; the median ratio is printed last).
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
@@ -445,9 +446,14 @@ fn main() {
         bench_amqp(dir.path(), amqp_n);
     }
     if only != "amqp" {
-        let plain = plain_mqtt(mqtt_n);
-        let sluice = sluice_mqtt(dir.path(), mqtt_n);
-        report("MQTT", sluice, plain);
+        let mut rounds = Vec::new();
+        for _ in 0..bench_rounds() {
+            let plain = plain_mqtt(mqtt_n);
+            let sluice = sluice_mqtt(dir.path(), mqtt_n);
+            report("MQTT", sluice, plain);
+            rounds.push((sluice, plain));
+        }
+        median_ratio("MQTT -> Kafka", &rounds);
     }
 }
 
@@ -464,15 +470,20 @@ fn bench_amqp(dir: &std::path::Path, amqp_n: usize) {
         "Kafka ceiling: a plain idempotent producer writes the same {} messages at {:.0} msg/s",
         amqp_n, kafka
     );
-    let q_bridge = unique("bench-plain-bridge");
-    fill_queue(&q_bridge, amqp_n);
-    let plain = plain_amqp_to_kafka(&q_bridge, amqp_n);
-    let q_sluice = unique("bench-sluice");
-    fill_queue(&q_sluice, amqp_n);
-    let sluice = sluice_amqp(dir, &q_sluice, amqp_n);
-    report("AMQP", sluice, plain);
-    println!(
-        "      (plain = lapin consumer + rdkafka producer, acks=all, RabbitMQ acked after Kafka; against the consumer that writes nothing: {:.2})",
-        sluice / consume_only
-    );
+    let mut rounds = Vec::new();
+    for _ in 0..bench_rounds() {
+        let q_bridge = unique("bench-plain-bridge");
+        fill_queue(&q_bridge, amqp_n);
+        let plain = plain_amqp_to_kafka(&q_bridge, amqp_n);
+        let q_sluice = unique("bench-sluice");
+        fill_queue(&q_sluice, amqp_n);
+        let sluice = sluice_amqp(dir, &q_sluice, amqp_n);
+        report("AMQP", sluice, plain);
+        println!(
+            "      (plain = lapin consumer + rdkafka producer, acks=all, RabbitMQ acked after Kafka; against the consumer that writes nothing: {:.2})",
+            sluice / consume_only
+        );
+        rounds.push((sluice, plain));
+    }
+    median_ratio("RabbitMQ -> Kafka", &rounds);
 }

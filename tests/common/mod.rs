@@ -897,3 +897,32 @@ pub fn stack(what: &str) -> bool {
 
 /// The broker with automatic topic creation off (`scripts/stack.sh start-strict-broker`).
 pub const STRICT_BOOTSTRAP: &str = "127.0.0.1:9095";
+
+/// Rounds for a benchmark that compares Sluice with a plain client loop:
+/// `SLUICE_BENCH_ROUNDS` (default 3). One run's ratio swings widely on a busy 2-core
+/// machine, so each round runs the plain loop and then Sluice, and the median of the
+/// rounds' ratios is what a benchmark reports.
+pub fn bench_rounds() -> usize {
+    std::env::var("SLUICE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(3)
+}
+
+/// The ratios of `(sluice, plain)` rates, one per round, and their median.
+pub fn median_ratio(label: &str, rounds: &[(f64, f64)]) -> f64 {
+    let mut ratios: Vec<f64> = rounds.iter().map(|(s, p)| s / p).collect();
+    ratios.sort_by(|a, b| a.total_cmp(b));
+    let median = ratios[ratios.len() / 2];
+    let each: Vec<String> = rounds
+        .iter()
+        .map(|(s, p)| format!("{:.2}", s / p))
+        .collect();
+    println!(
+        "{label}: median ratio {median:.2} over {} rounds (each: {})",
+        rounds.len(),
+        each.join(", ")
+    );
+    median
+}

@@ -153,6 +153,17 @@ fn decimal_bytes(b: &[u8], scale: i32) -> Result<Vec<u8>, String> {
     if b.len() < 8 + 2 * ndigits {
         return Err("short numeric".into());
     }
+    let negative = sign == 0x4000;
+    let exp = 4 * (weight - ndigits as i64 + 1);
+    // unscaled = D * 10^(exp + scale), D the base-10000 digits as one number.
+    let shift = exp + scale as i64;
+    if ndigits <= 9 && 4 * ndigits as i64 + shift.max(0) <= 38 {
+        // Fits 128 bits (10^38 < 2^127): the common case, without a digit buffer.
+        if let Some(v) = small_unscaled(&b[8..8 + 2 * ndigits], shift) {
+            return Ok(decimal_to_bytes(if negative { -v } else { v }));
+        }
+        return Err("invalid numeric digit".into());
+    }
     // The base-10000 digits as decimal digits: value = D * 10^exp.
     let mut digits: Vec<u8> = Vec::with_capacity(4 * ndigits + 8);
     for i in 0..ndigits {
@@ -167,21 +178,43 @@ fn decimal_bytes(b: &[u8], scale: i32) -> Result<Vec<u8>, String> {
             (d % 10) as u8,
         ]);
     }
-    let exp = 4 * (weight - ndigits as i64 + 1);
-    // unscaled = D * 10^(exp + scale)
-    let shift = exp + scale as i64;
     if shift >= 0 {
         digits.resize(digits.len() + shift as usize, 0);
     } else {
         round_half_even(&mut digits, (-shift) as usize);
     }
-    let negative = sign == 0x4000;
     if digits.len() <= 38 {
         // Fits 128 bits (10^38 < 2^127): the common case, without a big integer.
         let v = digits.iter().fold(0i128, |a, &d| a * 10 + d as i128);
         return Ok(decimal_to_bytes(if negative { -v } else { v }));
     }
     Ok(twos_complement(digits_to_bytes(&digits), negative))
+}
+
+/// The magnitude of at most nine base-10000 digits (big-endian pairs of bytes) times
+/// `10^shift`, rounded half to even when `shift` drops digits; `None` for a digit
+/// above 9999. The caller makes sure the result fits 38 decimal digits.
+fn small_unscaled(pairs: &[u8], shift: i64) -> Option<i128> {
+    let mut v: i128 = 0;
+    for p in pairs.chunks_exact(2) {
+        let d = u16::from_be_bytes([p[0], p[1]]);
+        if d >= 10_000 {
+            return None;
+        }
+        v = v * 10_000 + d as i128;
+    }
+    if shift >= 0 {
+        return Some(v * 10i128.pow(shift as u32));
+    }
+    if -shift > 38 {
+        // Below one half of the last kept digit (v < 10^36).
+        return Some(0);
+    }
+    let div = 10i128.pow((-shift) as u32);
+    let (q, r) = (v / div, v % div);
+    let half = div / 2;
+    let up = r > half || (r == half && q % 2 == 1);
+    Some(if up { q + 1 } else { q })
 }
 
 /// Drops the last `n` decimal digits, rounding half to even.
@@ -384,6 +417,48 @@ mod tests {
                 v
             );
         }
+    }
+
+    #[test]
+    fn the_small_path_agrees_with_the_digit_path() {
+        // Through decimal digits, as for numerics of more than nine base-10000 digits.
+        let by_digits = |ds: &[u16], shift: i64| -> i128 {
+            let mut digits: Vec<u8> = ds
+                .iter()
+                .flat_map(|d| format!("{:04}", d).into_bytes())
+                .map(|b| b - b'0')
+                .collect();
+            if shift >= 0 {
+                digits.resize(digits.len() + shift as usize, 0);
+            } else {
+                round_half_even(&mut digits, (-shift) as usize);
+            }
+            digits.iter().fold(0i128, |a, &d| a * 10 + d as i128)
+        };
+        let pairs = |ds: &[u16]| -> Vec<u8> { ds.iter().flat_map(|d| d.to_be_bytes()).collect() };
+        let sets: [&[u16]; 8] = [
+            &[],
+            &[5],
+            &[15],
+            &[12, 3400],
+            &[9999, 9999, 5000],
+            &[1, 2345, 6789, 5000, 1],
+            &[2, 5000],
+            &[9999; 9],
+        ];
+        for ds in sets {
+            for shift in -40i64..=2 {
+                assert_eq!(
+                    small_unscaled(&pairs(ds), shift),
+                    Some(by_digits(ds, shift)),
+                    "{:?} shift {}",
+                    ds,
+                    shift
+                );
+            }
+        }
+        assert_eq!(small_unscaled(&pairs(&[10_000]), 0), None);
+        assert!(decimal_bytes(&numeric(0, 0, &[10_000]), 0).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use sluice_runtime::config::ParsedConfig;
 use sluice_runtime::connector::{
     ConnectError, Polled, Progress, ProgressUnit, SourceBatch, SourceTask, SourceTaskContext,
@@ -60,16 +61,25 @@ struct Pass {
     ts_at: Option<usize>,
     /// Largest timestamp read in this pass (timestamp mode's offset once it ends).
     max_ts: Option<i64>,
-    /// The next chunk, already requested while the runtime converts and sends the
-    /// previous one (database I/O overlaps with the Kafka side).
-    next: Option<Prefetch>,
+    /// Reads the pass's chunks ahead while the runtime converts and sends earlier ones
+    /// (database I/O and decoding overlap with the Kafka side).
+    reader: Option<Reader>,
     /// Rows read in this pass.
     rows: u64,
     /// A table's first snapshot, when large enough to follow.
     progress: Option<Progress>,
 }
 
-type Prefetch = tokio::task::JoinHandle<Result<Chunk, ConnectError>>;
+/// Chunks read ahead of the one being sent, at most. Each holds up to
+/// `batch.max.rows` records, so this bounds the memory a pass holds.
+const CHUNKS_AHEAD: usize = 2;
+
+/// A task that reads a pass's chunks in order, up to [`CHUNKS_AHEAD`] ahead of the
+/// runtime, and ends after the first short chunk (the cursor is exhausted) or error.
+struct Reader {
+    chunks: tokio::sync::mpsc::Receiver<Result<Chunk, ConnectError>>,
+    task: tokio::task::JoinHandle<()>,
+}
 
 /// One fetched chunk of a pass, already turned into records.
 struct Chunk {
@@ -82,45 +92,70 @@ struct Chunk {
 
 impl Drop for Pass {
     fn drop(&mut self) {
-        if let Some(h) = self.next.take() {
-            h.abort();
+        if let Some(r) = self.reader.take() {
+            r.task.abort();
         }
     }
 }
 
-/// Fetches the pass's next chunk and builds its records in a task of its own, so that
-/// reading and decoding overlap with the runtime converting and sending the previous
-/// chunk (on another core when there is one).
-fn prefetch(client: &Arc<Client>, pass: &Pass, topic: &Arc<str>) -> Prefetch {
+/// Starts the reader of a pass: it fetches chunks of `n` rows and builds their records
+/// in a task of its own, so that reading and decoding overlap with the runtime
+/// converting and sending earlier chunks (on another core when there is one). Rows are
+/// decoded as they arrive, while PostgreSQL still sends the rest of the chunk, and the
+/// next FETCH goes out as soon as a chunk is complete.
+fn start_reader(client: &Arc<Client>, pass: &Pass, topic: &Arc<str>, n: usize) -> Reader {
     let client = client.clone();
     let fetch = pass.fetch.clone();
     let plan = pass.plan.clone();
     let (inc_at, ts_at) = (pass.inc_at, pass.ts_at);
     let topic = topic.clone();
-    tokio::spawn(async move {
-        let rows = client
-            .query(&fetch, &[])
-            .await
-            .map_err(|e| to_connect(e, "cannot fetch rows"))?;
-        let mut chunk = Chunk {
-            records: Vec::with_capacity(rows.len()),
-            last_inc: None,
-            last_ts: None,
-            max_ts: None,
-        };
-        for row in &rows {
-            let (record, inc, ts) = to_record(row, &plan, inc_at, ts_at, &topic)?;
-            if inc.is_some() {
-                chunk.last_inc = inc;
+    let (tx, chunks) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
+    let task = tokio::spawn(async move {
+        loop {
+            let chunk = read_chunk(&client, &fetch, &plan, inc_at, ts_at, &topic, n).await;
+            let last = !matches!(&chunk, Ok(c) if c.records.len() >= n);
+            if tx.send(chunk).await.is_err() || last {
+                return;
             }
-            if let Some(t) = ts {
-                chunk.last_ts = Some(t);
-                chunk.max_ts = Some(chunk.max_ts.map_or(t, |m: i64| m.max(t)));
-            }
-            chunk.records.push(Polled::Record(record));
         }
-        Ok(chunk)
-    })
+    });
+    Reader { chunks, task }
+}
+
+/// Fetches one chunk of a pass and turns its rows into records.
+async fn read_chunk(
+    client: &Client,
+    fetch: &Statement,
+    plan: &Plan,
+    inc_at: Option<usize>,
+    ts_at: Option<usize>,
+    topic: &Arc<str>,
+    n: usize,
+) -> Result<Chunk, ConnectError> {
+    let rows = client
+        .query_raw(fetch, std::iter::empty::<i32>())
+        .await
+        .map_err(|e| to_connect(e, "cannot fetch rows"))?;
+    futures::pin_mut!(rows);
+    let mut chunk = Chunk {
+        records: Vec::with_capacity(n),
+        last_inc: None,
+        last_ts: None,
+        max_ts: None,
+    };
+    while let Some(row) = rows.next().await {
+        let row = row.map_err(|e| to_connect(e, "cannot fetch rows"))?;
+        let (record, inc, ts) = to_record(&row, plan, inc_at, ts_at, topic)?;
+        if inc.is_some() {
+            chunk.last_inc = inc;
+        }
+        if let Some(t) = ts {
+            chunk.last_ts = Some(t);
+            chunk.max_ts = Some(chunk.max_ts.map_or(t, |m: i64| m.max(t)));
+        }
+        chunk.records.push(Polled::Record(record));
+    }
+    Ok(chunk)
 }
 
 /// Polls tables or a query of PostgreSQL.
@@ -343,7 +378,7 @@ impl JdbcSourceTask {
             plan,
             fetch,
             max_ts: None,
-            next: None,
+            reader: None,
             rows: 0,
             progress,
         });
@@ -388,17 +423,18 @@ impl JdbcSourceTask {
         let client = self.client.clone().expect("session");
         let pass = self.pass.as_mut().expect("pass");
         let topic = self.sources[pass.idx].topic.clone();
-        let pending = match pass.next.take() {
-            Some(h) => h,
-            None => prefetch(&client, pass, &topic),
-        };
-        let chunk = pending
-            .await
-            .map_err(|e| ConnectError::retriable(format!("fetch task failed: {}", e)))??;
-        let rows = chunk.records.len();
-        if rows >= n {
-            pass.next = Some(prefetch(&client, pass, &topic));
+        if pass.reader.is_none() {
+            pass.reader = Some(start_reader(&client, pass, &topic, n));
         }
+        let chunk = pass
+            .reader
+            .as_mut()
+            .expect("reader")
+            .chunks
+            .recv()
+            .await
+            .ok_or_else(|| ConnectError::retriable("the chunk reader stopped unexpectedly"))??;
+        let rows = chunk.records.len();
         let pass = self.pass.as_ref().expect("pass");
         let exhausted = rows < n;
         let src = &self.sources[pass.idx];

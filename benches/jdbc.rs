@@ -315,7 +315,7 @@ fn main() {
         return;
     }
     let n = env_n("SLUICE_BENCH_JDBC_N", 1_000_000);
-    let batch = env_n("SLUICE_BENCH_JDBC_BATCH", 5000);
+    let batch = env_n("SLUICE_BENCH_JDBC_BATCH", 100);
     let table = unique("bench_jdbc").replace('-', "_");
     rt().block_on(async {
         let c = pg().await;

@@ -87,7 +87,7 @@ pub fn config_def() -> ConfigDef {
         .define(ConfigKey::int("poll.interval.ms").default("5000").at_least(1.0).importance(Importance::High).group(CONNECTOR)
             .doc("How long to wait after a table was read to its end before querying it again."))
         .define(ConfigKey::int("batch.max.rows").default("100").at_least(1.0).importance(Importance::Low).group(CONNECTOR)
-            .doc("Rows per poll: tables are read through a server-side cursor, batch.max.rows rows per FETCH, so memory stays bounded however large the table."))
+            .doc("Rows per poll: tables are read through a server-side cursor, max(batch.max.rows, 5000) rows per FETCH, at most one FETCH ahead of the runtime, so memory stays bounded however large the table."))
         .define(ConfigKey::string("topic.prefix").importance(Importance::High).group(CONNECTOR)
             .doc("Prefix of the topic names: the topic of a table is prefix + table name; with `query` the topic is the prefix itself."))
         .define(ConfigKey::boolean("validate.non.null").default("true").importance(Importance::Low).group(MODE)

@@ -70,20 +70,34 @@ struct Pass {
     progress: Option<Progress>,
 }
 
-/// Chunks read ahead of the one being sent, at most. Each holds up to
-/// `batch.max.rows` records, so this bounds the memory a pass holds.
-const CHUNKS_AHEAD: usize = 2;
+/// Rows per FETCH at least: a small `batch.max.rows` (Confluent's default is 100)
+/// still reads the cursor in large round trips, and hands the runtime
+/// `batch.max.rows` records per poll.
+const FETCH_ROWS_MIN: usize = 5000;
 
-/// A task that reads a pass's chunks in order, up to [`CHUNKS_AHEAD`] ahead of the
-/// runtime, and ends after the first short chunk (the cursor is exhausted) or error.
+/// FETCHes read ahead of the runtime, at most (besides the one being decoded). With
+/// [`FETCH_ROWS_MIN`] this bounds the rows a pass holds in memory to about
+/// 2 × max(`batch.max.rows`, 5000).
+const FETCHES_AHEAD: usize = 1;
+
+/// Rows per FETCH for a `batch.max.rows` of `n`.
+fn fetch_rows(n: usize) -> usize {
+    n.max(FETCH_ROWS_MIN)
+}
+
+/// A task that reads a pass's rows in order, hands them on in chunks of
+/// `batch.max.rows` records up to [`FETCHES_AHEAD`] FETCHes ahead of the runtime, and
+/// ends after the first short FETCH (the cursor is exhausted) or an error.
 struct Reader {
     chunks: tokio::sync::mpsc::Receiver<Result<Chunk, ConnectError>>,
     task: tokio::task::JoinHandle<()>,
 }
 
-/// One fetched chunk of a pass, already turned into records.
+/// Up to `batch.max.rows` rows of a pass, already turned into records.
 struct Chunk {
     records: Vec<Polled>,
+    /// The cursor is exhausted: this is the pass's last chunk (maybe empty).
+    last: bool,
     /// The last incrementing value and timestamp read, and the chunk's largest timestamp.
     last_inc: Option<i64>,
     last_ts: Option<i64>,
@@ -98,64 +112,104 @@ impl Drop for Pass {
     }
 }
 
-/// Starts the reader of a pass: it fetches chunks of `n` rows and builds their records
-/// in a task of its own, so that reading and decoding overlap with the runtime
-/// converting and sending earlier chunks (on another core when there is one). Rows are
-/// decoded as they arrive, while PostgreSQL still sends the rest of the chunk, and the
-/// next FETCH goes out as soon as a chunk is complete.
+/// Starts the reader of a pass: it fetches rows and builds their records in a task of
+/// its own, so that reading and decoding overlap with the runtime converting and
+/// sending earlier chunks (on another core when there is one). Rows are decoded as
+/// they arrive, while PostgreSQL still sends the rest, and the next FETCH goes out as
+/// soon as one is complete.
 fn start_reader(client: &Arc<Client>, pass: &Pass, topic: &Arc<str>, n: usize) -> Reader {
-    let client = client.clone();
-    let fetch = pass.fetch.clone();
-    let plan = pass.plan.clone();
-    let (inc_at, ts_at) = (pass.inc_at, pass.ts_at);
-    let topic = topic.clone();
-    let (tx, chunks) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
+    let ctx = ReadContext {
+        client: client.clone(),
+        fetch: pass.fetch.clone(),
+        plan: pass.plan.clone(),
+        inc_at: pass.inc_at,
+        ts_at: pass.ts_at,
+        topic: topic.clone(),
+        n,
+    };
+    let (tx, chunks) = tokio::sync::mpsc::channel((FETCHES_AHEAD * fetch_rows(n)).div_ceil(n));
     let task = tokio::spawn(async move {
         loop {
-            let chunk = read_chunk(&client, &fetch, &plan, inc_at, ts_at, &topic, n).await;
-            let last = !matches!(&chunk, Ok(c) if c.records.len() >= n);
-            if tx.send(chunk).await.is_err() || last {
-                return;
+            match ctx.read_fetch(&tx).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
             }
         }
     });
     Reader { chunks, task }
 }
 
-/// Fetches one chunk of a pass and turns its rows into records.
-async fn read_chunk(
-    client: &Client,
-    fetch: &Statement,
-    plan: &Plan,
+/// What the reader of a pass needs.
+struct ReadContext {
+    client: Arc<Client>,
+    fetch: Statement,
+    plan: Arc<Plan>,
     inc_at: Option<usize>,
     ts_at: Option<usize>,
-    topic: &Arc<str>,
+    topic: Arc<str>,
+    /// `batch.max.rows`: records per chunk.
     n: usize,
-) -> Result<Chunk, ConnectError> {
-    let rows = client
-        .query_raw(fetch, std::iter::empty::<i32>())
-        .await
-        .map_err(|e| to_connect(e, "cannot fetch rows"))?;
-    futures::pin_mut!(rows);
-    let mut chunk = Chunk {
-        records: Vec::with_capacity(n),
-        last_inc: None,
-        last_ts: None,
-        max_ts: None,
-    };
-    while let Some(row) = rows.next().await {
-        let row = row.map_err(|e| to_connect(e, "cannot fetch rows"))?;
-        let (record, inc, ts) = to_record(&row, plan, inc_at, ts_at, topic)?;
-        if inc.is_some() {
-            chunk.last_inc = inc;
+}
+
+impl ReadContext {
+    fn chunk(&self) -> Chunk {
+        Chunk {
+            records: Vec::with_capacity(self.n),
+            last: false,
+            last_inc: None,
+            last_ts: None,
+            max_ts: None,
         }
-        if let Some(t) = ts {
-            chunk.last_ts = Some(t);
-            chunk.max_ts = Some(chunk.max_ts.map_or(t, |m: i64| m.max(t)));
-        }
-        chunk.records.push(Polled::Record(record));
     }
-    Ok(chunk)
+
+    /// Runs one FETCH and sends its rows on in chunks of `n` records. `Ok(false)` when
+    /// the cursor is exhausted (the last chunk sent says so) or nobody listens.
+    async fn read_fetch(
+        &self,
+        tx: &tokio::sync::mpsc::Sender<Result<Chunk, ConnectError>>,
+    ) -> Result<bool, ConnectError> {
+        let rows = self
+            .client
+            .query_raw(&self.fetch, std::iter::empty::<i32>())
+            .await
+            .map_err(|e| to_connect(e, "cannot fetch rows"))?;
+        futures::pin_mut!(rows);
+        let mut read = 0;
+        let mut chunk = self.chunk();
+        while let Some(row) = rows.next().await {
+            let row = row.map_err(|e| to_connect(e, "cannot fetch rows"))?;
+            let (record, inc, ts) =
+                to_record(&row, &self.plan, self.inc_at, self.ts_at, &self.topic)?;
+            read += 1;
+            if inc.is_some() {
+                chunk.last_inc = inc;
+            }
+            if let Some(t) = ts {
+                chunk.last_ts = Some(t);
+                chunk.max_ts = Some(chunk.max_ts.map_or(t, |m: i64| m.max(t)));
+            }
+            chunk.records.push(Polled::Record(record));
+            if chunk.records.len() == self.n {
+                let full = std::mem::replace(&mut chunk, self.chunk());
+                if tx.send(Ok(full)).await.is_err() {
+                    return Ok(false);
+                }
+            }
+        }
+        // A short FETCH: the cursor is exhausted.
+        let more = read >= fetch_rows(self.n);
+        if !chunk.records.is_empty() || !more {
+            chunk.last = !more;
+            if tx.send(Ok(chunk)).await.is_err() {
+                return Ok(false);
+            }
+        }
+        Ok(more)
+    }
 }
 
 /// Polls tables or a query of PostgreSQL.
@@ -365,7 +419,8 @@ impl JdbcSourceTask {
         let fetch = client
             .prepare(&format!(
                 "FETCH FORWARD {} FROM {}",
-                cfg.batch_max_rows, CURSOR
+                fetch_rows(cfg.batch_max_rows),
+                CURSOR
             ))
             .await
             .map_err(|e| to_connect(e, "cannot prepare FETCH"))?;
@@ -436,7 +491,7 @@ impl JdbcSourceTask {
             .ok_or_else(|| ConnectError::retriable("the chunk reader stopped unexpectedly"))??;
         let rows = chunk.records.len();
         let pass = self.pass.as_ref().expect("pass");
-        let exhausted = rows < n;
+        let exhausted = chunk.last;
         let src = &self.sources[pass.idx];
         let mut last_offset = src.offset;
         if chunk.last_inc.is_some() {

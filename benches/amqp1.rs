@@ -3,7 +3,8 @@
 //! (fe2o3-amqp, rdkafka) and the same durability, in one run:
 //!
 //! * Artemis -> Kafka. Plain: a receiver with 1000 link credit (the source's default)
-//!   that keeps receiving while Kafka acknowledges, messages produced with `acks=all`,
+//!   that keeps receiving while Kafka acknowledges, messages produced with Sluice's
+//!   source producer settings (`acks=all`, idempotent),
 //!   accepted in order (one disposition for what Kafka has) only once Kafka
 //!   acknowledged them, credit topped up to 1000 minus the unaccepted whenever half is
 //!   left. Sluice: `amqp1-source`;
@@ -47,7 +48,6 @@ use futures::FutureExt;
 use rdkafka::message::Message as _;
 use rdkafka::producer::future_producer::DeliveryFuture;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::ClientConfig;
 
 use common::*;
 use queues::rt;
@@ -144,12 +144,12 @@ fn fill_queue(address: &str, n: usize) {
 
 /// The plain Artemis -> Kafka loop. Returns messages per second.
 fn plain_source(address: &str, topic: &str, n: usize) -> f64 {
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("acks", "all")
-        .set("linger.ms", "5")
-        .create()
-        .unwrap();
+    // The same producer settings as Sluice's source tasks (acks=all, idempotent).
+    let producer: FutureProducer =
+        sluice_runtime::kafka::client_config(&[&sluice_runtime::kafka::source_producer_defaults()])
+            .set("bootstrap.servers", bootstrap())
+            .create()
+            .unwrap();
     rt().block_on(async {
         let (mut c, mut s) = open("bench-plain-source", true).await;
         let mut rx = Receiver::builder()

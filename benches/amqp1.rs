@@ -18,7 +18,9 @@
 //! Run with `cargo bench --bench amqp1` against the servers `scripts/stack.sh up`
 //! starts. `SLUICE_BENCH_AMQP1_N` sets the message count (default 200,000; the issue's
 //! figure is 1,000,000), each with a body of 100 bytes; `SLUICE_BENCH_ROUNDS` the rounds
-//! (default 3; the median ratio of each direction is printed last).
+//! (default 3; the median ratio of each direction is printed last);
+//! `SLUICE_BENCH_ONLY=source` or `sink` runs one direction; `SLUICE_BENCH_AMQP1_SOURCE`
+//! adds `amqp1-source` keys for experiments (`amqp1.credit=3000,amqp1.batch.size=500`).
 
 #[path = "../tests/common/amqp1.rs"]
 mod amqp1;
@@ -65,6 +67,22 @@ fn n() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000)
+}
+
+/// Extra `amqp1-source` keys for experiments (`SLUICE_BENCH_AMQP1_SOURCE`, e.g.
+/// `amqp1.credit=2000,amqp1.batch.size=500`); none by default.
+fn extra_source_config() -> String {
+    std::env::var("SLUICE_BENCH_AMQP1_SOURCE")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| format!("  {}: {}\n", k.trim(), v.trim()))
+        .collect()
+}
+
+/// `SLUICE_BENCH_ONLY=source` or `sink` runs one direction.
+fn runs(direction: &str) -> bool {
+    std::env::var("SLUICE_BENCH_ONLY").map_or(true, |o| o == direction)
 }
 
 fn queue_source(address: &str) -> Source {
@@ -240,7 +258,10 @@ fn sluice_source(dir: &std::path::Path, address: &str, topic: &str, n: usize) ->
     let c = connector_file(
         dir,
         "amqp1-source",
-        &format!("  amqp1.address: {address}\n  topic: {topic}\n"),
+        &format!(
+            "  amqp1.address: {address}\n  topic: {topic}\n{}",
+            extra_source_config()
+        ),
     );
     let mut w = Sluice::standalone(dir, &worker(dir), &[&c]);
     let start = Instant::now();
@@ -400,39 +421,47 @@ fn main() {
     let mut sinks = Vec::new();
     for round in 1..=bench_rounds() {
         println!("round {round}");
-        // One queue filled at a time, each emptied before the next (the broker's heap).
-        let (q_plain, q_sluice) = (unique("bench-amqp1-plain"), unique("bench-amqp1-sluice"));
-        let (t_plain, t_sluice) = (unique("bench-amqp1-plain"), unique("bench-amqp1-sluice"));
-        create_topic(&t_plain, 1);
-        create_topic(&t_sluice, 1);
-        fill_queue(&q_plain, n);
-        let p = plain_source(&q_plain, &t_plain, n);
-        fill_queue(&q_sluice, n);
-        let s = sluice_source(dir.path(), &q_sluice, &t_sluice, n);
-        println!(
-            "Artemis -> Kafka  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
-            s,
-            p,
-            s / p
-        );
-        sources.push((s, p));
+        if runs("source") {
+            // One queue filled at a time, each emptied before the next (the broker's heap).
+            let (q_plain, q_sluice) = (unique("bench-amqp1-plain"), unique("bench-amqp1-sluice"));
+            let (t_plain, t_sluice) = (unique("bench-amqp1-plain"), unique("bench-amqp1-sluice"));
+            create_topic(&t_plain, 1);
+            create_topic(&t_sluice, 1);
+            fill_queue(&q_plain, n);
+            let p = plain_source(&q_plain, &t_plain, n);
+            fill_queue(&q_sluice, n);
+            let s = sluice_source(dir.path(), &q_sluice, &t_sluice, n);
+            println!(
+                "Artemis -> Kafka  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
+                s,
+                p,
+                s / p
+            );
+            sources.push((s, p));
+        }
 
-        let topic = unique("bench-amqp1-sink");
-        fill_numbered(&topic, n, BODY);
-        let (a_plain, a_sluice) = (
-            unique("bench-amqp1-sink-plain"),
-            unique("bench-amqp1-sink-sluice"),
-        );
-        let p = plain_sink(&topic, &a_plain, n);
-        let s = sluice_sink(dir.path(), &topic, &a_sluice, n);
-        println!(
-            "Kafka -> Artemis  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
-            s,
-            p,
-            s / p
-        );
-        sinks.push((s, p));
+        if runs("sink") {
+            let topic = unique("bench-amqp1-sink");
+            fill_numbered(&topic, n, BODY);
+            let (a_plain, a_sluice) = (
+                unique("bench-amqp1-sink-plain"),
+                unique("bench-amqp1-sink-sluice"),
+            );
+            let p = plain_sink(&topic, &a_plain, n);
+            let s = sluice_sink(dir.path(), &topic, &a_sluice, n);
+            println!(
+                "Kafka -> Artemis  sluice {:>9.0} msg/s   plain {:>9.0} msg/s   ratio {:.2}",
+                s,
+                p,
+                s / p
+            );
+            sinks.push((s, p));
+        }
     }
-    median_ratio("Artemis -> Kafka", &sources);
-    median_ratio("Kafka -> Artemis", &sinks);
+    if runs("source") {
+        median_ratio("Artemis -> Kafka", &sources);
+    }
+    if runs("sink") {
+        median_ratio("Kafka -> Artemis", &sinks);
+    }
 }

@@ -48,7 +48,8 @@ impl LiveChannel {
     }
 }
 
-/// Sends one `basic.ack(multiple=true)` per delivered batch.
+/// Sends one `basic.ack(multiple=true)` per delivered batch (per group of batches
+/// released together: it is cumulative).
 pub struct AmqpAcknowledger {
     pub(super) live: Arc<LiveChannel>,
 }
@@ -71,6 +72,10 @@ impl Acknowledger for AmqpAcknowledger {
             .map_err(|e| {
                 ConnectError::retriable(format!("basic.ack of delivery tag {} failed: {}", tag, e))
             })
+    }
+    /// `basic.ack(multiple=true)` acknowledges every earlier delivery of the channel.
+    fn cumulative(&self) -> bool {
+        true
     }
 }
 

@@ -11,7 +11,8 @@
 //! * The runtime hands the token to [`acknowledger::AmqpAcknowledger`] only after Kafka
 //!   acknowledged every record of that batch and of every earlier batch. It then sends
 //!   one `basic.ack(multiple=true)` with that tag, which acknowledges the batch and
-//!   nothing after it.
+//!   nothing after it. Batches Kafka finished together get one `basic.ack`, for the
+//!   last of them (the acknowledger is cumulative).
 //! * If Kafka rejects a record, or the task stops or crashes with records in flight,
 //!   their batch is never acknowledged and RabbitMQ redelivers it: at least once.
 //!   Duplicates are bounded by what was unacknowledged: at most `amqp.prefetch`

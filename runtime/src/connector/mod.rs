@@ -186,6 +186,14 @@ pub trait Acknowledger: Send + Sync {
     /// Every record of the batch with this token, and of every earlier batch, is in
     /// Kafka. Called in poll order.
     async fn ack(&self, token: AckToken) -> Result<(), ConnectError>;
+    /// Whether acknowledging a token also acknowledges every earlier one (AMQP's
+    /// `basic.ack(multiple=true)`, an AMQP 1.0 disposition over a range). Then, when
+    /// Kafka finishes several batches at once, only the last token is handed over:
+    /// one acknowledgement upstream instead of one per batch. Tokens of an earlier
+    /// connection, which such a task ignores, may be skipped this way too.
+    fn cumulative(&self) -> bool {
+        false
+    }
 }
 
 /// A source task: reads from the outside world and hands records to the runtime.

@@ -39,8 +39,8 @@ use super::start::{ensure_dlq_with_retry, start_with_retry, wait_or_stop};
 use super::{TaskFailure, TaskId, TaskMetrics, TaskTarget};
 use crate::config::ParsedConfig;
 use crate::connector::{
-    Acknowledger, BacklogGauge, ConnectError, OffsetReader, Polled, SourceBatch, SourceTask,
-    SourceTaskContext, Started, StatusDetail,
+    AckToken, Acknowledger, BacklogGauge, ConnectError, OffsetReader, Polled, SourceBatch,
+    SourceTask, SourceTaskContext, Started, StatusDetail,
 };
 use crate::data::{SourceOffset, SourcePartition};
 use crate::kafka::TopicSpec;
@@ -603,7 +603,7 @@ impl Loop {
             self.pending_offsets.extend(r.offsets);
         }
         if let Some(a) = &self.acknowledger {
-            for token in r.acks {
+            for token in tokens_to_hand(r.acks, a.cumulative()) {
                 if let Err(e) = a.ack(token).await {
                     // The upstream system keeps unacknowledged messages and redelivers them.
                     tracing::warn!(task = %self.s.id, "could not acknowledge a batch upstream (it will be redelivered): {}", e);
@@ -734,4 +734,27 @@ fn fault_armed(var: &str, count: &std::sync::atomic::AtomicU64) -> bool {
 fn fault_exit(var: &str) -> ! {
     eprintln!("{} reached: exiting", var);
     std::process::exit(137);
+}
+
+/// The released tokens to hand to the acknowledger, in poll order: all of them, or only
+/// the last when one acknowledgement covers the earlier ones too.
+fn tokens_to_hand(mut tokens: Vec<AckToken>, cumulative: bool) -> Vec<AckToken> {
+    if cumulative && tokens.len() > 1 {
+        tokens.drain(..tokens.len() - 1);
+    }
+    tokens
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cumulative_acknowledger_gets_only_the_last_released_token() {
+        let released = vec![AckToken(3), AckToken(9), AckToken(12)];
+        assert_eq!(tokens_to_hand(released.clone(), false), released);
+        assert_eq!(tokens_to_hand(released, true), vec![AckToken(12)]);
+        assert_eq!(tokens_to_hand(vec![AckToken(4)], true), vec![AckToken(4)]);
+        assert!(tokens_to_hand(Vec::new(), true).is_empty());
+    }
 }

@@ -141,47 +141,57 @@ pub async fn run(
             d = receiver.recv::<Body<Amqp>>() => Event::Msg(Box::new(d)),
         };
         match ev {
-            Event::Cmd(Some(Command::Accept(upto))) => {
+            Event::Cmd(Some(Command::Accept(mut upto))) => {
+                // Kafka finishes several batches at once and their tokens come
+                // together: one disposition and one credit decision for all of them.
+                let mut stop = false;
+                while let Ok(c) = commands.try_recv() {
+                    match c {
+                        Command::Accept(u) => upto = upto.max(u),
+                        Command::Poisoned(s) => {
+                            poisoned.insert(s);
+                        }
+                        Command::Stop => {
+                            stop = true;
+                            break;
+                        }
+                    }
+                }
                 let mut done = Vec::new();
                 while unsettled.front().is_some_and(|(s, _)| *s <= upto) {
                     let (s, info) = unsettled.pop_front().expect("checked");
                     poisoned.remove(&s);
                     done.push(info);
                 }
-                if done.is_empty() {
-                    continue;
+                if !done.is_empty() {
+                    // One disposition per consecutive delivery-id range (usually one).
+                    if let Err(e) = receiver.accept_all(done).await {
+                        break Some(format!("the accepted disposition failed: {}", e));
+                    }
+                    let pending = unsettled.len() as u32;
+                    let top_up = if additive {
+                        outstanding == 0
+                    } else {
+                        pending + outstanding < credit.div_ceil(2)
+                    };
+                    if top_up {
+                        let grant = credit.saturating_sub(pending);
+                        if let Err(e) = receiver.set_credit(grant).await {
+                            break Some(format!("cannot grant link credit: {}", e));
+                        }
+                        outstanding = grant;
+                    }
                 }
-                // One disposition per consecutive delivery-id range (usually one).
-                if let Err(e) = receiver.accept_all(done).await {
-                    break Some(format!("the accepted disposition failed: {}", e));
+                if stop {
+                    finish(opened, receiver, &mut unsettled, &poisoned, durable).await;
+                    return;
                 }
-                let pending = unsettled.len() as u32;
-                let top_up = if additive {
-                    outstanding == 0
-                } else {
-                    pending + outstanding < credit.div_ceil(2)
-                };
-                if !top_up {
-                    continue;
-                }
-                let grant = credit.saturating_sub(pending);
-                if let Err(e) = receiver.set_credit(grant).await {
-                    break Some(format!("cannot grant link credit: {}", e));
-                }
-                outstanding = grant;
             }
             Event::Cmd(Some(Command::Poisoned(s))) => {
                 poisoned.insert(s);
             }
             Event::Cmd(Some(Command::Stop)) | Event::Cmd(None) => {
-                settle_rest(&receiver, &mut unsettled, &poisoned).await;
-                if durable {
-                    // Keep the durable subscription: detach, do not close.
-                    let _ = receiver.detach().await;
-                } else {
-                    let _ = receiver.close().await;
-                }
-                opened.close().await;
+                finish(opened, receiver, &mut unsettled, &poisoned, durable).await;
                 return;
             }
             Event::Msg(r) => match *r {
@@ -214,6 +224,25 @@ pub async fn run(
     // The connection is lost or unusable: whatever is unsettled is redelivered by the
     // broker once the link is gone.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), opened.close()).await;
+}
+
+/// Stop: settles what is left, detaches (a durable subscription stays) or closes the
+/// link, and closes the connection.
+async fn finish(
+    opened: Opened,
+    receiver: Receiver,
+    unsettled: &mut VecDeque<(u64, DeliveryInfo)>,
+    poisoned: &HashSet<u64>,
+    durable: bool,
+) {
+    settle_rest(&receiver, unsettled, poisoned).await;
+    if durable {
+        // Keep the durable subscription: detach, do not close.
+        let _ = receiver.detach().await;
+    } else {
+        let _ = receiver.close().await;
+    }
+    opened.close().await;
 }
 
 /// Settles what is still unsettled at stop: `modified` (delivery-failed) for messages

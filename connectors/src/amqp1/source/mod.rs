@@ -13,8 +13,8 @@
 //! * The runtime hands the token to the acknowledger only after Kafka acknowledged
 //!   every record of that batch and of every earlier batch. The link driver then
 //!   settles every delivery up to it as `accepted`, with one disposition per
-//!   consecutive delivery-id range (one per batch in practice), and grants credit
-//!   again.
+//!   consecutive delivery-id range (tokens that arrive together, batches Kafka
+//!   finished at once, make one disposition), and grants credit again.
 //! * If the task stops or crashes, or the connection drops, with messages in flight,
 //!   they are never accepted: at stop they are `released`, after a crash or a lost
 //!   connection the broker gets them back when the link ends. At least once;

@@ -75,6 +75,10 @@ impl Acknowledger for Amqp1Acknowledger {
             }
         }
     }
+    /// The driver accepts every delivery up to the token's.
+    fn cumulative(&self) -> bool {
+        true
+    }
 }
 
 /// One connection's receiving end.

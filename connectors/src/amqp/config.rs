@@ -52,7 +52,7 @@ pub fn config_def() -> ConfigDef {
         .define(ConfigKey::string("topic").validator(Validator::NonEmpty).importance(Importance::High).group(GROUP)
             .doc("The Kafka topic the records are written to."))
         .define(ConfigKey::int("amqp.batch.size").default("250").at_least(1.0).importance(Importance::Medium).group(GROUP)
-            .doc("The most messages one poll returns. Each batch is acknowledged to RabbitMQ with one basic.ack(multiple=true) once Kafka has acknowledged every record of it and of every earlier batch."))
+            .doc("The most messages one poll returns. Each batch is acknowledged to RabbitMQ with one basic.ack(multiple=true) once Kafka has acknowledged every record of it and of every earlier batch (batches Kafka finished together share one basic.ack)."))
         .define(ConfigKey::int("amqp.prefetch").default("1000").between(0.0, 65535.0).importance(Importance::Medium).group(GROUP)
             .doc("basic.qos prefetch count: how many unacknowledged messages RabbitMQ hands to this task at once. It bounds what is in flight (read but not yet acknowledged) and so the duplicates after a crash. Keep it a few times amqp.batch.size so several batches can be in flight while Kafka acknowledges earlier ones. 0 means no limit (not recommended: memory is then unbounded)."))
         .define(ConfigKey::long("amqp.poll.wait.ms").default("1000").between(0.0, 60000.0).importance(Importance::Low).group(GROUP)

@@ -169,28 +169,8 @@ impl Amqp1SinkTask {
                 return Err(self.lost(format!("no outcome within {:?}", self.cfg.delivery_timeout)))
             }
         };
-        let why = match outcome {
-            Outcome::Accepted(_) => return Ok(()),
-            Outcome::Rejected(r) => format!(
-                "the broker rejected the message for address {}{}",
-                m.address,
-                r.error
-                    .map(|e| format!(": {:?} {}", e.condition, e.description.unwrap_or_default()))
-                    .unwrap_or_default()
-            ),
-            Outcome::Released(_) => format!(
-                "the broker released the message for address {} (it could not take it)",
-                m.address
-            ),
-            Outcome::Modified(_) => format!(
-                "the broker returned the message for address {} as modified (not delivered)",
-                m.address
-            ),
-            #[allow(unreachable_patterns)]
-            _ => format!(
-                "the broker settled the message for address {} with an unexpected outcome",
-                m.address
-            ),
+        let Some(why) = refusal(outcome, &m.address) else {
+            return Ok(());
         };
         let r = m.record;
         let error = format!(
@@ -252,5 +232,76 @@ impl SinkTask for Amqp1SinkTask {
         if let Some(o) = self.opened.take() {
             o.close().await;
         }
+    }
+}
+
+/// Why the broker did not take a message (`None`: it accepted it). `rejected`,
+/// `released` and `modified` are all record failures: the record follows
+/// `errors.tolerance`, and its offset is not committed past it otherwise.
+fn refusal(outcome: Outcome, address: &str) -> Option<String> {
+    Some(match outcome {
+        Outcome::Accepted(_) => return None,
+        Outcome::Rejected(r) => format!(
+            "the broker rejected the message for address {}{}",
+            address,
+            r.error
+                .map(|e| format!(": {:?} {}", e.condition, e.description.unwrap_or_default()))
+                .unwrap_or_default()
+        ),
+        Outcome::Released(_) => format!(
+            "the broker released the message for address {} (it could not take it)",
+            address
+        ),
+        Outcome::Modified(_) => format!(
+            "the broker returned the message for address {} as modified (not delivered)",
+            address
+        ),
+        #[allow(unreachable_patterns)]
+        _ => format!(
+            "the broker settled the message for address {} with an unexpected outcome",
+            address
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fe2o3_amqp::types::definitions::{AmqpError, Error};
+    use fe2o3_amqp::types::messaging::{Accepted, Modified, Rejected, Released};
+
+    #[test]
+    fn only_accepted_is_delivered_released_rejected_and_modified_are_failures() {
+        assert_eq!(refusal(Outcome::Accepted(Accepted {}), "orders"), None);
+        let released = refusal(Outcome::Released(Released {}), "orders").unwrap();
+        assert!(
+            released.contains("released") && released.contains("orders"),
+            "{released}"
+        );
+        let rejected = refusal(
+            Outcome::Rejected(Rejected {
+                error: Some(Error::new(
+                    AmqpError::NotFound,
+                    Some("no such address".to_string()),
+                    None,
+                )),
+            }),
+            "orders",
+        )
+        .unwrap();
+        assert!(
+            rejected.contains("rejected") && rejected.contains("no such address"),
+            "{rejected}"
+        );
+        let modified = refusal(
+            Outcome::Modified(Modified {
+                delivery_failed: Some(true),
+                undeliverable_here: None,
+                message_annotations: None,
+            }),
+            "orders",
+        )
+        .unwrap();
+        assert!(modified.contains("modified"), "{modified}");
     }
 }

@@ -81,7 +81,7 @@ pub fn config_def() -> ConfigDef {
         .define(ConfigKey::int("amqp1.credit").default("1000").between(1.0, 100000.0).importance(Importance::Medium).group(GROUP)
             .doc("Link credit: the most messages received and not yet accepted (like a prefetch). It bounds memory and the duplicates after a crash; keep it a few times amqp1.batch.size."))
         .define(ConfigKey::int("amqp1.batch.size").default("250").at_least(1.0).importance(Importance::Medium).group(GROUP)
-            .doc("The most messages one poll returns. A batch is accepted with one disposition over its delivery range once Kafka acknowledged it and every earlier batch."))
+            .doc("The most messages one poll returns. A batch is accepted with one disposition over its delivery range once Kafka acknowledged it and every earlier batch (batches Kafka finished together share one disposition)."))
         .define(ConfigKey::long("amqp1.poll.wait.ms").default("1000").between(0.0, 60000.0).importance(Importance::Low).group(GROUP)
             .doc("How long a poll waits for the first message when none is buffered; it then takes what is buffered up to amqp1.batch.size without waiting."))
         .define(ConfigKey::string("topic").validator(sluice_runtime::config::Validator::NonEmpty).importance(Importance::High).group(GROUP)

@@ -6,8 +6,8 @@
 //!
 //! Credit is granted by hand: received and unsettled messages plus the credit the
 //! broker may still use stay within `amqp1.credit`. After an accepted batch the credit
-//! is topped up (to `credit - unsettled`) once less than half of the window is left,
-//! so the broker keeps sending while Kafka acknowledges (a spec broker counts new
+//! is topped up (to `credit - unsettled`) once a quarter of the window is free, so the
+//! broker keeps sending while records are converted and Kafka acknowledges (a spec broker counts new
 //! credit from the receiver's delivery count: Artemis, Qpid). A broker that adds new
 //! credit to what it was already sending (RabbitMQ 3.x's plugin) shows itself by
 //! sending a message when no credit is left; from then on this link grants credit
@@ -172,7 +172,7 @@ pub async fn run(
                     let top_up = if additive {
                         outstanding == 0
                     } else {
-                        pending + outstanding < credit.div_ceil(2)
+                        pending + outstanding <= credit - credit.div_ceil(4)
                     };
                     if top_up {
                         let grant = credit.saturating_sub(pending);

@@ -84,7 +84,7 @@ fn wait_records(topic: &str, n: usize, secs: u64, w: &Sluice) {
                 tail(&w.log_text())
             );
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -271,8 +271,9 @@ fn selector_filters_and_group_keys_keep_each_groups_order() {
 #[test]
 fn sigkill_mid_stream_loses_nothing_and_duplicates_are_bounded_by_the_credit() {
     let _s = serial();
-    // enough that the kill comes before the end
-    const N: usize = 10_000;
+    // Enough that the kill comes well before the end: the source takes 10,000
+    // messages between two looks at the topic on a quiet machine.
+    const N: usize = 40_000;
     const CREDIT: usize = 300;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -383,8 +384,9 @@ fn exactly_once_skips_redeliveries_of_committed_messages_after_a_crash() {
 #[test]
 fn artemis_restart_mid_stream_loses_nothing() {
     let _s = serial();
-    // enough that the stop (which waits for Artemis to exit) comes before the end
-    const N: usize = 10_000;
+    // Enough that the stop comes well before the end: the source takes about 7,000
+    // messages while Artemis shuts down.
+    const N: usize = 40_000;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let address = unique("restart");

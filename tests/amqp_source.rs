@@ -149,7 +149,9 @@ fn hundred_thousand_persistent_messages_arrive_exactly_once_with_keys_and_header
 #[test]
 fn sigkill_mid_stream_loses_nothing_and_duplicates_are_bounded_by_the_prefetch() {
     let _serial = serial();
-    const N: usize = 30_000;
+    // Enough that the kill comes well before the end: about 10,000 messages go by
+    // between reaching a third and the kill.
+    const N: usize = 60_000;
     const PREFETCH: u64 = 500;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -333,7 +333,9 @@ fn kafka_outage_acks_nothing_and_everything_arrives_after() {
 #[test]
 fn rabbitmq_restart_mid_stream_reconnects_and_loses_nothing() {
     let _serial = serial();
-    const N: usize = 30_000;
+    // Enough that the stop comes mid-stream: the source takes some 25,000 messages
+    // while `rabbitmqctl stop_app` starts and runs.
+    const N: usize = 100_000;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (queue, topic) = setup("amqp-restart");
@@ -352,6 +354,10 @@ fn rabbitmq_restart_mid_stream_reconnects_and_loses_nothing() {
     });
     rabbitmqctl(&["stop_app"]);
     let stopped_at = end_offset(&topic);
+    eprintln!(
+        "RabbitMQ stopped with {} of {} records in Kafka",
+        stopped_at, N
+    );
     std::thread::sleep(Duration::from_secs(4));
     rabbitmqctl(&["start_app"]);
     rabbitmqctl(&["await_startup"]);

@@ -123,24 +123,28 @@ impl Drop for Cluster {
     }
 }
 
-/// Checks from the workers' logs that no task ever ran on two workers at once: each
-/// worker logs "started task here" and "stopped task here" for every task it runs.
-fn assert_no_task_ran_twice(logs: &[(String, Option<i64>)]) -> usize {
+/// Checks from the workers' logs that no task or connector instance ever ran on two
+/// workers at once: each worker logs "started task here" and "stopped task here" for
+/// every task it runs, and the same for connectors. Returns the owner changes checked.
+fn assert_no_unit_ran_twice(logs: &[(String, Option<i64>)]) -> usize {
     let mut intervals: HashMap<String, Vec<(usize, i64, i64)>> = HashMap::new();
     for (w, (log, killed)) in logs.iter().enumerate() {
         let end_of_log = killed.unwrap_or(i64::MAX);
         let mut open: HashMap<String, i64> = HashMap::new();
         for line in log.lines() {
-            let task = line
-                .split("task=")
-                .nth(1)
-                .map(|t| t.split_whitespace().next().unwrap_or("").to_string());
-            let (Some(task), Some(t)) = (task, log_time(line)) else {
+            // Tasks and connector instances alike: "started task here task=c-0",
+            // "started connector here connector=c".
+            let unit = ["task", "connector"].into_iter().find_map(|kind| {
+                let name = line.split(&format!(" {}=", kind)).nth(1)?;
+                let name = name.split_whitespace().next().unwrap_or("");
+                Some((kind, format!("{} {}", kind, name)))
+            });
+            let (Some((kind, task)), Some(t)) = (unit, log_time(line)) else {
                 continue;
             };
-            if line.contains("started task here") {
+            if line.contains(&format!("started {} here", kind)) {
                 open.insert(task, t);
-            } else if line.contains("stopped task here") {
+            } else if line.contains(&format!("stopped {} here", kind)) {
                 if let Some(s) = open.remove(&task) {
                     intervals.entry(task).or_default().push((w, s, t));
                 }
@@ -158,7 +162,7 @@ fn assert_no_task_ran_twice(logs: &[(String, Option<i64>)]) -> usize {
             checked += 1;
             assert!(
                 a.0 == b.0 || a.2 <= b.1,
-                "task {} ran on two workers at once: {:?} and {:?}",
+                "{} ran on two workers at once: {:?} and {:?}",
                 task,
                 a,
                 b
@@ -276,7 +280,7 @@ fn tasks_spread_evenly_move_minimally_and_never_run_twice() {
     c.start(p[4]);
     wait_balanced(&api, "six", 6, &[p[2], p[3], p[4]]);
     c.stop_all();
-    let checked = assert_no_task_ran_twice(&c.logs());
+    let checked = assert_no_unit_ran_twice(&c.logs());
     assert!(checked >= 6, "owner changes checked: {}", checked);
 }
 
@@ -394,7 +398,7 @@ fn a_killed_workers_tasks_resume_elsewhere_and_nothing_is_lost() {
         out_lines.len() - 40_000
     );
     c.stop_all();
-    assert_no_task_ran_twice(&c.logs());
+    assert_no_unit_ran_twice(&c.logs());
 }
 
 #[test]
@@ -507,7 +511,7 @@ fn changes_through_one_worker_reach_all_and_survive_a_full_restart() {
         });
     }
     c.stop_all();
-    assert_no_task_ran_twice(&c.logs());
+    assert_no_unit_ran_twice(&c.logs());
 }
 
 #[test]

@@ -64,8 +64,8 @@ struct Local {
     published: HashMap<Unit, (State, Option<String>)>,
     topics: HashMap<String, ActiveTopics>,
     published_topics: BTreeSet<(String, String)>,
-    /// Units disowned (plan rule 6), with the assignment version it was done at, so
-    /// that one UNASSIGNED is written per hand-over while it travels the topic.
+    /// Units disowned (plan rule 6), with the version of the hand-over it was done
+    /// for, so that one UNASSIGNED is written per hand-over.
     disowned: HashMap<Unit, u64>,
     /// Restart requests up to this sequence number are handled.
     restarts_done: u64,
@@ -355,8 +355,13 @@ impl DistributedHerder {
     /// what the topics say (see [`plan`]), then carries the plan out.
     async fn reconcile(&self, m: &Membership, cfg: &ConfigState) {
         let me = self.worker.worker_id.clone();
-        self.generation
-            .store(cfg.assignment.version, Ordering::SeqCst);
+        // Statuses carry the last assignment version that listed this worker: a
+        // worker cut off from the group writes its late UNASSIGNEDs with the version
+        // it was last a member at, which does not hide the next owner's state.
+        if cfg.assignment.members.contains(&me) {
+            self.generation
+                .store(cfg.assignment.version, Ordering::SeqCst);
+        }
         let mut local = self.local.lock().await;
         let statuses = self.status.lock().unwrap().clone();
         let seen = plan::Local {
@@ -446,7 +451,9 @@ impl DistributedHerder {
                     }
                 }
                 Action::Disown(u) => {
-                    let version = cfg.assignment.version;
+                    // Once per hand-over: a second UNASSIGNED, newer than the new
+                    // owner's RUNNING, would hide it.
+                    let version = cfg.assigned_since.get(&u).map_or(0, |h| h.version);
                     if local.disowned.get(&u) == Some(&version) {
                         continue;
                     }

@@ -9,9 +9,10 @@
 //!    config changed (a task restarts when its own or its connector's config changed).
 //! 3. It applies target-state changes (pause, resume) to what keeps running.
 //! 4. Once the leader's latest assignment lists it as a member, it starts what is
-//!    assigned to it once the previous owner let go: the unit's status is written by a
-//!    worker that left (per the leader's latest assignment), or, written at or after the assignment version that gave the unit
-//!    to this worker, is an UNASSIGNED or this worker's own (or, for a unit nobody else
+//!    assigned to it once the previous owner let go: the previous owner left (per the
+//!    leader's latest assignment; with no previous owner on record, the status's
+//!    writer left), or the unit's status, written at or after the assignment version
+//!    that gave the unit to this worker, is an UNASSIGNED or this worker's own (or, for a unit nobody else
 //!    held, any status of this worker's own). A unit with no status yet is free only if
 //!    nobody held it before (a new unit handed over at once may already run on its
 //!    first owner, whose RUNNING is not read yet). An older status proves nothing: a worker
@@ -22,7 +23,7 @@
 //! 6. It disowns what another member now holds and this worker does not run, when the
 //!    unit's status is still this worker's and older than that hand-over (or not
 //!    UNASSIGNED), or the unit was handed over from this worker and no status is as new
-//!    as the hand-over: it writes a fresh UNASSIGNED, which rule 4 on the new owner
+//!    as the hand-over (a status of a worker that left counts as none): it writes a fresh UNASSIGNED, which rule 4 on the new owner
 //!    waits for.
 //!    Without it a unit this worker stopped before the hand-over (shutdown, fencing,
 //!    STOPPED) would wait forever.
@@ -232,7 +233,11 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
             None => from.is_none_or(departed),
             Some(s) => {
                 let fresh = s.generation >= since;
-                departed(&s.worker_id)
+                // The previous owner left; or, with no previous owner on record, the
+                // status's writer did. A status of a departed worker proves nothing
+                // while the previous owner is a live member: that one may have
+                // started the unit since, its status not read yet.
+                from.map_or(departed(&s.worker_id), departed)
                     || (fresh && (s.worker_id == i.me || s.state == State::Unassigned))
                     // a stale status of this worker's own, and nobody else held the
                     // unit (a new unit, e.g. a connector created again under the
@@ -284,8 +289,9 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
     }
 
     // 6. Disown what another member holds and this worker no longer runs (a unit
-    // running here is stopped above, which writes a fresh UNASSIGNED).
-    if !fenced {
+    // running here is stopped above, which writes a fresh UNASSIGNED). Only once the
+    // latest assignment lists this worker: its statuses carry that version then.
+    if !fenced && acknowledged {
         for (u, owner) in &cfg.assignment.assignment {
             if owner == i.me || !all.contains(u) || runs_here(i.local, u) {
                 continue;
@@ -298,9 +304,13 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
             // Handed over from this worker, which never ran it since: the new owner
             // waits for an UNASSIGNED from here as new as the hand-over.
             // (Another worker's live status is that worker's to clear.)
+            // (A live status of a worker that left counts as none.)
             let owed = from == Some(i.me)
                 && status.is_none_or(|s| {
-                    s.generation < since && (s.worker_id == i.me || s.state == State::Unassigned)
+                    s.generation < since
+                        && (s.worker_id == i.me
+                            || s.state == State::Unassigned
+                            || departed(&s.worker_id))
                 });
             if stale_mine || owed {
                 plan.actions.push(Action::Disown(u.clone()));
@@ -576,6 +586,85 @@ mod tests {
         );
         let actions = run(&cfg, &m, &st, &Local::default(), false);
         assert!(actions.contains(&Action::StartTask("c".into(), 0)));
+    }
+
+    #[test]
+    fn a_status_of_a_departed_worker_does_not_free_a_unit_a_live_member_held() {
+        // After a full restart: the status read is w3's, written before the restart
+        // (w3 is not back). Version 2 gave task 0 to w2, which started it; version 3
+        // moves it to w1 before w2's RUNNING is read here. w2 must let go first.
+        let mut cfg = config("v1", 1, &[(c(), "w2"), (t(0), "w2")]);
+        assign(&mut cfg, 2, "w2", &["w2"], &[(c(), "w2"), (t(0), "w2")]);
+        assign(
+            &mut cfg,
+            3,
+            "w2",
+            &["w1", "w2"],
+            &[(c(), "w2"), (t(0), "w1")],
+        );
+        assert_eq!(handed_over(&cfg, &t(0)), (3, Some("w2")));
+        let mut st = StatusState::default();
+        st.tasks
+            .insert(("c".into(), 0), status(State::Unassigned, "w3"));
+        let m = members(&["w1", "w2"]);
+        assert!(run(&cfg, &m, &st, &Local::default(), false).is_empty());
+        st.tasks
+            .insert(("c".into(), 0), status(State::Running, "w3"));
+        assert!(run(&cfg, &m, &st, &Local::default(), false).is_empty());
+        // w2's UNASSIGNED of the hand-over frees it.
+        st.tasks.insert(
+            ("c".into(), 0),
+            StatusValue {
+                generation: 3,
+                ..status(State::Unassigned, "w2")
+            },
+        );
+        assert_eq!(
+            run(&cfg, &m, &st, &Local::default(), false),
+            vec![Action::StartTask("c".into(), 0)]
+        );
+        // So does w2 leaving.
+        assign(&mut cfg, 4, "w1", &["w1"], &[(c(), "w2"), (t(0), "w1")]);
+        st.tasks
+            .insert(("c".into(), 0), status(State::Running, "w3"));
+        assert_eq!(
+            run(&cfg, &m, &st, &Local::default(), false),
+            vec![Action::StartTask("c".into(), 0)]
+        );
+    }
+
+    #[test]
+    fn a_previous_owner_that_never_ran_a_unit_disowns_it_over_a_departed_workers_status() {
+        // Seen from w1: task 0 came from w3 (gone, its RUNNING the last status) at
+        // version 2, and went on to w2 at version 3 before w1 started it. w2 waits
+        // for w1's word, which w1 gives.
+        let mut cfg = config("v1", 1, &[(c(), "w1"), (t(0), "w3")]);
+        assign(
+            &mut cfg,
+            2,
+            "w1",
+            &["w1", "w2"],
+            &[(c(), "w1"), (t(0), "w1")],
+        );
+        assign(
+            &mut cfg,
+            3,
+            "w1",
+            &["w1", "w2"],
+            &[(c(), "w1"), (t(0), "w2")],
+        );
+        let mut st = StatusState::default();
+        st.tasks
+            .insert(("c".into(), 0), status(State::Running, "w3"));
+        let local = {
+            let mut l = running_here("v1");
+            l.tasks.clear();
+            l
+        };
+        assert_eq!(
+            run(&cfg, &members(&["w1", "w2"]), &st, &local, false),
+            vec![Action::Disown(t(0))]
+        );
     }
 
     #[test]

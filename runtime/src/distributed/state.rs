@@ -168,12 +168,18 @@ impl ConfigState {
 
 /// Whether a status read from the topic replaces the one held. An UNASSIGNED from one
 /// worker says only that this worker let go: it does not hide another worker's live
-/// state written before it (a late stop of an old owner after the new owner started).
-/// Kafka Connect checks the same on write (`putSafe`); checking on read makes every
-/// worker agree whatever the timing of the writes.
+/// state of the same or a later generation (a late stop of an old owner after the new
+/// owner started: a worker's statuses carry the last assignment version that listed it
+/// as a member, older than the hand-over that let the new owner start). Kafka Connect
+/// checks the same on write (`putSafe`); checking on read makes every worker agree
+/// whatever the timing of the writes.
 fn replaces(held: Option<&StatusValue>, new: &StatusValue) -> bool {
     new.state != State::Unassigned
-        || held.is_none_or(|h| h.worker_id == new.worker_id || h.state == State::Unassigned)
+        || held.is_none_or(|h| {
+            h.worker_id == new.worker_id
+                || h.state == State::Unassigned
+                || new.generation > h.generation
+        })
 }
 
 /// Everything the status topic says.
@@ -256,8 +262,15 @@ mod tests {
         st.apply(task_status(State::Running, "a", 1));
         st.apply(task_status(State::Running, "b", 2));
         st.apply(task_status(State::Unassigned, "a", 2));
+        st.apply(task_status(State::Unassigned, "a", 1));
         let held = &st.tasks[&("c".to_string(), 0)];
         assert_eq!((held.state, held.worker_id.as_str()), (State::Running, "b"));
+        // A newer one applies: the new owner's RUNNING is of an older hand-over (say,
+        // a worker that left), and a member the unit was handed over from later says
+        // it does not run it.
+        st.apply(task_status(State::Unassigned, "d", 3));
+        assert_eq!(st.tasks[&("c".to_string(), 0)].worker_id, "d");
+        st.apply(task_status(State::Running, "b", 2));
         // The owner's own UNASSIGNED, and anything after an UNASSIGNED, apply.
         st.apply(task_status(State::Unassigned, "b", 3));
         assert_eq!(st.tasks[&("c".to_string(), 0)].worker_id, "b");

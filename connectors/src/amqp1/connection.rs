@@ -9,6 +9,7 @@ use fe2o3_amqp::{Connection, Session};
 use tokio::net::TcpStream;
 
 use super::config::{Endpoint, Sasl, ServerConfig};
+use super::peer::{Peer, Sniffed};
 use super::sasl_external;
 
 /// An open connection with one session.
@@ -17,6 +18,8 @@ pub struct Opened {
     pub session: SessionHandle<()>,
     /// The endpoint it is connected to (for logs; no credentials).
     pub endpoint: String,
+    /// The broker's product and version, from its open frame.
+    pub peer: Peer,
 }
 
 impl Opened {
@@ -77,24 +80,27 @@ async fn open_one(
     } else {
         builder.idle_time_out(cfg.idle_timeout.as_millis().min(u32::MAX as u128) as u32)
     };
-    let mut connection = if e.tls {
+    let (mut connection, peer) = if e.tls {
         let tls = cfg
             .tls
             .as_ref()
             .ok_or_else(|| "amqps:// without a TLS configuration".to_string())?;
         let name = rustls::pki_types::ServerName::try_from(e.host.clone())
             .map_err(|err| format!("{} is not a valid TLS server name: {}", e.host, err))?;
-        let mut stream = tokio_rustls::TlsConnector::from(tls.0.clone())
+        let stream = tokio_rustls::TlsConnector::from(tls.0.clone())
             .connect(name, tcp)
             .await
             .map_err(|err| format!("TLS handshake failed: {}", err))?;
+        let (mut stream, capture) = Sniffed::new(stream);
         if cfg.sasl == Sasl::External {
-            sasl_external::negotiate(&mut stream, &e.host).await?;
+            sasl_external::negotiate(stream.get_mut(), &e.host).await?;
         }
-        builder.open_with_stream(stream).await
+        builder.open_with_stream(stream).await.map(|c| (c, capture))
     } else {
-        builder.open_with_stream(tcp).await
+        let (stream, capture) = Sniffed::new(tcp);
+        builder.open_with_stream(stream).await.map(|c| (c, capture))
     }
+    .map(|(c, capture)| (c, capture.finish()))
     .map_err(|err| format!("AMQP open failed: {}", err))?;
     let session = match Session::begin(&mut connection).await {
         Ok(s) => s,
@@ -107,6 +113,7 @@ async fn open_one(
         connection,
         session,
         endpoint: e.to_string(),
+        peer,
     })
 }
 

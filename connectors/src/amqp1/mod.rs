@@ -6,6 +6,7 @@
 mod config;
 mod connection;
 mod dry_run;
+mod peer;
 mod sasl_external;
 pub mod sink;
 pub mod source;

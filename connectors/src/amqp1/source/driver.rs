@@ -7,12 +7,13 @@
 //! Credit is granted by hand: received and unsettled messages plus the credit the
 //! broker may still use stay within `amqp1.credit`. After an accepted batch the credit
 //! is topped up (to `credit - unsettled`) once a quarter of the window is free, so the
-//! broker keeps sending while records are converted and Kafka acknowledges (a spec broker counts new
-//! credit from the receiver's delivery count: Artemis, Qpid). A broker that adds new
-//! credit to what it was already sending (RabbitMQ 3.x's plugin) shows itself by
-//! sending a message when no credit is left; from then on this link grants credit
-//! only once it is used up, when both readings agree. The channel to the task holds
-//! two windows, what such a broker may send before it is found out.
+//! broker keeps sending while records are converted and Kafka acknowledges (a spec
+//! broker counts new credit from the receiver's delivery count: Artemis, Qpid,
+//! RabbitMQ 4). A broker whose new credit comes on top of the messages already on
+//! their way (RabbitMQ 3.x's plugin, known by its open frame:
+//! [`crate::amqp1::peer::Peer`]) would send past the credit fe2o3-amqp holds, which
+//! fails the link; with it credit is granted only once the last grant is used up,
+//! when both counts agree.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -128,8 +129,11 @@ pub async fn run(
     let mut seq = 0u64;
     // the credit the broker may still use (granted at open)
     let mut outstanding = credit;
-    // the broker adds new credit to the old (see the module doc)
-    let mut additive = false;
+    // the broker adds new credit to what is in flight (see the module doc)
+    let additive = opened.peer.credit_adds_to_what_is_in_flight();
+    if additive {
+        tracing::info!(product = ?opened.peer.product, version = ?opened.peer.version, "this broker adds new link credit to the messages in flight: granting credit only once it is used up");
+    }
     let why = loop {
         enum Event {
             Cmd(Option<Command>),
@@ -197,15 +201,11 @@ pub async fn run(
             Event::Msg(r) => match *r {
                 Ok(d) => {
                     seq += 1;
-                    if outstanding == 0 && !additive {
-                        additive = true;
-                        tracing::info!("the broker sent past the link credit (it adds new credit to the old): granting credit only once it is used up");
-                    }
                     outstanding = outstanding.saturating_sub(1);
                     let (info, message) = d.into_parts();
                     unsettled.push_back((seq, info));
                     // Never full: credit bounds what arrives and the channel holds
-                    // two windows; a full channel means the task is gone.
+                    // two windows (a margin); a full channel means the task is gone.
                     if tx
                         .try_send(Incoming {
                             seq,

@@ -115,8 +115,8 @@ impl StartSourceTask for Amqp1SourceTask {
             let tasks_max = config.raw().get("tasks.max").map(String::as_str);
             committed_ids::require_single_task(tasks_max, "the AMQP 1.0 broker")?;
             let partition = committed_ids::partition(&cfg.source_name(), ctx.task);
-            // Two windows: a broker that adds credit to the old one may have that many
-            // unaccepted before the driver notices (see `driver`).
+            // Two windows, a margin: unaccepted messages stay within one (a broker that
+            // sends past the credit fails the link, see `driver`).
             let mut committed = CommittedIds::new(2 * cfg.credit as usize);
             if let Some(offset) = ctx.offsets.offset(&partition).await? {
                 committed.load(&offset);

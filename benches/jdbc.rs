@@ -140,6 +140,7 @@ fn plain_rows(table: &str, n: usize) -> (f64, String) {
     let p = plain_producer();
     let rt = rt();
     let start = Instant::now();
+    let cpu0 = (cpu_seconds(std::process::id()), machine_cpu());
     let rows = rt.block_on(async {
         let c = pg().await;
         let stream = c
@@ -177,7 +178,21 @@ fn plain_rows(table: &str, n: usize) -> (f64, String) {
     });
     p.flush(Duration::from_secs(300)).unwrap();
     assert_eq!(rows, n);
+    report_cpu("plain loop", cpu_seconds(std::process::id()), cpu0, n);
     (n as f64 / start.elapsed().as_secs_f64(), topic)
+}
+
+/// Prints a process's CPU per row since `before` (its CPU seconds and the machine's),
+/// and how busy the machine's CPUs were meanwhile.
+fn report_cpu(who: &str, now: f64, before: (f64, (f64, f64)), n: usize) {
+    let (busy, all) = machine_cpu();
+    let (busy0, all0) = before.1;
+    println!(
+        "      {}: {:.2} us CPU per row; machine {:.0} % busy",
+        who,
+        (now - before.0) / n as f64 * 1e6,
+        (busy - busy0) / (all - all0).max(1e-9) * 100.0
+    );
 }
 
 /// The key and value of a topic's first message, as text.
@@ -271,12 +286,12 @@ fn sluice(dir: &std::path::Path, table: &str, n: usize, batch: usize) -> (f64, S
     // the queues benchmark) and stops when the stored offset, written only after
     // Kafka acknowledged every record, reaches the last id.
     let deadline = Instant::now() + Duration::from_secs(900);
-    let start = loop {
+    let (start, cpu0) = loop {
         let (_, high) = wm
             .fetch_watermarks(&topic, 0, Duration::from_secs(10))
             .unwrap_or((0, 0));
         if high > 0 {
-            break Instant::now();
+            break (Instant::now(), (cpu_seconds(w.pid()), machine_cpu()));
         }
         assert!(
             Instant::now() < deadline,
@@ -298,6 +313,7 @@ fn sluice(dir: &std::path::Path, table: &str, n: usize, batch: usize) -> (f64, S
         std::thread::sleep(Duration::from_millis(10));
     }
     let rate = n as f64 / start.elapsed().as_secs_f64();
+    report_cpu("sluice worker", cpu_seconds(w.pid()), cpu0, n);
     let status = std::fs::read_to_string(format!("/proc/{}/status", w.pid())).unwrap_or_default();
     let hwm = status
         .lines()

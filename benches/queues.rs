@@ -257,17 +257,12 @@ fn sluice_amqp(dir: &std::path::Path, queue: &str, n: usize) -> f64 {
 
 /// CPU time the sluice process used so far, per message.
 fn report_cpu(w: &Sluice, n: usize) {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", w.pid())).unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    if f.len() > 13 {
-        let ticks: f64 = f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0);
-        println!(
-            "      sluice process CPU: {:.2} s in all, {:.1} us per message (including start-up)",
-            ticks / 100.0,
-            ticks / 100.0 / n as f64 * 1e6
-        );
-    }
+    let cpu = cpu_seconds(w.pid());
+    println!(
+        "      sluice process CPU: {:.2} s in all, {:.1} us per message (including start-up)",
+        cpu,
+        cpu / n as f64 * 1e6
+    );
 }
 
 /// A plain rdkafka producer with Sluice's source producer settings, writing the same

@@ -408,11 +408,17 @@ fn artemis_restart_mid_stream_loses_nothing() {
     let mut w = Sluice::standalone(d, &worker_yaml(d, free_port(), ""), &[&c]);
     wait_records(&topic, N / 4, 60, &w);
     assert!(stack("stop-artemis"), "stop Artemis");
+    let artemis = Restore::new(|| {
+        if !stack("start-artemis") {
+            eprintln!("cannot start ActiveMQ Artemis again");
+        }
+    });
     let at_stop = end_offset(&topic);
     eprintln!("Artemis stopped with {} of {} records in Kafka", at_stop, N);
     assert!((at_stop as usize) < N, "stopped too late to test anything");
     std::thread::sleep(Duration::from_secs(2));
-    amqp1::start_artemis();
+    artemis.now();
+    amqp1::start_artemis(); // asserts it is up
     wait_records(&topic, N, 90, &w);
     std::thread::sleep(Duration::from_secs(2));
     assert!(

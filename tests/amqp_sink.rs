@@ -758,7 +758,7 @@ fn a_rabbitmq_restart_mid_stream_loses_nothing() {
     wait_for("some messages", Duration::from_secs(60), || {
         queue_counts(&queue).0 >= 2_000
     });
-    rabbitmqctl(&["stop_app"]);
+    let rabbitmq = stop_rabbitmq();
     // Messages RabbitMQ confirmed before it went away are committed at the next offset
     // flush (every 500 ms here): let that one happen, then nothing more may.
     std::thread::sleep(Duration::from_millis(1500));
@@ -769,8 +769,7 @@ fn a_rabbitmq_restart_mid_stream_loses_nothing() {
         committed_at_stop,
         "nothing is committed while RabbitMQ is down"
     );
-    rabbitmqctl(&["start_app"]);
-    rabbitmqctl(&["await_startup"]);
+    rabbitmq.now();
     producer.join().unwrap();
     wait_committed(&name, &topic, total as i64, &w);
     let got = take(&queue, total, Duration::from_secs(60));

@@ -352,15 +352,14 @@ fn rabbitmq_restart_mid_stream_reconnects_and_loses_nothing() {
     wait_for("the first records", Duration::from_secs(120), || {
         end_offset(&topic) >= 3_000
     });
-    rabbitmqctl(&["stop_app"]);
+    let rabbitmq = stop_rabbitmq();
     let stopped_at = end_offset(&topic);
     eprintln!(
         "RabbitMQ stopped with {} of {} records in Kafka",
         stopped_at, N
     );
     std::thread::sleep(Duration::from_secs(4));
-    rabbitmqctl(&["start_app"]);
-    rabbitmqctl(&["await_startup"]);
+    rabbitmq.now();
     wait_queue_empty(&queue, Duration::from_secs(240), &w);
     wait_for("every record", Duration::from_secs(120), || {
         end_offset(&topic) >= N as i64

@@ -56,6 +56,32 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// User + system CPU seconds a process has used so far (all its threads).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The machine's CPU time so far, in seconds: (busy, all), summed over every CPU
+/// (`/proc/stat`). Busy over all between two readings is how loaded the machine was.
+pub fn machine_cpu() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    let all: f64 = f.iter().take(8).sum();
+    let idle = f.get(3).copied().unwrap_or(0.0) + f.get(4).copied().unwrap_or(0.0);
+    ((all - idle) / 100.0, all / 100.0)
+}
+
 /// A TCP port nobody listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -876,6 +902,33 @@ pub fn admin() -> AdminClient<DefaultClientContext> {
         .set("bootstrap.servers", bootstrap())
         .create()
         .unwrap()
+}
+
+/// Puts back a shared server a test stopped: runs `f` when dropped, also when the test
+/// fails before it restarted the server itself, so the tests after it find it up.
+/// `f` must not panic (it may run while a panic unwinds).
+pub struct Restore<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> Restore<F> {
+    pub fn new(f: F) -> Self {
+        Restore(Some(f))
+    }
+
+    /// Restarts the server now.
+    pub fn now(mut self) {
+        if let Some(f) = self.0.take() {
+            f()
+        }
+    }
+}
+
+impl<F: FnOnce()> Drop for Restore<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            eprintln!("restoring a server this test stopped");
+            f()
+        }
+    }
 }
 
 /// Runs `scripts/stack.sh <what>` (start or stop a server). Its output goes nowhere:

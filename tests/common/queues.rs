@@ -17,7 +17,7 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 
-use super::{bootstrap, unique, Msg};
+use super::{bootstrap, unique, Msg, Restore};
 
 pub const AMQP_URI: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 pub const MQTT_URI: &str = "tcp://127.0.0.1:1883";
@@ -215,6 +215,20 @@ pub fn value_counts(msgs: &[Msg]) -> HashMap<String, usize> {
 pub fn rabbitmqctl(args: &[&str]) {
     let st = Command::new("rabbitmqctl").args(args).status().unwrap();
     assert!(st.success(), "rabbitmqctl {:?} failed", args);
+}
+
+/// `rabbitmqctl stop_app`; RabbitMQ is started again (and awaited) when the guard is
+/// used up with `now()` or dropped, also if the test fails meanwhile.
+pub fn stop_rabbitmq() -> Restore<impl FnOnce()> {
+    rabbitmqctl(&["stop_app"]);
+    Restore::new(|| {
+        for args in [&["start_app"][..], &["await_startup"][..]] {
+            let st = Command::new("rabbitmqctl").args(args).status();
+            if !st.is_ok_and(|s| s.success()) {
+                eprintln!("rabbitmqctl {:?} failed", args);
+            }
+        }
+    })
 }
 
 /// Publishes `payloads` to MQTT topics with QoS 1 and waits for every PUBACK.

@@ -80,7 +80,7 @@ async fn open_one(
     } else {
         builder.idle_time_out(cfg.idle_timeout.as_millis().min(u32::MAX as u128) as u32)
     };
-    let (mut connection, peer) = if e.tls {
+    let (opened, capture) = if e.tls {
         let tls = cfg
             .tls
             .as_ref()
@@ -95,13 +95,13 @@ async fn open_one(
         if cfg.sasl == Sasl::External {
             sasl_external::negotiate(stream.get_mut(), &e.host).await?;
         }
-        builder.open_with_stream(stream).await.map(|c| (c, capture))
+        (builder.open_with_stream(stream).await, capture)
     } else {
         let (stream, capture) = Sniffed::new(tcp);
-        builder.open_with_stream(stream).await.map(|c| (c, capture))
-    }
-    .map(|(c, capture)| (c, capture.finish()))
-    .map_err(|err| format!("AMQP open failed: {}", err))?;
+        (builder.open_with_stream(stream).await, capture)
+    };
+    let mut connection = opened.map_err(|err| format!("AMQP open failed: {}", err))?;
+    let peer = capture.finish();
     let session = match Session::begin(&mut connection).await {
         Ok(s) => s,
         Err(err) => {

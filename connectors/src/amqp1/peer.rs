@@ -90,7 +90,8 @@ impl Capture {
 #[derive(Debug)]
 pub struct Sniffed<S> {
     inner: S,
-    capture: Capture,
+    /// Let go once the capture is finished: later reads take no lock.
+    capture: Option<Capture>,
 }
 
 impl<S> Sniffed<S> {
@@ -99,7 +100,7 @@ impl<S> Sniffed<S> {
         (
             Sniffed {
                 inner,
-                capture: capture.clone(),
+                capture: Some(capture.clone()),
             },
             capture,
         )
@@ -119,11 +120,18 @@ impl<S: AsyncRead + Unpin> AsyncRead for Sniffed<S> {
     ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = r {
-            if let Some(kept) = self.capture.0.lock().unwrap().as_mut() {
-                let new = &buf.filled()[before..];
-                let room = CAPTURE.saturating_sub(kept.len());
-                kept.extend_from_slice(&new[..new.len().min(room)]);
+        if let (Poll::Ready(Ok(())), Some(capture)) = (&r, &self.capture) {
+            let mut kept = capture.0.lock().unwrap();
+            match kept.as_mut() {
+                Some(kept) => {
+                    let new = &buf.filled()[before..];
+                    let room = CAPTURE.saturating_sub(kept.len());
+                    kept.extend_from_slice(&new[..new.len().min(room)]);
+                }
+                None => {
+                    drop(kept);
+                    self.capture = None;
+                }
             }
         }
         r

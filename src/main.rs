@@ -1,5 +1,6 @@
 //! The `sluice` binary: command line, logging, and the registry of plugins.
 
+mod allocator;
 mod cli;
 mod commands;
 mod config_test;
@@ -15,6 +16,7 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    allocator::configure();
     let cli = cli::Cli::parse();
     let log = sluice_runtime::logging::LogControl::init();
     let plugins = registry::plugins();

@@ -5,7 +5,15 @@
 //!   with the same converters (StringConverter) and producer durability (acks=all,
 //!   idempotent: both defaults): records/s and CPU-seconds per million records
 //!   (user+system time of the worker process over the run);
-//! * RSS: idle (REST ready, no connectors) and the peak (VmHWM) after both pipelines;
+//! * Kafka → MongoDB: `SLUICE_BENCH_MONGO_N` (50,000) JSON records of about 230 bytes
+//!   from one topic into a collection each (SecantusDB from the stack), MongoDB's own
+//!   sink connector (mongo-kafka-connect 2.0.1 from Maven Central, fetched by
+//!   `scripts/stack.sh connect-plugins`) on Connect and `mongodb-sink` on Sluice, both
+//!   with StringConverter values, `ProvidedInValueStrategy` and
+//!   `InsertOneDefaultStrategy`, each on a fresh standalone worker: records/s and
+//!   CPU-seconds per million records from the connector's creation to its last
+//!   document (`SLUICE_BENCH_MONGO=0` skips it);
+//! * RSS: idle (REST ready, no connectors) and the peak (VmHWM) after both file pipelines;
 //! * time from process start to the REST API answering `GET /`;
 //! * failover in a three-worker distributed cluster: time from SIGKILL of the worker
 //!   running most tasks of a 6-task sink until every task is RUNNING on another
@@ -20,12 +28,15 @@
 mod common;
 #[path = "../tests/common/connect.rs"]
 mod connect;
+#[path = "../tests/common/mongo_probe.rs"]
+mod mongo_probe;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
 use connect::Connect;
+use mongo_probe::{mongo_uri, Probe};
 use serde_json::json;
 
 fn env_n(k: &str, d: usize) -> usize {
@@ -110,18 +121,15 @@ fn bytecount(b: &[u8]) -> usize {
     b.iter().filter(|c| **c == b'\n').count()
 }
 
-/// One standalone worker of `which` ("connect" or "sluice"), both pipelines.
-fn pipelines(which: &str, input: &Path, n: usize) -> Figures {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let port = free_port();
-    let started = Instant::now();
-    let mut p = if which == "connect" {
+/// A standalone worker of `which` ("connect" or "sluice") with StringConverters, its
+/// REST API on `port`; `connect_extra` is added to Connect's properties.
+fn standalone_worker(which: &str, d: &Path, port: u16, connect_extra: &str) -> Proc {
+    if which == "connect" {
         let props = format!(
             "bootstrap.servers={}\nkey.converter=org.apache.kafka.connect.storage.StringConverter\n\
              value.converter=org.apache.kafka.connect.storage.StringConverter\n\
              offset.storage.file.filename={}/offsets.dat\noffset.flush.interval.ms=1000\n\
-             listeners=http://127.0.0.1:{port}\n",
+             listeners=http://127.0.0.1:{port}\n{connect_extra}\n",
             bootstrap(),
             d.display()
         );
@@ -136,7 +144,16 @@ fn pipelines(which: &str, input: &Path, n: usize) -> Figures {
             d.display()
         );
         Proc::Sluice(Sluice::standalone(d, &yaml, &[]))
-    };
+    }
+}
+
+/// One standalone worker of `which` ("connect" or "sluice"), both pipelines.
+fn pipelines(which: &str, input: &Path, n: usize) -> Figures {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let started = Instant::now();
+    let mut p = standalone_worker(which, d, port, "");
     let mut f = Figures {
         ready_s: ready(port, started),
         ..Default::default()
@@ -186,6 +203,76 @@ fn pipelines(which: &str, input: &Path, n: usize) -> Figures {
     f.peak_rss = mem_mib(p.pid(), "VmHWM:");
     p.stop();
     f
+}
+
+const MONGO_DB: &str = "sluice_cmp";
+
+/// A JSON document of about 230 bytes with `_id` `i` (as benches/mongodb.rs writes).
+fn mongo_value(i: usize) -> String {
+    format!(
+        r#"{{"_id":{},"name":"customer-{:08}","city":"Lyon","active":true,"score":{}.5,"tags":["a","b","c"],"note":"{}"}}"#,
+        i,
+        i,
+        i % 1000,
+        "x".repeat(120)
+    )
+}
+
+/// Kafka → MongoDB on a fresh standalone worker of `which`: `topic` holds `n` records;
+/// returns records/s and CPU-seconds per 1M records, from the connector's creation to
+/// its last document in MongoDB (both include the consumer group join).
+fn mongo_sink(which: &str, topic: &str, n: usize, plugins: &str) -> (f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let mut p = standalone_worker(which, d, port, &format!("plugin.path={plugins}"));
+    ready(port, Instant::now());
+    let api = Api::new(port);
+    let coll = unique(&format!("cmp-{which}")).replace('-', "_");
+    let class = if which == "connect" {
+        "com.mongodb.kafka.connect.MongoSinkConnector"
+    } else {
+        "mongodb-sink"
+    };
+    let name = format!("{which}-mongo");
+    let probe = Probe::new(MONGO_DB);
+    let cpu0 = cpu_seconds(p.pid());
+    let t0 = Instant::now();
+    let r = api.post(
+        "/connectors",
+        &json!({"name": name, "config": {
+            "connector.class": class,
+            "topics": topic,
+            "connection.uri": mongo_uri(),
+            "database": MONGO_DB,
+            "collection": coll,
+            "document.id.strategy": "com.mongodb.kafka.connect.sink.processor.id.strategy.ProvidedInValueStrategy",
+            "writemodel.strategy": "com.mongodb.kafka.connect.sink.writemodel.strategy.InsertOneDefaultStrategy",
+        }}),
+    );
+    assert_eq!(r.status, 201, "{which}: {}", r.text);
+    // Ordered bulk writes: the last document is in when every one is.
+    while !probe.has(&coll, n as i64 - 1) {
+        let status = api.get(&format!("/connectors/{name}/status")).body;
+        assert!(
+            !status.to_string().contains("FAILED"),
+            "{which}: the MongoDB sink failed: {status}"
+        );
+        assert!(
+            t0.elapsed() < Duration::from_secs(900),
+            "{which}: MongoDB sink too slow"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(p.pid()) - cpu0;
+    assert_eq!(
+        probe.count(&coll),
+        n as u64,
+        "{which}: documents in MongoDB"
+    );
+    p.stop();
+    (n as f64 / secs, cpu / (n as f64 / 1e6))
 }
 
 /// Seconds from SIGKILL of one of three workers until all six tasks run elsewhere.
@@ -343,6 +430,48 @@ fn main() {
         "",
         true,
     );
+    if env_n("SLUICE_BENCH_MONGO", 1) == 1 {
+        let m = env_n("SLUICE_BENCH_MONGO_N", 50_000);
+        let plugins = std::process::Command::new("scripts/stack.sh")
+            .arg("connect-plugins")
+            .output()
+            .expect("scripts/stack.sh connect-plugins");
+        assert!(
+            plugins.status.success(),
+            "cannot fetch the MongoDB connector"
+        );
+        let plugins = String::from_utf8(plugins.stdout)
+            .unwrap()
+            .trim()
+            .to_string();
+        let topic = unique("cmp-mongo");
+        create_topic(&topic, 1);
+        let values: Vec<String> = (0..m).map(mongo_value).collect();
+        produce_to(&topic, 0, &values);
+        let (c_rps, c_cpu) = mongo_sink("connect", &topic, m, &plugins);
+        let (s_rps, s_cpu) = mongo_sink("sluice", &topic, m, &plugins);
+        row(
+            &format!("Kafka → MongoDB ({m} records)"),
+            c_rps,
+            s_rps,
+            "rec/s",
+            true,
+        );
+        row(
+            "Kafka → MongoDB, CPU s per 1M records",
+            c_cpu,
+            s_cpu,
+            "s",
+            false,
+        );
+        row(
+            "records per CPU-second, Kafka → MongoDB",
+            1e6 / c_cpu,
+            1e6 / s_cpu,
+            "",
+            true,
+        );
+    }
     row("RSS idle", c.idle_rss, s.idle_rss, "MiB", false);
     row("RSS peak", c.peak_rss, s.peak_rss, "MiB", false);
     row("start to REST ready", c.ready_s, s.ready_s, "s", false);

@@ -19,6 +19,8 @@
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
 mod common;
+#[path = "../tests/common/mongo_probe.rs"]
+mod mongo_probe;
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +28,7 @@ use mongodb::bson::{doc, Bson, Document};
 use rdkafka::message::Message;
 
 use common::*;
+use mongo_probe::{mongo_uri, Probe};
 
 const DB: &str = "sluice_bench";
 
@@ -34,10 +37,6 @@ fn env_n(key: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn mongo_uri() -> String {
-    std::env::var("SLUICE_TEST_MONGODB").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into())
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -74,36 +73,6 @@ fn fill_topic(topic: &str, n: usize) {
         topic,
         t.elapsed()
     );
-}
-
-/// Looks documents up by `_id` through one client: a point lookup costs the server
-/// next to nothing (counting documents, or a new connection per poll, would slow the
-/// writes being measured).
-struct Probe {
-    rt: tokio::runtime::Runtime,
-    client: mongodb::Client,
-}
-
-impl Probe {
-    fn new() -> Self {
-        let rt = rt();
-        let client = rt
-            .block_on(mongodb::Client::with_uri_str(mongo_uri()))
-            .unwrap();
-        Probe { rt, client }
-    }
-    fn has(&self, coll: &str, id: i64) -> bool {
-        self.rt.block_on(async {
-            self.client
-                .database(DB)
-                .collection::<Document>(coll)
-                .find_one(doc! {"_id": id})
-                .await
-                .ok()
-                .flatten()
-                .is_some()
-        })
-    }
 }
 
 /// A plain rdkafka consumer + `insert_many` loop. Returns records/s.
@@ -172,7 +141,7 @@ fn sluice(
     let mut w = Sluice::standalone(dir, &worker_yaml(dir, free_port(), ""), &[&cfg]);
     // Records are written in order: the first batch is in when _id 0 is, all of
     // them when _id n-1 is. Timed over the batches after the first.
-    let probe = Probe::new();
+    let probe = Probe::new(DB);
     let deadline = Instant::now() + Duration::from_secs(900);
     let wait = |id: i64| {
         while !probe.has(coll, id) {
@@ -189,6 +158,7 @@ fn sluice(
     let t0 = wait(0);
     let t1 = wait(n as i64 - 1);
     let rate = n.saturating_sub(batch) as f64 / (t1 - t0).as_secs_f64();
+    assert_eq!(probe.count(coll), n as u64, "documents written by Sluice");
     assert!(w.terminate().success());
     rate
 }

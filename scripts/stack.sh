@@ -40,7 +40,7 @@
 # Idempotent: run it as often as you like. State lives in $SLUICE_STACK_DIR
 # (default ~/.cache/sluice), outside the work tree.
 #
-# Usage: scripts/stack.sh [up|status|kafka-install|kafka-lib|connect-client-lib|start-broker|stop-broker|
+# Usage: scripts/stack.sh [up|status|kafka-install|kafka-lib|connect-client-lib|connect-plugins|start-broker|stop-broker|
 #                          kill-broker|start-strict-broker|stop-strict-broker|
 #                          start-spare-broker|stop-spare-broker|kill-spare-broker|
 #                          start-secure-broker|stop-secure-broker|start-tls-servers|
@@ -131,6 +131,25 @@ install_kafka() {
     cp "$HERE/kafka/log4j2.yaml" "$KAFKA_LIB/log4j2.yaml"
     touch "$KAFKA_LIB/.complete"
   fi
+}
+
+# MongoDB's own Kafka Connect sink (the "-all" jar, its driver inside), as a Connect
+# plugin for benches/connect_compare.rs: fetched only when that benchmark asks for it.
+MONGO_CONNECTOR_VERSION=2.0.1
+CONNECT_PLUGINS="$STACK/connect-plugins"
+install_mongo_connector() {
+  local dir="$CONNECT_PLUGINS/mongo-kafka-connect-$MONGO_CONNECTOR_VERSION"
+  [ -f "$dir/.complete" ] && return 0
+  local jar="mongo-kafka-connect-$MONGO_CONNECTOR_VERSION-all.jar"
+  local url="https://repo1.maven.org/maven2/org/mongodb/kafka/mongo-kafka-connect/$MONGO_CONNECTOR_VERSION/$jar"
+  log "fetching the MongoDB Kafka connector $MONGO_CONNECTOR_VERSION from Maven Central into $dir (once)"
+  rm -rf "$dir" && mkdir -p "$dir"
+  curl -sSfL -o "$dir/$jar" "$url"
+  local want got
+  want="$(curl -sSfL "$url.sha1")"
+  got="$(sha1sum "$dir/$jar" | cut -d' ' -f1)"
+  [ "$want" = "$got" ] || { echo "checksum mismatch for $jar: $got, Maven Central says $want" >&2; exit 1; }
+  touch "$dir/.complete"
 }
 
 # The Kafka Connect REST client AKHQ uses (scripts/clients/pom.xml), for tests/connect_clients.rs.
@@ -897,6 +916,7 @@ case "${1:-up}" in
   kafka-lib) install_kafka; echo "$KAFKA_LIB" ;;
   kafka-version) echo "$KAFKA_VERSION" ;;
   connect-client-lib) install_connect_clients; echo "$CLIENT_LIB" ;;
+  connect-plugins) install_mongo_connector; echo "$CONNECT_PLUGINS" ;;
   start-broker) start_broker ;;
   start-strict-broker) use_node strict; start_broker ;;
   stop-strict-broker) use_node strict; stop_broker TERM ;;
@@ -925,5 +945,5 @@ case "${1:-up}" in
   stop-registry) stop_registry main ;;
   start-secure-registry) start_secure_registry ;;
   stop-secure-registry) stop_registry secure ;;
-  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|connect-client-lib|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-spare-broker|stop-spare-broker|kill-spare-broker|start-secure-broker|stop-secure-broker|start-tls-servers|tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart|artemis-install|start-artemis|stop-artemis|kill-artemis|registry-install|start-registry|stop-registry|start-secure-registry|stop-secure-registry|browser-dir]" >&2; exit 2 ;;
+  *) echo "usage: $0 [up|status|kafka-install|kafka-lib|kafka-version|connect-client-lib|connect-plugins|start-broker|stop-broker|kill-broker|start-strict-broker|stop-strict-broker|start-spare-broker|stop-spare-broker|kill-spare-broker|start-secure-broker|stop-secure-broker|start-tls-servers|tls-dir|start-mongo|stop-mongo|fresh-mongo-restart|start-mongo-restart|stop-mongo-restart|artemis-install|start-artemis|stop-artemis|kill-artemis|registry-install|start-registry|stop-registry|start-secure-registry|stop-secure-registry|browser-dir]" >&2; exit 2 ;;
 esac

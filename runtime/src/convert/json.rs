@@ -15,10 +15,10 @@ use serde_json::Value as Json;
 
 use super::json_schema::{schema_from_json, schema_to_json};
 use super::json_value::{value_from_json, value_from_json_with, DecimalFormat};
-use super::json_write::write_value;
+use super::json_write::{write_planned, write_value, StructPlan};
 use super::{ConvertError, Converter, HeaderConverter};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, RawConfig};
-use crate::data::{Headers, SchemaAndValue, SchemaRef};
+use crate::data::{Headers, SchemaAndValue, SchemaRef, Value};
 
 pub(super) fn config_def() -> ConfigDef {
     ConfigDef::new()
@@ -115,14 +115,19 @@ impl Default for JsonConverterConfig {
     }
 }
 
-/// JSON converter with two small caches: schemas already written (by identity) and
-/// schemas already read (by their JSON text).
+/// JSON converter with small caches: schemas already written (their text, and what
+/// writing their structs needs; by identity) and schemas already read (by their JSON
+/// text).
 pub struct JsonConverter {
     config: JsonConverterConfig,
     /// Schemas written, with their JSON text.
     written: Vec<(SchemaRef, Bytes)>,
-    /// Length of the last output: the next buffer's starting size.
-    last_len: usize,
+    /// Where outputs are written before they are copied out at their exact size (one
+    /// allocation per output instead of a guessed buffer plus the header `Bytes` adds
+    /// to a buffer with room to spare).
+    scratch: Vec<u8>,
+    /// Struct schemas written, with what writing their fields needs.
+    plans: Vec<(SchemaRef, StructPlan)>,
     read: HashMap<String, Option<SchemaRef>>,
     /// Bytes of schema text held by `read`.
     read_bytes: usize,
@@ -164,7 +169,8 @@ impl JsonConverter {
         JsonConverter {
             config,
             written: Vec::new(),
-            last_len: 0,
+            scratch: Vec::new(),
+            plans: Vec::new(),
             read: HashMap::new(),
             read_bytes: 0,
         }
@@ -206,7 +212,15 @@ impl JsonConverter {
         if data.schema.is_none() && data.value.is_null() {
             return Ok(None);
         }
-        let mut buf = Vec::with_capacity(self.last_len + self.last_len / 4 + 16);
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        let written = self.write(&mut buf, data);
+        let out = written.map(|()| Some(Bytes::copy_from_slice(&buf)));
+        self.scratch = buf;
+        out
+    }
+
+    fn write(&mut self, buf: &mut Vec<u8>, data: &SchemaAndValue) -> Result<(), ConvertError> {
         if self.config.schemas_enable {
             buf.extend_from_slice(b"{\"schema\":");
             match &data.schema {
@@ -215,18 +229,48 @@ impl JsonConverter {
             }
             buf.extend_from_slice(b",\"payload\":");
         }
-        write_value(
-            &mut buf,
-            data.schema.as_deref(),
-            &data.value,
+        let (decimal, replace) = (
             self.config.decimal_format,
             self.config.replace_null_with_default,
-        )?;
+        );
+        match &data.schema {
+            Some(schema) if matches!(data.value, Value::Struct(_)) => match self.plan(schema) {
+                Some(plan) => write_planned(buf, plan, schema, &data.value, decimal, replace)?,
+                None => write_value(buf, Some(schema), &data.value, decimal, replace)?,
+            },
+            schema => write_value(buf, schema.as_deref(), &data.value, decimal, replace)?,
+        }
         if self.config.schemas_enable {
             buf.push(b'}');
         }
-        self.last_len = buf.len();
-        Ok(Some(Bytes::from(buf)))
+        Ok(())
+    }
+
+    /// The plan for writing structs of `schema`: found by identity (records of one
+    /// stream share their schema), else by equality (then kept under the new `Arc`),
+    /// else made and kept (at most 64 schemas, the oldest dropped first).
+    fn plan(&mut self, schema: &SchemaRef) -> Option<&StructPlan> {
+        let found = self
+            .plans
+            .iter()
+            .position(|(s, _)| std::sync::Arc::ptr_eq(s, schema))
+            .or_else(|| {
+                let i = self.plans.iter().position(|(s, _)| **s == **schema)?;
+                self.plans[i].0 = schema.clone();
+                Some(i)
+            });
+        let i = match found {
+            Some(i) => i,
+            None => {
+                let plan = StructPlan::new(schema)?;
+                if self.plans.len() >= 64 {
+                    self.plans.remove(0);
+                }
+                self.plans.push((schema.clone(), plan));
+                self.plans.len() - 1
+            }
+        };
+        Some(&self.plans[i].1)
     }
 
     /// Parses JSON bytes (envelope or plain).

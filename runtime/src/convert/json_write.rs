@@ -29,6 +29,25 @@ pub fn write_value(
     let Some(schema) = schema else {
         return write_schemaless(out, value);
     };
+    write_with_logical(
+        out,
+        schema,
+        schema.logical(),
+        value,
+        decimal,
+        replace_null_with_default,
+    )
+}
+
+/// [`write_value`] for a schema whose logical type (`schema.logical()`) is known.
+fn write_with_logical(
+    out: &mut Vec<u8>,
+    schema: &Schema,
+    logical: Option<Logical>,
+    value: &Value,
+    decimal: DecimalFormat,
+    replace_null_with_default: bool,
+) -> Result<(), ConvertError> {
     if value.is_null() {
         if let (Some(d), true) = (&schema.default, replace_null_with_default) {
             return write_value(out, Some(schema), d, decimal, replace_null_with_default);
@@ -41,7 +60,7 @@ pub fn write_value(
             "Conversion error: null value for field that is required and has no default value",
         ));
     }
-    if let Some(l) = schema.logical() {
+    if let Some(l) = logical {
         return write_logical(out, l, value, decimal);
     }
     let mismatch = || {
@@ -128,6 +147,71 @@ pub fn write_value(
         }
         _ => return Err(mismatch()),
     }
+    Ok(())
+}
+
+/// What writing a struct of one schema needs per field, worked out once per schema (a
+/// converter keeps it with the schema): the field's name as JSON text with its colon,
+/// and the field's logical type. Writing a record then neither escapes field names nor
+/// looks logical types up by name (a fifth of the JSON writer's instructions for a
+/// five-column table row).
+pub struct StructPlan {
+    fields: Vec<(Vec<u8>, Option<Logical>)>,
+}
+
+impl StructPlan {
+    /// `None` unless `schema` is a struct schema.
+    pub fn new(schema: &Schema) -> Option<StructPlan> {
+        if schema.kind != SchemaType::Struct {
+            return None;
+        }
+        let fields = schema
+            .fields
+            .iter()
+            .map(|f| {
+                let mut name = Vec::with_capacity(f.name.len() + 3);
+                write_str(&mut name, &f.name);
+                name.push(b':');
+                (name, f.schema.logical())
+            })
+            .collect();
+        Some(StructPlan { fields })
+    }
+}
+
+/// Writes `value` of struct `schema` as [`write_value`] does, with the `plan` made for
+/// `schema`.
+pub fn write_planned(
+    out: &mut Vec<u8>,
+    plan: &StructPlan,
+    schema: &Schema,
+    value: &Value,
+    decimal: DecimalFormat,
+    replace_null_with_default: bool,
+) -> Result<(), ConvertError> {
+    let Value::Struct(s) = value else {
+        return write_value(out, Some(schema), value, decimal, replace_null_with_default);
+    };
+    if !std::ptr::eq(s.schema().as_ref(), schema) && s.schema().as_ref() != schema {
+        return Err(err("Mismatching schema."));
+    }
+    out.push(b'{');
+    for (i, ((f, v), (name, logical))) in s.iter().zip(&plan.fields).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(name);
+        write_with_logical(
+            out,
+            &f.schema,
+            *logical,
+            v,
+            decimal,
+            replace_null_with_default,
+        )
+        .map_err(|e| err(format!("field {}: {}", f.name, e)))?;
+    }
+    out.push(b'}');
     Ok(())
 }
 
@@ -303,6 +387,15 @@ mod tests {
                     schema,
                     value
                 );
+                // A struct schema's planned path writes the same.
+                if let Some(plan) = schema.and_then(StructPlan::new) {
+                    let mut out = Vec::new();
+                    let planned =
+                        write_planned(&mut out, &plan, schema.unwrap(), value, decimal, replace)
+                            .map(|()| out)
+                            .map_err(|e| e.0);
+                    assert_eq!(planned, streamed, "planned: {:?}, {:?}", schema, value);
+                }
             }
         }
     }
@@ -428,6 +521,37 @@ mod tests {
         }
         // A struct whose schema is not the one given.
         same_as_tree(Some(&inner), &cases[0]);
+    }
+
+    #[test]
+    fn a_row_with_logical_types_and_odd_field_names_matches_the_tree_planned_or_not() {
+        let row = SchemaBuilder::struct_()
+            .name("public.items")
+            .field("id", s(SchemaType::Int64))
+            .field("na\"me \u{e9}\n", primitive(SchemaType::String, true))
+            .field("price", logical::decimal_builder(2).build())
+            .field("at", logical::timestamp_builder().optional().build())
+            .build();
+        let value = |name: Value, price: Value, at: Value| {
+            Value::Struct(
+                Struct::from_values(row.clone(), vec![Value::Int64(7), name, price, at]).unwrap(),
+            )
+        };
+        let price = Value::Bytes(Bytes::from(logical::decimal_to_bytes(-1_234_567)));
+        for v in [
+            value(
+                Value::from("item \"7\""),
+                price.clone(),
+                Value::Int64(1_704_067_201_000),
+            ),
+            value(Value::Null, price.clone(), Value::Null),
+            // A required field left null: the error names the field.
+            value(Value::Null, Value::Null, Value::Null),
+            // A logical field of the wrong type.
+            value(Value::Null, Value::Int32(1), Value::Null),
+        ] {
+            same_as_tree(Some(&row), &v);
+        }
     }
 
     #[test]

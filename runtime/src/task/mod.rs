@@ -17,6 +17,7 @@ mod sink_consumer;
 pub mod source;
 mod start;
 pub mod topic_creation;
+mod topic_handles;
 
 use std::time::Duration;
 

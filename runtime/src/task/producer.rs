@@ -11,6 +11,7 @@ use rdkafka::{ClientConfig, ClientContext};
 
 use super::in_order::AckRing;
 use super::pipeline::OutRecord;
+use super::topic_handles::{produce, TopicHandles};
 use super::TaskMetrics;
 use crate::connector::StatusDetail;
 
@@ -83,6 +84,8 @@ pub(crate) const UNTRACKED: usize = usize::MAX;
 
 /// A source task's producer.
 pub(crate) struct SourceProducer {
+    /// Declared first: dropped before the producer.
+    topics: TopicHandles,
     producer: ThreadedProducer<DeliveryContext>,
     acks: Arc<AckRing>,
 }
@@ -104,13 +107,20 @@ impl SourceProducer {
             detail,
         };
         let producer = config.create_with_context(ctx)?;
-        Ok(SourceProducer { producer, acks })
+        Ok(SourceProducer {
+            topics: TopicHandles::default(),
+            producer,
+            acks,
+        })
     }
 
     /// Hands a record to the producer; its slot `seq` completes on delivery. Waits while
     /// the producer's queue is full. An immediate rejection completes the slot with the
     /// error (or as skipped when tolerated).
-    pub async fn send(&self, seq: u64, rec: &OutRecord) {
+    pub async fn send(&mut self, seq: u64, rec: &OutRecord) {
+        if rec.headers.is_empty() && self.send_by_handle(seq, rec).await {
+            return;
+        }
         let mut headers = None;
         if !rec.headers.is_empty() {
             let mut h = OwnedHeaders::new_with_capacity(rec.headers.len());
@@ -148,17 +158,59 @@ impl SourceProducer {
                         tokio::time::timeout(Duration::from_millis(1), self.acks.changed()).await;
                 }
                 Err((e, _)) => {
-                    let tolerate = self.producer.context().tolerate;
-                    let what = rejection("rejected", &rec.topic, &e);
-                    if tolerate {
-                        tracing::error!("{}; skipping it (errors.tolerance=all)", what);
-                        self.acks.complete(seq, Ok(()));
-                    } else {
-                        self.acks.complete(seq, Err(what));
-                    }
+                    self.rejected(seq, &rec.topic, &e);
                     return;
                 }
             }
+        }
+    }
+
+    /// [`send`](Self::send) for a record without headers, by topic handle; false when
+    /// the topic has no handle (nothing was sent).
+    async fn send_by_handle(&mut self, seq: u64, rec: &OutRecord) -> bool {
+        loop {
+            // The raw pointers stay in this block: the future holds none across an await.
+            let err = {
+                let rk = self.producer.client().native_ptr();
+                let Some(rkt) = self.topics.get(rk, &rec.topic) else {
+                    return false;
+                };
+                // SAFETY: `rkt` was made on `rk`, this task's live producer.
+                unsafe {
+                    produce(
+                        rk,
+                        rkt,
+                        rec.partition,
+                        rec.key.as_deref(),
+                        rec.value.as_deref(),
+                        rec.timestamp,
+                        seq as usize,
+                    )
+                }
+            };
+            match RDKafkaErrorCode::from(err) {
+                RDKafkaErrorCode::NoError => return true,
+                RDKafkaErrorCode::QueueFull => {
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(1), self.acks.changed()).await;
+                }
+                code => {
+                    self.rejected(seq, &rec.topic, &KafkaError::MessageProduction(code));
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// Completes slot `seq` of a record the producer refused at once: with the error,
+    /// or as skipped when tolerated.
+    fn rejected(&self, seq: u64, topic: &str, e: &KafkaError) {
+        let what = rejection("rejected", topic, e);
+        if self.producer.context().tolerate {
+            tracing::error!("{}; skipping it (errors.tolerance=all)", what);
+            self.acks.complete(seq, Ok(()));
+        } else {
+            self.acks.complete(seq, Err(what));
         }
     }
 

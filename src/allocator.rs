@@ -7,11 +7,13 @@
 //! (docs/jdbc-bench.md). mimalloc frees such blocks to their owner's page without a
 //! lock: 16 % less CPU per row for the JDBC source in the same runs.
 //!
-//! Two settings keep its memory close to glibc's: no transparent huge pages (the
+//! Two settings keep its memory nearer glibc's: no transparent huge pages (the
 //! `no_thp` build feature; with them an idle worker took 25 MiB instead of 15), and
-//! freed memory returned to the system at once instead of after a second
-//! (`purge_delay` 0; a sink lagging 1M records peaked at 119 MiB instead of 86).
-//! `MIMALLOC_PURGE_DELAY` in the environment still wins.
+//! freed memory returned to the system after 100 ms instead of a second (`purge_delay`;
+//! a sink lagging 1M records peaked at 106 MiB instead of 119, glibc 76). Returning it
+//! at once (0 or 10 ms) kept that peak at 86 MiB but cost the Kafka → file sink a
+//! quarter more CPU: its batch buffers were given back and faulted in again over and
+//! over. `MIMALLOC_PURGE_DELAY` in the environment still wins.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
@@ -74,11 +76,14 @@ unsafe impl GlobalAlloc for Mimalloc {
 /// `mi_option_purge_delay` in mimalloc.h (the crate names no constant for it).
 const PURGE_DELAY: mi_option_t = 15;
 
+/// Milliseconds before freed memory goes back to the system.
+const PURGE_DELAY_MS: std::ffi::c_long = 100;
+
 /// Applies Sluice's allocator settings; call first thing in `main`.
 pub fn configure() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: sets an option value; mimalloc reads options atomically.
-        unsafe { mi_option_set(PURGE_DELAY, 0) };
+        unsafe { mi_option_set(PURGE_DELAY, PURGE_DELAY_MS) };
     }
 }
 
@@ -117,7 +122,7 @@ mod tests {
     }
 
     #[test]
-    fn the_option_set_is_mimallocs_purge_delay_and_becomes_zero() {
+    fn the_option_set_is_mimallocs_purge_delay_and_becomes_100_ms() {
         // mimalloc's default purge delay is 1 s: a wrong option number would show
         // another option's value here (tests do not call `configure`).
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
@@ -130,7 +135,7 @@ mod tests {
         }
         configure();
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-            assert_eq!(purge_delay(), 0);
+            assert_eq!(purge_delay(), 100);
         }
     }
 }

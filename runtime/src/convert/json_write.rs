@@ -11,7 +11,7 @@ use serde_json::Number;
 use super::json_value::{value_to_json, DecimalFormat};
 use super::ConvertError;
 use crate::data::logical::{self, Logical};
-use crate::data::{Schema, SchemaType, Value};
+use crate::data::{Schema, SchemaType, Struct, Value};
 
 fn err(msg: impl Into<String>) -> ConvertError {
     ConvertError::new(msg)
@@ -130,20 +130,7 @@ fn write_with_logical(
             }
         }
         (SchemaType::Struct, Value::Struct(s)) => {
-            if !std::ptr::eq(s.schema().as_ref(), schema) && s.schema().as_ref() != schema {
-                return Err(err("Mismatching schema."));
-            }
-            out.push(b'{');
-            for (i, (f, v)) in s.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_str(out, &f.name);
-                out.push(b':');
-                write_value(out, Some(&f.schema), v, decimal, replace_null_with_default)
-                    .map_err(|e| err(format!("field {}: {}", f.name, e)))?;
-            }
-            out.push(b'}');
+            write_struct(out, schema, s, None, decimal, replace_null_with_default)?
         }
         _ => return Err(mismatch()),
     }
@@ -192,19 +179,49 @@ pub fn write_planned(
     let Value::Struct(s) = value else {
         return write_value(out, Some(schema), value, decimal, replace_null_with_default);
     };
+    write_struct(
+        out,
+        schema,
+        s,
+        Some(plan),
+        decimal,
+        replace_null_with_default,
+    )
+}
+
+/// A struct of `schema`: its field names and logical types from `plan` when there is
+/// one, else worked out field by field.
+fn write_struct(
+    out: &mut Vec<u8>,
+    schema: &Schema,
+    s: &Struct,
+    plan: Option<&StructPlan>,
+    decimal: DecimalFormat,
+    replace_null_with_default: bool,
+) -> Result<(), ConvertError> {
     if !std::ptr::eq(s.schema().as_ref(), schema) && s.schema().as_ref() != schema {
         return Err(err("Mismatching schema."));
     }
     out.push(b'{');
-    for (i, ((f, v), (name, logical))) in s.iter().zip(&plan.fields).enumerate() {
+    for (i, (f, v)) in s.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(name);
+        let logical = match plan.map(|p| &p.fields[i]) {
+            Some((name, logical)) => {
+                out.extend_from_slice(name);
+                *logical
+            }
+            None => {
+                write_str(out, &f.name);
+                out.push(b':');
+                f.schema.logical()
+            }
+        };
         write_with_logical(
             out,
             &f.schema,
-            *logical,
+            logical,
             v,
             decimal,
             replace_null_with_default,

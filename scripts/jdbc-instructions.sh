@@ -11,7 +11,8 @@
 # JsonConverter without schemas, defaults otherwise, as `cargo bench --bench jdbc`)
 # under valgrind until its stored offset reaches the last row. Prints the worker's
 # instructions per row (all threads, start-up included: about 3 % at 200,000 rows) and
-# the functions that executed the most.
+# the functions that executed the most. With CALLGRIND_OUT=FILE the raw profile is kept
+# there (for `callgrind_annotate --tree=caller FILE`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,6 +72,7 @@ done
 kill -INT "$pid"
 wait "$pid" || true
 pid=
+if [ -n "${CALLGRIND_OUT:-}" ]; then cp "$dir/callgrind.out" "$CALLGRIND_OUT"; fi
 callgrind_annotate "$dir/callgrind.out" 2>/dev/null | awk -v n="$ROWS" '
   /PROGRAM TOTALS/ { gsub(",", "", $1); printf "%.0f instructions per row (%s rows)\n\ntop functions, instructions per row:\n", $1 / n, n; next }
   /^ *[0-9,]+ +\( *[0-9.]+%\) +[^ ]/ && shown < 25 {

@@ -210,6 +210,16 @@ fn small_unscaled(pairs: &[u8], shift: i64) -> Option<i128> {
         // Below one half of the last kept digit (v < 10^36).
         return Some(0);
     }
+    if -shift <= 19 {
+        if let Ok(v) = u64::try_from(v) {
+            // Most numerics: 64-bit division is far cheaper than 128-bit.
+            let div = 10u64.pow((-shift) as u32);
+            let (q, r) = (v / div, v % div);
+            let half = div / 2;
+            let up = r > half || (r == half && q % 2 == 1);
+            return Some(if up { q + 1 } else { q } as i128);
+        }
+    }
     let div = 10i128.pow((-shift) as u32);
     let (q, r) = (v / div, v % div);
     let half = div / 2;

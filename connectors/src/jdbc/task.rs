@@ -129,18 +129,62 @@ fn start_reader(client: &Arc<Client>, pass: &Pass, topic: &Arc<str>, n: usize) -
     };
     let (tx, chunks) = tokio::sync::mpsc::channel((FETCHES_AHEAD * fetch_rows(n)).div_ceil(n));
     let task = tokio::spawn(async move {
+        let mut out = Outbox::new(&tx);
         loop {
-            match ctx.read_fetch(&tx).await {
+            match ctx.read_fetch(&mut out).await {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(e) => {
-                    let _ = tx.send(Err(e)).await;
+                    out.send(Err(e)).await;
                     return;
                 }
             }
         }
     });
     Reader { chunks, task }
+}
+
+type ChunkResult = Result<Chunk, ConnectError>;
+
+/// The reader's end of the chunk channel. Once the channel is full, the reader waits
+/// until a quarter of it is free again rather than for one slot: waiting slot by slot
+/// woke the reader (and a thread for it) for every chunk the runtime took, and with
+/// the default `batch.max.rows` of 100 those wake-ups cost more than decoding the rows
+/// (`scripts/jdbc-instructions.sh` does not count them: they are system calls).
+struct Outbox<'a> {
+    tx: &'a tokio::sync::mpsc::Sender<ChunkResult>,
+    /// Slots reserved by the last wait, not used yet.
+    reserved: Option<tokio::sync::mpsc::PermitIterator<'a, ChunkResult>>,
+}
+
+impl<'a> Outbox<'a> {
+    fn new(tx: &'a tokio::sync::mpsc::Sender<ChunkResult>) -> Self {
+        Outbox { tx, reserved: None }
+    }
+
+    /// Sends one chunk, waiting for room as above; false when nobody listens any more.
+    async fn send(&mut self, chunk: ChunkResult) -> bool {
+        use tokio::sync::mpsc::error::TrySendError;
+        if let Some(permit) = self.reserved.as_mut().and_then(Iterator::next) {
+            permit.send(chunk);
+            return true;
+        }
+        self.reserved = None;
+        let chunk = match self.tx.try_send(chunk) {
+            Ok(()) => return true,
+            Err(TrySendError::Closed(_)) => return false,
+            Err(TrySendError::Full(chunk)) => chunk,
+        };
+        let quarter = self.tx.max_capacity().div_ceil(4);
+        match self.tx.reserve_many(quarter).await {
+            Ok(mut permits) => {
+                permits.next().expect("at least one slot").send(chunk);
+                self.reserved = Some(permits);
+                true
+            }
+            Err(_) => false,
+        }
+    }
 }
 
 /// What the reader of a pass needs.
@@ -168,10 +212,7 @@ impl ReadContext {
 
     /// Runs one FETCH and sends its rows on in chunks of `n` records. `Ok(false)` when
     /// the cursor is exhausted (the last chunk sent says so) or nobody listens.
-    async fn read_fetch(
-        &self,
-        tx: &tokio::sync::mpsc::Sender<Result<Chunk, ConnectError>>,
-    ) -> Result<bool, ConnectError> {
+    async fn read_fetch(&self, out: &mut Outbox<'_>) -> Result<bool, ConnectError> {
         let rows = self
             .client
             .query_raw(&self.fetch, std::iter::empty::<i32>())
@@ -195,7 +236,7 @@ impl ReadContext {
             chunk.records.push(Polled::Record(record));
             if chunk.records.len() == self.n {
                 let full = std::mem::replace(&mut chunk, self.chunk());
-                if tx.send(Ok(full)).await.is_err() {
+                if !out.send(Ok(full)).await {
                     return Ok(false);
                 }
             }
@@ -204,7 +245,7 @@ impl ReadContext {
         let more = read >= fetch_rows(self.n);
         if !chunk.records.is_empty() || !more {
             chunk.last = !more;
-            if tx.send(Ok(chunk)).await.is_err() {
+            if !out.send(Ok(chunk)).await {
                 return Ok(false);
             }
         }

@@ -68,18 +68,14 @@ pub fn timestamp_schema(optional: bool) -> SchemaRef {
 
 /// Encodes an unscaled decimal as Connect does: minimal big-endian two's complement.
 pub fn decimal_to_bytes(unscaled: i128) -> Vec<u8> {
-    let bytes = unscaled.to_be_bytes();
-    let mut start = 0;
-    while start < bytes.len() - 1 {
-        let b = bytes[start];
-        let next_high = bytes[start + 1] & 0x80;
-        if (b == 0x00 && next_high == 0) || (b == 0xff && next_high != 0) {
-            start += 1;
-        } else {
-            break;
-        }
-    }
-    bytes[start..].to_vec()
+    // Leading bits that only repeat the sign; one sign bit is kept.
+    let repeats = if unscaled < 0 {
+        (!unscaled).leading_zeros()
+    } else {
+        unscaled.leading_zeros()
+    };
+    let len = (129 - repeats as usize).div_ceil(8);
+    unscaled.to_be_bytes()[16 - len..].to_vec()
 }
 
 /// Decodes big-endian two's-complement bytes; `None` if they do not fit in 128 bits.
@@ -262,6 +258,21 @@ mod tests {
             i128::MIN,
         ] {
             assert_eq!(decimal_from_bytes(&decimal_to_bytes(v)), Some(v));
+        }
+        // At every power of two: the fewest bytes that still carry the sign.
+        for bit in 0..127 {
+            let p = 1i128 << bit;
+            for v in [p - 1, p, -p, -p - 1] {
+                let b = decimal_to_bytes(v);
+                assert_eq!(decimal_from_bytes(&b), Some(v), "{}", v);
+                let fewer = &b[1..];
+                assert!(
+                    b.len() == 1 || decimal_from_bytes(fewer) != Some(v),
+                    "{} in {} bytes, not minimal",
+                    v,
+                    b.len()
+                );
+            }
         }
     }
 

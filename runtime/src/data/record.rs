@@ -94,9 +94,14 @@ pub type SourcePartition = serde_json::Map<String, serde_json::Value>;
 pub type SourceOffset = serde_json::Map<String, serde_json::Value>;
 
 /// A record produced by a source task, with where it came from.
+///
+/// The record is boxed: a source record passes from the connector's reader through the
+/// batch, the task loop and the pipeline, and each hand-over of an unboxed one copied
+/// its 170 bytes (about 14 copies, 500 of the JDBC source's 10,200 instructions per
+/// row, against about 100 for the box's allocation and free).
 #[derive(Debug, Clone)]
 pub struct SourceRecord {
-    pub record: Record,
+    pub record: Box<Record>,
     /// Shared by all records of a partition; `None` for sources that keep no offsets.
     pub source_partition: Option<Arc<SourcePartition>>,
     /// The position after this record; stored once Kafka acknowledged this record and
@@ -107,7 +112,7 @@ pub struct SourceRecord {
 impl SourceRecord {
     pub fn new(record: Record) -> Self {
         SourceRecord {
-            record,
+            record: Box::new(record),
             source_partition: None,
             source_offset: None,
         }

@@ -271,8 +271,8 @@ impl RecordPipeline {
             } else {
                 None
             };
-            match self.transform(original, sampled) {
-                Ok(Some(r)) => r,
+            match self.transform(*original, sampled) {
+                Ok(Some(r)) => Box::new(r),
                 Ok(None) => return Outcome::Dropped,
                 Err(f) => {
                     let err = RecordError {
@@ -304,9 +304,12 @@ impl RecordPipeline {
     }
 
     /// Source side: the converters, for a record that went through its transforms.
+    /// Takes the box the record came in (see [`SourceRecord`]): unboxing it first would
+    /// copy it.
+    #[allow(clippy::boxed_local)]
     pub fn convert_source(
         &mut self,
-        record: Record,
+        record: Box<Record>,
         position: impl Fn() -> String,
     ) -> Outcome<OutRecord> {
         let Record {
@@ -317,7 +320,7 @@ impl RecordPipeline {
             headers: record_headers,
             timestamp,
             kafka_offset,
-        } = record;
+        } = *record;
         let loc = || RecordLocation::Source {
             description: position(),
         };

@@ -534,7 +534,7 @@ impl Loop {
             }
             // Records before this one that Kafka has acknowledged meanwhile go upstream.
             self.release().await;
-            match self.s.pipeline.convert_source(*record, || position.clone()) {
+            match self.s.pipeline.convert_source(record, || position.clone()) {
                 Outcome::Retry(next) => r = next,
                 other => {
                     self.s.detail.clear();

@@ -210,18 +210,12 @@ fn small_unscaled(pairs: &[u8], shift: i64) -> Option<i128> {
         // Below one half of the last kept digit (v < 10^36).
         return Some(0);
     }
-    if -shift <= 19 {
-        if let Ok(v) = u64::try_from(v) {
-            // Most numerics: 64-bit division is far cheaper than 128-bit.
-            let div = 10u64.pow((-shift) as u32);
-            let (q, r) = (v / div, v % div);
-            let half = div / 2;
-            let up = r > half || (r == half && q % 2 == 1);
-            return Some(if up { q + 1 } else { q } as i128);
-        }
-    }
     let div = 10i128.pow((-shift) as u32);
-    let (q, r) = (v / div, v % div);
+    let (q, r) = match (u64::try_from(v), u64::try_from(div)) {
+        // Most numerics: a 64-bit division is far cheaper than a 128-bit one.
+        (Ok(v), Ok(d)) => ((v / d) as i128, (v % d) as i128),
+        _ => (v / div, v % div),
+    };
     let half = div / 2;
     let up = r > half || (r == half && q % 2 == 1);
     Some(if up { q + 1 } else { q })

@@ -13,6 +13,8 @@
 //! 4. Offsets are written every `offset.flush.interval.ms` and at shutdown. A crash
 //!    loses at most one interval of offsets, i.e. duplicates after restart are bounded
 //!    by what was delivered in that interval; nothing undelivered is ever marked done.
+//!    A write runs beside the loop (polling and sending go on meanwhile, as in Kafka
+//!    Connect), one at a time, so the store sees the offsets in order.
 //! 5. If a record is rejected by Kafka (after the producer's own retries) or fails with
 //!    `errors.tolerance=none`, the task fails: nothing at or after that record is
 //!    released, so the upstream system keeps it. The records before it are still
@@ -92,6 +94,12 @@ type PollFuture = Pin<
             > + Send,
     >,
 >;
+
+/// A write of offsets to the store, running beside the loop: its outcome, the offsets
+/// it carried (put back as pending if it failed) and when it started.
+type FlushFuture = Pin<Box<dyn Future<Output = FlushOutcome> + Send>>;
+type PendingOffsets = Vec<(String, (Arc<SourcePartition>, SourceOffset))>;
+type FlushOutcome = (Result<(), String>, PendingOffsets, Instant);
 
 struct Loop {
     s: SourceTaskSettings,
@@ -202,6 +210,7 @@ impl Loop {
         // errors.retry.timeout bounds how long a failing poll is retried.
         let mut poll_budget = RetryBudget::new(&self.s.pipeline.policy, Duration::from_millis(200));
         let mut retry_at: Option<tokio::time::Instant> = None;
+        let mut flushing: Option<FlushFuture> = None;
 
         loop {
             let target = *control.borrow();
@@ -289,8 +298,14 @@ impl Loop {
                     }
                     task_slot = Some(t);
                 }
-                _ = flush_tick.tick() => {
-                    self.flush_offsets().await;
+                // A tick while a write is still running is skipped: the next one
+                // writes what was released meanwhile.
+                _ = flush_tick.tick(), if flushing.is_none() => {
+                    flushing = self.start_flush();
+                }
+                outcome = async { flushing.as_mut().unwrap().await }, if flushing.is_some() => {
+                    flushing = None;
+                    self.finish_flush(outcome);
                 }
                 _ = async { tokio::time::sleep_until(retry_at.unwrap()).await }, if retry_at.is_some() && poll_fut.is_none() => {
                     retry_at = None;
@@ -298,7 +313,7 @@ impl Loop {
             }
         }
 
-        self.shutdown(task_slot, poll_fut).await
+        self.shutdown(task_slot, poll_fut, flushing).await
     }
 
     /// Graceful stop: let a running poll finish (within the shutdown timeout) and send
@@ -307,8 +322,14 @@ impl Loop {
         &mut self,
         mut task_slot: Option<Box<dyn SourceTask>>,
         poll_fut: Option<PollFuture>,
+        flushing: Option<FlushFuture>,
     ) -> Result<(), TaskFailure> {
         let deadline = tokio::time::Instant::now() + self.s.shutdown_timeout;
+        // A write still running ends first (within offset.flush.timeout.ms): the last
+        // one below must not be overtaken by an older one.
+        if let Some(f) = flushing {
+            self.finish_flush(f.await);
+        }
         if let Some(f) = poll_fut {
             match tokio::time::timeout_at(deadline, f).await {
                 Ok((t, result, _)) => {
@@ -643,30 +664,43 @@ impl Loop {
         ))
     }
 
-    /// Writes released offsets to the offset store.
+    /// Writes released offsets to the offset store, and waits for it.
     async fn flush_offsets(&mut self) {
-        if self.pending_offsets.is_empty() {
-            return;
+        if let Some(f) = self.start_flush() {
+            self.finish_flush(f.await);
         }
-        let batch: Vec<(String, (Arc<SourcePartition>, SourceOffset))> =
-            self.pending_offsets.drain().collect();
-        let entries = batch
-            .iter()
-            .map(|(_, (p, o))| ((**p).clone(), Some(o.clone())))
-            .collect();
-        let started = Instant::now();
-        let stored = match tokio::time::timeout(
-            self.s.flush_timeout,
-            self.s.offsets.put(&self.s.id.connector, entries),
-        )
-        .await
-        {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err(format!(
-                "storing them did not complete within offset.flush.timeout.ms ({} ms)",
-                self.s.flush_timeout.as_millis()
-            )),
-        };
+    }
+
+    /// Starts writing the released offsets to the offset store; None when there are
+    /// none. The future owns what it writes, so the loop goes on meanwhile.
+    fn start_flush(&mut self) -> Option<FlushFuture> {
+        if self.pending_offsets.is_empty() {
+            return None;
+        }
+        let batch: PendingOffsets = self.pending_offsets.drain().collect();
+        let store = self.s.offsets.clone();
+        let connector = self.s.id.connector.clone();
+        let timeout = self.s.flush_timeout;
+        Some(Box::pin(async move {
+            let entries = batch
+                .iter()
+                .map(|(_, (p, o))| ((**p).clone(), Some(o.clone())))
+                .collect();
+            let started = Instant::now();
+            let stored = match tokio::time::timeout(timeout, store.put(&connector, entries)).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err(format!(
+                    "storing them did not complete within offset.flush.timeout.ms ({} ms)",
+                    timeout.as_millis()
+                )),
+            };
+            (stored, batch, started)
+        }))
+    }
+
+    /// Records how a write of offsets ended; a failed one's offsets are pending again
+    /// (behind any newer offset of the same source partition) for the next flush.
+    fn finish_flush(&mut self, (stored, batch, started): FlushOutcome) {
         match stored {
             Ok(()) => {
                 self.s.metrics.commit(true, started.elapsed());

@@ -15,8 +15,8 @@
 //! starts (PostgreSQL 15 and Apache Kafka on 127.0.0.1:9092; set SLUICE_TEST_BOOTSTRAP
 //! to use another broker).
 //! `SLUICE_BENCH_JDBC_N` sets the row count, `SLUICE_BENCH_JDBC_BATCH` batch.max.rows,
-//! `SLUICE_BENCH_ROUNDS` the rounds (default 3; each runs the plain loop, then Sluice;
-//! the median ratio is printed last).
+//! `SLUICE_BENCH_ROUNDS` the rounds (default 3; odd rounds run the plain loop first,
+//! even rounds Sluice first; the median ratio is printed last).
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
@@ -359,11 +359,19 @@ fn main() {
     let ceiling = plain(&table, n);
     let mut rounds = Vec::new();
     for round in 1..=bench_rounds() {
-        eprintln!("round {round}: plain rows + JSON + producer, then sluice...");
-        let (base, plain_topic) = plain_rows(&table, n);
         let rdir = dir.path().join(format!("round-{round}"));
         std::fs::create_dir_all(&rdir).unwrap();
-        let (s, sluice_topic) = sluice(&rdir, &table, n, batch);
+        // The two sides take turns going first: whichever runs first meets the
+        // broker still writing out the previous run's records.
+        let ((base, plain_topic), (s, sluice_topic)) = if round % 2 == 1 {
+            eprintln!("round {round}: plain rows + JSON + producer, then sluice...");
+            let plain = plain_rows(&table, n);
+            (plain, sluice(&rdir, &table, n, batch))
+        } else {
+            eprintln!("round {round}: sluice, then plain rows + JSON + producer...");
+            let mine = sluice(&rdir, &table, n, batch);
+            (plain_rows(&table, n), mine)
+        };
         // The plain loop writes what Sluice writes.
         let (mine, theirs) = (first_message(&sluice_topic), first_message(&plain_topic));
         assert_eq!(mine, theirs, "the plain loop's JSON differs from Sluice's");

@@ -25,8 +25,8 @@ use crate::task::sink::{run_sink_task, SinkTaskSettings};
 use crate::task::source::{run_source_task, SourceTaskSettings, Transactional};
 use crate::task::topic_creation::TopicCreator;
 use crate::task::{
-    wait_or_stop, ActiveTopics, Backoff, RecordPipeline, TaskFailure, TaskId, TaskMetrics,
-    TaskTarget,
+    spawn_on_own_thread, wait_or_stop, ActiveTopics, Backoff, RecordPipeline, TaskFailure, TaskId,
+    TaskMetrics, TaskTarget,
 };
 
 /// Shared worker resources.
@@ -127,7 +127,7 @@ impl Worker {
         let worker = self.clone();
         let st = status.clone();
         let m = metrics.clone();
-        let join = tokio::spawn(async move {
+        let join = spawn_on_own_thread(thread_name(&id), async move {
             worker.supervise(launch, st, m, rx).await;
         });
         TaskHandle {
@@ -389,6 +389,20 @@ pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 /// Kafka): what its producer may queue (`queue.buffering.max.messages`, 200,000 unless
 /// overridden; at most 10,000,000). A task polls no further ahead of Kafka's
 /// acknowledgements, so the producer's settings bound its memory.
+/// A task thread's name: the connector's name cut so that the task number stays
+/// within the 15 bytes Linux shows (`top -H`, `ps -L`).
+fn thread_name(id: &TaskId) -> String {
+    let suffix = format!("-{}", id.task);
+    let mut name = String::new();
+    for c in id.connector.chars().filter(|c| !c.is_control()) {
+        if name.len() + c.len_utf8() + suffix.len() > 15 {
+            break;
+        }
+        name.push(c);
+    }
+    name + &suffix
+}
+
 fn max_in_flight(producer: &ClientConfig) -> usize {
     producer
         .get("queue.buffering.max.messages")
@@ -400,6 +414,27 @@ fn max_in_flight(producer: &ClientConfig) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_threads_are_named_after_the_connector_and_keep_the_task_number() {
+        let id = |c: &str, t| TaskId {
+            connector: c.into(),
+            task: t,
+        };
+        assert_eq!(thread_name(&id("orders", 0)), "orders-0");
+        assert_eq!(
+            thread_name(&id("a-very-long-connector-name", 12)),
+            "a-very-long--12"
+        );
+        assert_eq!(thread_name(&id("zürich\0\nx", 3)), "zürichx-3");
+        assert_eq!(thread_name(&id("ééééééééé", 7)), "éééééé-7");
+        for name in [
+            thread_name(&id("ééééééééé", 7)),
+            thread_name(&id("x", 4_000_000_000)),
+        ] {
+            assert!(name.len() <= 15, "{}", name);
+        }
+    }
 
     #[test]
     fn source_tasks_keep_in_flight_what_their_producer_may_queue() {

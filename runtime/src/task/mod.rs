@@ -9,6 +9,7 @@ pub mod failure;
 pub mod in_order;
 pub mod metrics;
 mod offset_check;
+mod own_thread;
 mod pipeline;
 mod producer;
 mod retry;
@@ -24,6 +25,7 @@ use std::time::Duration;
 pub use active_topics::ActiveTopics;
 pub use failure::TaskFailure;
 pub use metrics::TaskMetrics;
+pub use own_thread::spawn_on_own_thread;
 pub use pipeline::{ErrorHandler, OutRecord, Outcome, RecordPipeline, RetryRecord};
 pub(crate) use start::wait_or_stop;
 

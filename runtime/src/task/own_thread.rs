@@ -40,20 +40,59 @@ where
         let _done = done;
         task.await;
     });
+    let rt = Background(Some(rt));
     let thread = std::thread::Builder::new()
         .name(name.clone())
         .spawn(move || {
-            rt.block_on(async {
-                let _ = ended.await;
-            });
-            // What the task spawned and left running (a client's connection task) is
-            // dropped; blocking work still running is not waited for.
-            rt.shutdown_background();
+            if let Some(r) = &rt.0 {
+                r.block_on(async {
+                    let _ = ended.await;
+                });
+            }
         });
     if let Err(e) = thread {
-        // `rt` moved into the closure that failed to spawn and was dropped with it,
-        // and the task with it: the handle reports it cancelled.
+        // The runtime went with the closure that could not start, and the task with
+        // it: the handle reports it cancelled.
         tracing::error!("cannot start a thread for task {}: {}", name, e);
     }
     join
+}
+
+/// A task's runtime, shut down without waiting when dropped: what the task spawned
+/// and left running (a client's connection task) is dropped, blocking work still
+/// running is not waited for. Unlike a plain drop, this may happen in async code (the
+/// caller's, when the thread could not start).
+struct Background(Option<tokio::runtime::Runtime>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_task_runtime_can_be_dropped_in_async_code() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let join = rt.spawn(std::future::pending::<()>());
+        drop(Background(Some(rt)));
+        assert!(join.await.unwrap_err().is_cancelled());
+    }
+
+    #[tokio::test]
+    async fn the_handle_reports_the_end_and_an_abort() {
+        let done = spawn_on_own_thread("t-done".into(), async {});
+        done.await.unwrap();
+        let stuck = spawn_on_own_thread("t-stuck".into(), std::future::pending());
+        stuck.abort();
+        assert!(stuck.await.unwrap_err().is_cancelled());
+    }
 }

@@ -15,6 +15,16 @@ use common::*;
 
 const LINES: usize = 20_000;
 
+/// The worker, killed when the test ends, also when it fails.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn tasks_stuck_in_blocking_writes_leave_the_rest_api_answering() {
     let dir = tempfile::tempdir().unwrap();
@@ -42,20 +52,22 @@ fn tasks_stuck_in_blocking_writes_leave_the_rest_api_answering() {
     let worker = dir.path().join("worker.yaml");
     std::fs::write(&worker, worker_yaml(dir.path(), port, "")).unwrap();
     let log = dir.path().join("worker.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("standalone")
-        .arg(&worker)
-        .args(&configs)
-        .env("SLUICE_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = Killed(
+        Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .arg("standalone")
+            .arg(&worker)
+            .args(&configs)
+            .env("SLUICE_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     // Nobody reads stdout until `reading`: the pipe fills and both sinks' writes block.
     let reading = Arc::new(AtomicBool::new(false));
     let out = Arc::new(Mutex::new(Vec::new()));
-    let mut stdout = child.stdout.take().unwrap();
+    let mut stdout = child.0.stdout.take().unwrap();
     let reader = {
         let (reading, out) = (reading.clone(), out.clone());
         std::thread::spawn(move || {
@@ -85,7 +97,7 @@ fn tasks_stuck_in_blocking_writes_leave_the_rest_api_answering() {
     );
 
     // Each task has its thread, named after it.
-    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", child.id()))
+    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", child.0.id()))
         .unwrap()
         .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
         .map(|c| c.trim().to_string())
@@ -130,8 +142,7 @@ fn tasks_stuck_in_blocking_writes_leave_the_rest_api_answering() {
         || lines_out().len() >= 2 * LINES,
     );
     let mut got = lines_out();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     let _ = reader.join();
     got.sort_unstable();
     let mut expected: Vec<String> = want.iter().chain(want.iter()).cloned().collect();

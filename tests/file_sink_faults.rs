@@ -337,10 +337,6 @@ fn lines_are_in_the_file_at_once_not_at_the_first_flush() {
 /// and the consumer reads its fetch queue again: every line once, in order.
 #[test]
 fn a_sink_stalled_past_half_the_poll_interval_pauses_then_resumes_losing_nothing() {
-    use std::io::Read;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
-
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("stall");
     create_topic(&topic, 1);
@@ -369,27 +365,8 @@ fn a_sink_stalled_past_half_the_poll_interval_pauses_then_resumes_losing_nothing
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    // Nobody reads the worker's stdout until `reading`: its pipe fills and the sink's
-    // write blocks.
-    let reading = Arc::new(AtomicBool::new(false));
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = {
-        let (reading, out) = (reading.clone(), out.clone());
-        std::thread::spawn(move || {
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                if !reading.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(20));
-                    continue;
-                }
-                match stdout.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => out.lock().unwrap().extend_from_slice(&buf[..n]),
-                }
-            }
-        })
-    };
+    // Nobody reads the worker's stdout yet: its pipe fills and the sink's write blocks.
+    let stdout = HeldStdout::new(child.stdout.take().unwrap());
     let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
     wait_for(
         "the consumer to pause its partitions",
@@ -398,14 +375,8 @@ fn a_sink_stalled_past_half_the_poll_interval_pauses_then_resumes_losing_nothing
     );
     // Paused for a while: the consumer keeps polling, the group keeps it.
     std::thread::sleep(Duration::from_secs(4));
-    reading.store(true, Ordering::SeqCst);
-    let lines_out = || {
-        String::from_utf8_lossy(&out.lock().unwrap())
-            .lines()
-            .filter(|l| l.starts_with("line-"))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
+    stdout.start_reading();
+    let lines_out = || stdout.lines("line-");
     let deadline = Instant::now() + Duration::from_secs(90);
     while lines_out().len() < want.len() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
@@ -413,7 +384,7 @@ fn a_sink_stalled_past_half_the_poll_interval_pauses_then_resumes_losing_nothing
     let got = lines_out();
     let _ = child.kill();
     let _ = child.wait();
-    let _ = reader.join();
+    stdout.join();
     assert_eq!(
         got.len(),
         want.len(),

@@ -5,10 +5,7 @@
 
 mod common;
 
-use std::io::Read;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
@@ -64,26 +61,8 @@ fn tasks_stuck_in_blocking_writes_leave_the_rest_api_answering() {
             .spawn()
             .unwrap(),
     );
-    // Nobody reads stdout until `reading`: the pipe fills and both sinks' writes block.
-    let reading = Arc::new(AtomicBool::new(false));
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let mut stdout = child.0.stdout.take().unwrap();
-    let reader = {
-        let (reading, out) = (reading.clone(), out.clone());
-        std::thread::spawn(move || {
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                if !reading.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(20));
-                    continue;
-                }
-                match stdout.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => out.lock().unwrap().extend_from_slice(&buf[..n]),
-                }
-            }
-        })
-    };
+    // Nobody reads stdout yet: the pipe fills and both sinks' writes block.
+    let stdout = HeldStdout::new(child.0.stdout.take().unwrap());
     let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
     wait_for(
         "both sinks' consumers to pause (both tasks stuck in a write)",
@@ -128,14 +107,8 @@ fn tasks_stuck_in_blocking_writes_leave_the_rest_api_answering() {
     }
 
     // Read stdout again: every line of both sinks comes out.
-    reading.store(true, Ordering::SeqCst);
-    let lines_out = || {
-        String::from_utf8_lossy(&out.lock().unwrap())
-            .lines()
-            .filter(|l| l.starts_with("line-"))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
+    stdout.start_reading();
+    let lines_out = || stdout.lines("line-");
     wait_for(
         "every line of both sinks on stdout",
         Duration::from_secs(60),
@@ -143,7 +116,7 @@ fn tasks_stuck_in_blocking_writes_leave_the_rest_api_answering() {
     );
     let mut got = lines_out();
     drop(child);
-    let _ = reader.join();
+    stdout.join();
     got.sort_unstable();
     let mut expected: Vec<String> = want.iter().chain(want.iter()).cloned().collect();
     expected.sort_unstable();

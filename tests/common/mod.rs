@@ -979,3 +979,59 @@ pub fn median_ratio(label: &str, rounds: &[(f64, f64)]) -> f64 {
     );
     median
 }
+
+/// A child's stdout that nobody reads until [`start_reading`](Self::start_reading):
+/// its pipe fills and the child's writes to it block. Then a thread reads it.
+pub struct HeldStdout {
+    reading: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    out: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl HeldStdout {
+    pub fn new(mut stdout: std::process::ChildStdout) -> Self {
+        use std::io::Read;
+        let reading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let reader = {
+            let (reading, out) = (reading.clone(), out.clone());
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    if !reading.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                    match stdout.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => out.lock().unwrap().extend_from_slice(&buf[..n]),
+                    }
+                }
+            })
+        };
+        HeldStdout {
+            reading,
+            out,
+            reader,
+        }
+    }
+
+    pub fn start_reading(&self) {
+        self.reading.store(true, Ordering::SeqCst);
+    }
+
+    /// The lines read so far that start with `prefix`.
+    pub fn lines(&self, prefix: &str) -> Vec<String> {
+        String::from_utf8_lossy(&self.out.lock().unwrap())
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Waits for the reader to see the end of the pipe (the child gone).
+    pub fn join(self) {
+        self.start_reading();
+        let _ = self.reader.join();
+    }
+}

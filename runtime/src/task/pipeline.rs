@@ -16,7 +16,7 @@ use crate::errors::{dlq_headers, DeadLetter, ErrorPolicy, RecordError, RecordLoc
 use crate::lifecycle::PipelineSpec;
 use crate::tap::{TapStage, TaskTap, WrittenRecord};
 use crate::task::{TaskId, TaskMetrics};
-use crate::transforms::TransformChain;
+use crate::transforms::{Fate, TransformChain};
 
 /// A record ready for the Kafka producer.
 #[derive(Debug, Clone)]
@@ -178,14 +178,15 @@ impl RecordPipeline {
         self.tap = Some(tap);
     }
 
-    /// Applies the transforms; a sampled record is shown after each of them.
+    /// Applies the transforms to the record where it is; a sampled record is shown
+    /// after each of them.
     fn transform(
         &mut self,
-        record: Record,
+        record: &mut Record,
         sampled: bool,
-    ) -> Result<Option<Record>, crate::transforms::TransformFailure> {
+    ) -> Result<Fate, crate::transforms::TransformFailure> {
         match self.tap.as_ref().filter(|_| sampled) {
-            None => self.transforms.apply(record),
+            None => self.transforms.apply_in_place(record),
             Some(tap) => self.transforms.apply_observed(record, |alias, r| match r {
                 Some(r) => tap.record(TapStage::Transform, Some(alias), r),
                 None => tap.dropped(alias),
@@ -252,10 +253,10 @@ impl RecordPipeline {
         rec: SourceRecord,
         position: impl Fn() -> String,
     ) -> Outcome<OutRecord> {
-        let original = rec.record;
+        let mut record = rec.record;
         let sampled = self.tap.as_mut().is_some_and(TaskTap::sample);
         if let Some(tap) = self.tap.as_ref().filter(|_| sampled) {
-            tap.record(TapStage::Source, None, &original);
+            tap.record(TapStage::Source, None, &record);
         }
         let fallback = |r: &Record| DeadLetter {
             key: schemaless_json(&r.key),
@@ -263,17 +264,15 @@ impl RecordPipeline {
             headers: Vec::new(),
             timestamp: r.timestamp,
         };
-        let record = if self.transforms.is_empty() {
-            original
-        } else {
+        if !self.transforms.is_empty() {
             let snapshot = if self.policy.dlq_topic.is_some() {
-                Some(original.clone())
+                Some(record.clone())
             } else {
                 None
             };
-            match self.transform(*original, sampled) {
-                Ok(Some(r)) => Box::new(r),
-                Ok(None) => return Outcome::Dropped,
+            match self.transform(&mut record, sampled) {
+                Ok(Fate::Keep) => {}
+                Ok(Fate::Drop) => return Outcome::Dropped,
                 Err(f) => {
                     let err = RecordError {
                         stage: Stage::Transformation,
@@ -288,7 +287,7 @@ impl RecordPipeline {
                     );
                 }
             }
-        };
+        }
         let out = self.convert_source(record, position);
         if let (Some(tap), Outcome::Ok(o)) = (self.tap.as_ref().filter(|_| sampled), &out) {
             tap.written(WrittenRecord {
@@ -543,7 +542,7 @@ impl RecordPipeline {
                 return Self::map_unit(self.on_error(err, dl));
             }
         };
-        let record = Record {
+        let mut record = Record {
             topic: origin.topic.clone(),
             partition: Some(origin.partition),
             key,
@@ -556,12 +555,10 @@ impl RecordPipeline {
         if let Some(tap) = self.tap.as_ref().filter(|_| sampled) {
             tap.record(TapStage::Source, None, &record);
         }
-        let record = if self.transforms.is_empty() {
-            record
-        } else {
-            match self.transform(record, sampled) {
-                Ok(Some(r)) => r,
-                Ok(None) => return Outcome::Dropped,
+        if !self.transforms.is_empty() {
+            match self.transform(&mut record, sampled) {
+                Ok(Fate::Keep) => {}
+                Ok(Fate::Drop) => return Outcome::Dropped,
                 Err(f) => {
                     let err = RecordError {
                         stage: Stage::Transformation,
@@ -572,7 +569,7 @@ impl RecordPipeline {
                     return Self::map_unit(self.on_error(err, dl));
                 }
             }
-        };
+        }
         if let Some(tap) = self.tap.as_ref().filter(|_| sampled) {
             tap.record(TapStage::Output, None, &record);
         }

@@ -75,7 +75,22 @@ impl<V: Clone> SchemaCache<V> {
     }
 
     /// The cached value derived from `key`, building (and caching) it on a miss.
+    /// Inlined for the case of every record of a stream: the same schema as the first
+    /// one cached. Other schemas are looked up apart.
+    #[inline]
     pub(crate) fn get_or_build(
+        &mut self,
+        key: &SchemaRef,
+        build: impl FnOnce(&Schema) -> Result<V, String>,
+    ) -> Result<V, String> {
+        match self.entries.first() {
+            Some((k, v)) if Arc::ptr_eq(k, key) => Ok(v.clone()),
+            _ => self.lookup_or_build(key, build),
+        }
+    }
+
+    #[inline(never)]
+    fn lookup_or_build(
         &mut self,
         key: &SchemaRef,
         build: impl FnOnce(&Schema) -> Result<V, String>,

@@ -181,7 +181,11 @@ fn struct_scenario() -> Scenario {
     }
 }
 
-const BATCH: usize = 10_000;
+/// Records cloned before each timed batch: about what a source task's poll returns
+/// (FileStreamSource's default `batch.size` is 2,000), so they are as warm in the cache
+/// as a polled batch. With 10,000 the records were out of the cache when read, and the
+/// chain's share of the time swung between 36 % and 83 % from run to run.
+const BATCH: usize = 1_000;
 
 /// Nanoseconds per record of one path over `batches` batches of fresh clones (cloning
 /// is outside the clock).
@@ -267,14 +271,21 @@ fn main() {
     if let Ok(path) = std::env::var("SLUICE_CHAIN_COST_PATH") {
         let (name, which) = path.split_once('/').expect("scenario/path");
         let s = scenarios.iter().find(|s| s.name == name).expect("scenario");
-        run_path(s, which == "chain", CALLGRIND_RECORDS);
+        run_path(
+            s,
+            which == "chain",
+            std::env::var("XN")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(CALLGRIND_RECORDS),
+        );
         return;
     }
     let rounds: usize = std::env::var("SLUICE_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    let batches = 20;
+    let batches = 200;
     let have_valgrind = Command::new("valgrind")
         .arg("--version")
         .output()

@@ -148,6 +148,24 @@ impl Struct {
         Ok(Struct { schema, values })
     }
 
+    /// Changes the struct in place to `schema`: `edit` gets the current schema and
+    /// turns the values into the new schema's, in field order. On an error (from
+    /// `edit`, or a value count that does not match `schema`) the schema is unchanged
+    /// and the values are as `edit` left them: the caller fails the record.
+    #[inline]
+    pub fn reshape(
+        &mut self,
+        schema: SchemaRef,
+        edit: impl FnOnce(&Schema, &mut Vec<Value>) -> Result<(), String>,
+    ) -> Result<(), String> {
+        edit(&self.schema, &mut self.values)?;
+        if self.values.len() != schema.fields.len() {
+            return Err(Self::wrong_count(&schema, self.values.len()));
+        }
+        self.schema = schema;
+        Ok(())
+    }
+
     #[cold]
     fn wrong_count(schema: &Schema, given: usize) -> String {
         format!(

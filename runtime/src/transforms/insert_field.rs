@@ -8,9 +8,7 @@ use super::util::{
 use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, Importance, ParsedConfig};
 use crate::data::logical::timestamp_schema;
-use crate::data::{
-    primitive, Record, SchemaAndValue, SchemaBuilder, SchemaRef, SchemaType, Struct, Value,
-};
+use crate::data::{primitive, Record, SchemaBuilder, SchemaRef, SchemaType, Value};
 
 const DOC: &str = "Insert field(s) using attributes from the record metadata or a configured static value. Use the concrete transformation type designed for the record key (org.apache.kafka.connect.transforms.InsertField$Key) or value (org.apache.kafka.connect.transforms.InsertField$Value).";
 
@@ -153,13 +151,18 @@ impl InsertField {
 
 impl Transform for InsertField {
     fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
-        if self.side.get(record).is_null() {
+        // The side is borrowed field by field, so that the record's topic, partition,
+        // offset and timestamp stay readable while its key or value changes in place.
+        let data = match self.side {
+            Side::Key => &mut record.key,
+            Side::Value => &mut record.value,
+        };
+        if data.is_null() {
             return Ok(Fate::Keep);
         }
-        let SchemaAndValue { schema, mut value } = self.side.take(record);
-        match schema {
+        match data.schema {
             None => {
-                let entries = require_map(self.name, PURPOSE, &mut value)?;
+                let entries = require_map(self.name, PURPOSE, &mut data.value)?;
                 let mut put = |name: &str, v: Value| super::util::map_put(entries, name, v);
                 if let Some(f) = &self.topic {
                     put(&f.name, Value::String(String::from(&*record.topic)));
@@ -176,11 +179,10 @@ impl Transform for InsertField {
                 if let (Some(f), Some(v)) = (&self.static_field, &self.static_value) {
                     put(&f.name, Value::String(v.clone()));
                 }
-                self.side.put(record, SchemaAndValue::schemaless(value));
             }
             Some(_) => {
-                let Value::Struct(s) = value else {
-                    return Err(require_struct_err(self.name, PURPOSE, &value));
+                let Value::Struct(s) = &mut data.value else {
+                    return Err(require_struct_err(self.name, PURPOSE, &data.value));
                 };
                 let name = self.name;
                 let specs = [
@@ -221,55 +223,62 @@ impl Transform for InsertField {
                     }
                     Ok((b.build(), any_field_default(schema)))
                 })?;
-                let (old_schema, old_values) = s.into_parts();
-                let mut values = Vec::with_capacity(updated.fields.len());
-                values.extend(old_values);
-                if defaults && self.replace_null_with_default {
-                    for (f, v) in old_schema.fields.iter().zip(values.iter_mut()) {
-                        super::util::with_default_in_place(f, v, true);
-                    }
-                }
-                if self.topic.is_some() {
-                    values.push(Value::String(String::from(&*record.topic)));
-                }
-                if let Some(f) = &self.partition {
-                    match record.partition {
-                        Some(p) => values.push(Value::Int32(p)),
-                        None if f.optional => values.push(Value::Null),
-                        None => return Err(self.required_missing(f, "partition")),
-                    }
-                }
-                if let Some(f) = &self.offset {
-                    match record.kafka_offset {
-                        Some(o) => values.push(Value::Int64(o)),
-                        None if f.optional => values.push(Value::Null),
-                        None => {
-                            return Err(
-                                self.required_missing(f, "Kafka offset (source records have none)")
-                            )
+                let defaults = defaults && self.replace_null_with_default;
+                let this = &*self;
+                let topic = &record.topic;
+                let (partition, offset, timestamp) =
+                    (record.partition, record.kafka_offset, record.timestamp);
+                s.reshape(updated.clone(), |old, values| {
+                    // A new vector of the new length: growing the struct's own one
+                    // cost more for small structs (a realloc).
+                    let mut grown = Vec::with_capacity(updated.fields.len());
+                    grown.extend(std::mem::take(values));
+                    if defaults {
+                        for (f, v) in old.fields.iter().zip(grown.iter_mut()) {
+                            super::util::with_default_in_place(f, v, true);
                         }
                     }
-                }
-                if let Some(f) = &self.timestamp {
-                    match record.timestamp {
-                        Some(ts) => values.push(Value::Int64(ts)),
-                        None if f.optional => values.push(Value::Null),
-                        None => return Err(self.required_missing(f, "timestamp")),
+                    if this.topic.is_some() {
+                        grown.push(Value::String(String::from(&**topic)));
                     }
-                }
-                if self.static_field.is_some() {
-                    values.push(
-                        self.static_value
-                            .clone()
-                            .map(Value::String)
-                            .unwrap_or(Value::Null),
-                    );
-                }
-                let st = Struct::from_values(updated.clone(), values)?;
-                self.side.put(
-                    record,
-                    SchemaAndValue::with_schema(updated, Value::Struct(st)),
-                );
+                    if let Some(f) = &this.partition {
+                        match partition {
+                            Some(p) => grown.push(Value::Int32(p)),
+                            None if f.optional => grown.push(Value::Null),
+                            None => return Err(this.required_missing(f, "partition")),
+                        }
+                    }
+                    if let Some(f) = &this.offset {
+                        match offset {
+                            Some(o) => grown.push(Value::Int64(o)),
+                            None if f.optional => grown.push(Value::Null),
+                            None => {
+                                return Err(this.required_missing(
+                                    f,
+                                    "Kafka offset (source records have none)",
+                                ))
+                            }
+                        }
+                    }
+                    if let Some(f) = &this.timestamp {
+                        match timestamp {
+                            Some(ts) => grown.push(Value::Int64(ts)),
+                            None if f.optional => grown.push(Value::Null),
+                            None => return Err(this.required_missing(f, "timestamp")),
+                        }
+                    }
+                    if this.static_field.is_some() {
+                        grown.push(
+                            this.static_value
+                                .clone()
+                                .map(Value::String)
+                                .unwrap_or(Value::Null),
+                        );
+                    }
+                    *values = grown;
+                    Ok(())
+                })?;
+                data.schema = Some(updated);
             }
         }
         Ok(Fate::Keep)

@@ -9,7 +9,7 @@ use super::util::{
 };
 use super::{Fate, Transform, TransformPlugin};
 use crate::config::{ConfigDef, ConfigErrors, ConfigKey, ParsedConfig, TypedValue, Validator};
-use crate::data::{Record, SchemaAndValue, SchemaRef, Struct, Value};
+use crate::data::{Record, SchemaAndValue, SchemaRef, Value};
 
 const DOC: &str = "Filter or rename fields. Use the concrete transformation type designed for the record key (org.apache.kafka.connect.transforms.ReplaceField$Key) or value (org.apache.kafka.connect.transforms.ReplaceField$Value).";
 
@@ -153,89 +153,89 @@ impl Names {
 
 impl Transform for ReplaceField {
     fn apply(&mut self, record: &mut Record) -> Result<Fate, String> {
-        if self.side.get(record).is_null() {
+        let data = self.side.get_mut(record);
+        if data.is_null() {
             return Ok(Fate::Keep);
         }
-        let SchemaAndValue { schema, mut value } = self.side.take(record);
-        let out = match schema {
-            None => {
-                let entries = std::mem::take(require_map(self.name, PURPOSE, &mut value)?);
-                let mut updated = Vec::with_capacity(entries.len());
-                for (k, v) in entries {
-                    match k {
-                        Value::String(name) => {
-                            if !self.names.keep(&name) {
-                                continue;
-                            }
-                            match self.names.renames.get(&name) {
-                                Some(new) => map_put(&mut updated, new, v),
-                                None => updated.push((Value::String(name), v)),
-                            }
+        if data.schema.is_none() {
+            let entries = std::mem::take(require_map(self.name, PURPOSE, &mut data.value)?);
+            let mut updated = Vec::with_capacity(entries.len());
+            for (k, v) in entries {
+                match k {
+                    Value::String(name) => {
+                        if !self.names.keep(&name) {
+                            continue;
                         }
-                        other => updated.push((other, v)),
+                        match self.names.renames.get(&name) {
+                            Some(new) => map_put(&mut updated, new, v),
+                            None => updated.push((Value::String(name), v)),
+                        }
                     }
+                    other => updated.push((other, v)),
                 }
-                SchemaAndValue::schemaless(Value::Map(updated))
             }
-            Some(_) => {
-                let Value::Struct(s) = value else {
-                    return Err(require_struct_err(self.name, PURPOSE, &value));
-                };
-                let names = &self.names;
-                let (updated, plan) = self.cache.get_or_build(s.schema(), |schema| {
-                    let mut b = struct_builder_like(schema);
-                    let mut keep = Vec::with_capacity(schema.fields.len());
-                    for f in &schema.fields {
-                        let k = names.keep(&f.name);
-                        if k {
-                            b = b.field(names.renamed(&f.name).to_string(), f.schema.clone());
-                        }
-                        keep.push(k);
-                    }
-                    let dropped = keep
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, k)| !**k)
-                        .map(|(i, _)| i);
-                    let plan = Plan {
-                        dropped: dropped.collect(),
-                        keep: keep.into(),
-                        defaults: any_field_default(schema),
-                    };
-                    Ok((b.build(), Arc::new(plan)))
-                })?;
-                let (old, mut values) = s.into_parts();
-                // In place: the struct's own vector keeps the fields that stay.
-                if plan.defaults && self.replace_null_with_default {
-                    for ((f, v), k) in old
-                        .fields
-                        .iter()
-                        .zip(values.iter_mut())
-                        .zip(plan.keep.iter())
-                    {
-                        if *k {
-                            with_default_in_place(f, v, true);
-                        }
-                    }
-                }
-                if plan.dropped.len() <= REMOVE_ONE_BY_ONE {
-                    for i in plan.dropped.iter().rev() {
-                        values.remove(*i);
-                    }
-                } else {
-                    let mut keep = plan.keep.iter();
-                    values.retain(|_| *keep.next().expect("a value per field"));
-                }
-                let st = Struct::from_values(updated.clone(), values).map_err(|e| {
-                    format!(
-                        "{}: {} (duplicate field names after renaming?)",
-                        self.name, e
-                    )
-                })?;
-                SchemaAndValue::with_schema(updated, Value::Struct(st))
-            }
+            *data = SchemaAndValue::schemaless(Value::Map(updated));
+            return Ok(Fate::Keep);
+        }
+        // A struct is changed where it is, in the record: its own vector keeps the
+        // fields that stay.
+        let Value::Struct(s) = &mut data.value else {
+            return Err(require_struct_err(self.name, PURPOSE, &data.value));
         };
-        self.side.put(record, out);
+        let names = &self.names;
+        let (updated, plan) = self.cache.get_or_build(s.schema(), |schema| {
+            let mut b = struct_builder_like(schema);
+            let mut keep = Vec::with_capacity(schema.fields.len());
+            for f in &schema.fields {
+                let k = names.keep(&f.name);
+                if k {
+                    b = b.field(names.renamed(&f.name).to_string(), f.schema.clone());
+                }
+                keep.push(k);
+            }
+            let dropped = keep
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| !**k)
+                .map(|(i, _)| i);
+            let plan = Plan {
+                dropped: dropped.collect(),
+                keep: keep.into(),
+                defaults: any_field_default(schema),
+            };
+            Ok((b.build(), Arc::new(plan)))
+        })?;
+        let defaults = plan.defaults && self.replace_null_with_default;
+        s.reshape(updated.clone(), |old, values| {
+            if defaults {
+                for ((f, v), k) in old
+                    .fields
+                    .iter()
+                    .zip(values.iter_mut())
+                    .zip(plan.keep.iter())
+                {
+                    if *k {
+                        with_default_in_place(f, v, true);
+                    }
+                }
+            }
+            if plan.dropped.len() <= REMOVE_ONE_BY_ONE {
+                for i in plan.dropped.iter().rev() {
+                    values.remove(*i);
+                }
+            } else {
+                let mut keep = plan.keep.iter();
+                values.retain(|_| *keep.next().expect("a value per field"));
+            }
+            Ok(())
+        })
+        .map_err(|e| {
+            format!(
+                "{}: {} (duplicate field names after renaming?)",
+                self.name, e
+            )
+        })?;
+        data.schema = Some(updated);
         Ok(Fate::Keep)
     }
 }

@@ -8,16 +8,17 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use common::*;
 
 const CAST_N: &str = "  transforms: hoist,cast\n  transforms.hoist.type: org.apache.kafka.connect.transforms.HoistField$Value\n  transforms.hoist.field: n\n  transforms.cast.type: org.apache.kafka.connect.transforms.Cast$Value\n  transforms.cast.spec: n:int32\n";
 
-/// A FileStreamSource reading `1`, `abc`, `3` into a new topic, through a chain that
-/// makes each line a struct `{n}` and casts `n` to an int32: `abc` cannot be.
-fn source(d: &Path, extra: &str) -> (String, String, PathBuf) {
+/// A worker running a FileStreamSource that reads `1`, `abc`, `3` into a new topic,
+/// through a chain that makes each line a struct `{n}` and casts `n` to an int32:
+/// `abc` cannot be. Returns the worker, its REST API, the connector and the topic.
+fn run_source(d: &Path, extra: &str) -> (Sluice, Api, String, String) {
     let name = unique("cast-src");
     let topic = unique("cast-src");
     create_topic(&topic, 1);
@@ -32,7 +33,20 @@ fn source(d: &Path, extra: &str) -> (String, String, PathBuf) {
         ),
     )
     .unwrap();
-    (name, topic, cfg)
+    let port = free_port();
+    let w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&cfg]);
+    let api = Api::new(port);
+    api.wait_ready();
+    (w, api, name, topic)
+}
+
+/// The values in `topic`, once the worker had a second more to send anything else.
+fn values_after_a_second(topic: &str) -> Vec<String> {
+    std::thread::sleep(Duration::from_secs(1));
+    read_all(topic)
+        .iter()
+        .map(|m| m.value_str().to_string())
+        .collect()
 }
 
 /// The task states of a connector, and its first task's trace.
@@ -49,11 +63,7 @@ fn task_status(api: &Api, name: &str) -> (String, String) {
 fn tolerance_none_fails_the_source_task_with_the_transformation_in_its_trace() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (name, topic, cfg) = source(d, "");
-    let port = free_port();
-    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&cfg]);
-    let api = Api::new(port);
-    api.wait_ready();
+    let (mut w, api, name, topic) = run_source(d, "");
     let mut status = (String::new(), String::new());
     wait_for("the task to fail", Duration::from_secs(60), || {
         status = task_status(&api, &name);
@@ -67,12 +77,11 @@ fn tolerance_none_fails_the_source_task_with_the_transformation_in_its_trace() {
         "trace: {trace}"
     );
     // The line before the bad one went to Kafka; nothing after it.
-    std::thread::sleep(Duration::from_secs(1));
-    let got: Vec<String> = read_all(&topic)
-        .iter()
-        .map(|m| m.value_str().to_string())
-        .collect();
-    assert_eq!(got, vec![r#"{"n":1}"#], "records in {topic}");
+    assert_eq!(
+        values_after_a_second(&topic),
+        vec![r#"{"n":1}"#],
+        "records in {topic}"
+    );
     assert!(w.terminate().success());
 }
 
@@ -80,20 +89,15 @@ fn tolerance_none_fails_the_source_task_with_the_transformation_in_its_trace() {
 fn tolerance_all_skips_the_record_the_source_transform_failed_on() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (name, topic, cfg) = source(d, "  errors.tolerance: all\n");
-    let port = free_port();
-    let mut w = Sluice::standalone(d, &worker_yaml(d, port, ""), &[&cfg]);
-    let api = Api::new(port);
-    api.wait_ready();
+    let (mut w, api, name, topic) = run_source(d, "  errors.tolerance: all\n");
     wait_for("both good lines", Duration::from_secs(60), || {
         end_offset(&topic) >= 2
     });
-    std::thread::sleep(Duration::from_secs(1));
-    let got: Vec<String> = read_all(&topic)
-        .iter()
-        .map(|m| m.value_str().to_string())
-        .collect();
-    assert_eq!(got, vec![r#"{"n":1}"#, r#"{"n":3}"#], "records in {topic}");
+    assert_eq!(
+        values_after_a_second(&topic),
+        vec![r#"{"n":1}"#, r#"{"n":3}"#],
+        "records in {topic}"
+    );
     assert_eq!(task_status(&api, &name).0, "RUNNING");
     assert!(w.terminate().success());
 }

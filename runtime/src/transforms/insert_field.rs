@@ -224,10 +224,6 @@ impl Transform for InsertField {
                     Ok((b.build(), any_field_default(schema)))
                 })?;
                 let defaults = defaults && self.replace_null_with_default;
-                let this = &*self;
-                let topic = &record.topic;
-                let (partition, offset, timestamp) =
-                    (record.partition, record.kafka_offset, record.timestamp);
                 s.reshape(updated.clone(), |old, values| {
                     // A new vector of the new length: growing the struct's own one
                     // cost more for small structs (a realloc).
@@ -238,38 +234,38 @@ impl Transform for InsertField {
                             super::util::with_default_in_place(f, v, true);
                         }
                     }
-                    if this.topic.is_some() {
-                        grown.push(Value::String(String::from(&**topic)));
+                    if self.topic.is_some() {
+                        grown.push(Value::String(String::from(&*record.topic)));
                     }
-                    if let Some(f) = &this.partition {
-                        match partition {
+                    if let Some(f) = &self.partition {
+                        match record.partition {
                             Some(p) => grown.push(Value::Int32(p)),
                             None if f.optional => grown.push(Value::Null),
-                            None => return Err(this.required_missing(f, "partition")),
+                            None => return Err(self.required_missing(f, "partition")),
                         }
                     }
-                    if let Some(f) = &this.offset {
-                        match offset {
+                    if let Some(f) = &self.offset {
+                        match record.kafka_offset {
                             Some(o) => grown.push(Value::Int64(o)),
                             None if f.optional => grown.push(Value::Null),
                             None => {
-                                return Err(this.required_missing(
+                                return Err(self.required_missing(
                                     f,
                                     "Kafka offset (source records have none)",
                                 ))
                             }
                         }
                     }
-                    if let Some(f) = &this.timestamp {
-                        match timestamp {
+                    if let Some(f) = &self.timestamp {
+                        match record.timestamp {
                             Some(ts) => grown.push(Value::Int64(ts)),
                             None if f.optional => grown.push(Value::Null),
-                            None => return Err(this.required_missing(f, "timestamp")),
+                            None => return Err(self.required_missing(f, "timestamp")),
                         }
                     }
-                    if this.static_field.is_some() {
+                    if self.static_field.is_some() {
                         grown.push(
-                            this.static_value
+                            self.static_value
                                 .clone()
                                 .map(Value::String)
                                 .unwrap_or(Value::Null),
